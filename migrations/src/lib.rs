@@ -1,0 +1,16 @@
+//! Database migrations for papergraph. Backend-neutral DDL (SQLite and PostgreSQL); anything
+//! backend-specific is written per backend inside the migration that needs it.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_init;
+
+/// Applies every migration in order; `papergraph migrate` and `serve` both run it.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_init::Migration)]
+    }
+}

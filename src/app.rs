@@ -1,0 +1,167 @@
+//! Building the application: connect, migrate, state, router; bind and serve until shutdown.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use tokio::net::TcpListener;
+
+use crate::config::{DbOpts, redact_url};
+use crate::graphql::{ApiSchema, build_schema};
+
+/// Counters about the database connection (read by tests and, later, metrics).
+#[derive(Debug, Default)]
+pub struct DbStats {
+    statements: AtomicU64,
+}
+
+impl DbStats {
+    /// SQL statements executed so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+}
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: ApiSchema,
+    pub graphiql: bool,
+}
+
+/// Connects to the database named by `opts`, with settings fit for each backend.
+pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<DbStats>)> {
+    let url = opts.database_url.trim();
+    let shown = redact_url(url);
+    let is_sqlite = url.starts_with("sqlite:");
+    let is_pg = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !is_sqlite && !is_pg {
+        bail!(
+            "unsupported database URL `{shown}`: use sqlite://FILE?mode=rwc (a local file, created if missing) or postgres://USER@HOST:PORT/DB"
+        );
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(opts.db_max_connections.max(1))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if is_sqlite {
+        options.map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    }
+    if is_pg && let Some(schema) = &opts.database_schema {
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || schema.is_empty()
+        {
+            bail!("database schema `{schema}` must be letters, digits and underscores");
+        }
+        // Create the schema first, on a plain connection, so the pool can put it on its search path.
+        let plain = Database::connect(url).await.with_context(|| {
+            format!("cannot connect to the database at {shown}; is it running and reachable?")
+        })?;
+        plain
+            .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .await
+            .with_context(|| format!("cannot create schema `{schema}`"))?;
+        plain.close().await.ok();
+        options.set_schema_search_path(schema.clone());
+    }
+    let mut db = Database::connect(options).await.with_context(|| {
+        if is_sqlite {
+            format!("cannot open the SQLite database {shown}; does its folder exist and is it writable? (add ?mode=rwc to create the file)")
+        } else {
+            format!("cannot connect to PostgreSQL at {shown}; is the server running and does the database exist?")
+        }
+    })?;
+    let stats = Arc::new(DbStats::default());
+    let counter = stats.clone();
+    db.set_metric_callback(move |_| {
+        counter.statements.fetch_add(1, Ordering::Relaxed);
+    });
+    tracing::info!(database = %shown, backend = ?db.get_database_backend(), "connected to the database");
+    Ok((db, stats))
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("applying database migrations failed")?;
+    Ok(())
+}
+
+/// Whether the connection is to SQLite.
+pub fn is_sqlite(db: &DatabaseConnection) -> bool {
+    db.get_database_backend() == DbBackend::Sqlite
+}
+
+/// Builds the state and router over a migrated database.
+pub fn router(db: DatabaseConnection, graphiql: bool) -> axum::Router {
+    let schema = build_schema(db.clone());
+    crate::http::router(AppState {
+        db,
+        schema,
+        graphiql,
+    })
+}
+
+/// Binds `addr`, with a clear message when the port is taken.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot listen on {addr}: the port is already in use; stop the other server or pass --bind 127.0.0.1:PORT (PAPERGRAPH_BIND)"
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {addr}: {e}")
+        }
+    })
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed")
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

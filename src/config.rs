@@ -1,0 +1,119 @@
+//! Typed settings from command-line flags, each with a `PAPERGRAPH_*` environment fallback.
+//! Secrets (database passwords) are never logged: see [`redact_url`].
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// papergraph: a GraphQL API over the Hugging Face Daily Papers corpus.
+#[derive(Debug, Parser)]
+#[command(
+    name = "papergraph",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbOpts,
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `papergraph=debug,sqlx=warn`.
+    #[arg(long, env = "PAPERGRAPH_LOG", default_value = "info", global = true)]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `serve`, which runs when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeOpts,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL API, GraphiQL and health checks (the default).
+    Serve(ServeOpts),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Import daily-list JSON files (the `/api/daily_papers` format) into the database.
+    Import(ImportOpts),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbOpts {
+    /// Database URL: `sqlite://FILE?mode=rwc` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_DATABASE_URL",
+        default_value = "sqlite://papergraph.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+    /// PostgreSQL only: the schema to use (created if missing); default `public`.
+    #[arg(long, env = "PAPERGRAPH_DATABASE_SCHEMA", global = true)]
+    pub database_schema: Option<String>,
+    /// Maximum database connections in the pool.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeOpts {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "PAPERGRAPH_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// Load the bundled sample daily lists before serving, so there is data to explore offline.
+    #[arg(long, env = "PAPERGRAPH_DEMO", default_value_t = false)]
+    pub demo: bool,
+    /// Serve the GraphiQL playground on `GET /graphql` from a browser.
+    #[arg(long, env = "PAPERGRAPH_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+}
+
+impl Default for ServeOpts {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            demo: false,
+            graphiql: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportOpts {
+    /// Files in the `/api/daily_papers` JSON format.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The Daily Papers day the files list. Default: the `date-YYYY-MM-DD` in each file name, else
+    /// the day each item entered Daily Papers.
+    #[arg(long, env = "PAPERGRAPH_IMPORT_DATE")]
+    pub date: Option<chrono::NaiveDate>,
+}
+
+/// The URL with any password replaced by `***`, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+        && let Some((user, _)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

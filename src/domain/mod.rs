@@ -1,0 +1,10 @@
+//! Domain values: parsed once at the edge ("parse, don't validate"), trusted everywhere inside.
+mod arxiv_id;
+mod dates;
+mod names;
+mod paper;
+
+pub use arxiv_id::ArxivId;
+pub use dates::{DateRange, parse_iso_week, parse_month};
+pub use names::{AuthorName, fold_for_search};
+pub use paper::{DailyPaper, HfUserRef, OrganizationRef, PaperAuthorEntry, trending_score};

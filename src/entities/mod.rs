@@ -1,0 +1,9 @@
+//! sea-orm entities: one module per table, rows only. GraphQL types live in `graphql/`, never here.
+pub mod author;
+pub mod daily_list;
+pub mod hf_user;
+pub mod organization;
+pub mod paper;
+pub mod paper_author;
+pub mod sync_run;
+pub mod upvote_snapshot;

@@ -1,0 +1,53 @@
+//! Error policy. `anyhow` in the CLI and jobs; `AppError` at the API boundary, where every error
+//! carries an `extensions.code` and internal causes are logged, never shown to the caller.
+use async_graphql::ErrorExtensions;
+
+/// The API's error: each variant maps to one client-facing code. It deliberately has no
+/// `Display`, so that it can only become a GraphQL error through the conversion below, which
+/// attaches the code (async-graphql converts any `Display` type, without one).
+#[derive(Debug)]
+pub enum AppError {
+    /// The caller sent something invalid; the message says what to send instead.
+    BadUserInput(String),
+    /// Something failed on our side (database, bug). Logged with details; the client sees a
+    /// generic message.
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_input(msg: impl Into<String>) -> Self {
+        AppError::BadUserInput(msg.into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        if let AppError::Internal(cause) = &e {
+            tracing::error!(error = %format!("{cause:#}"), "internal error while resolving a request");
+        }
+        let code = e.code();
+        let message = match &e {
+            AppError::Internal(_) => {
+                "internal error; the server logged the details, please retry later".to_string()
+            }
+            AppError::BadUserInput(m) => m.clone(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+/// The result type of resolvers.
+pub type ApiResult<T> = Result<T, async_graphql::Error>;

@@ -1,0 +1,73 @@
+//! The `Author` type.
+use async_graphql::{Context, ID, Object};
+use sea_orm::DatabaseConnection;
+
+use super::connection::{PaperConnection, slice};
+use super::ids::GlobalId;
+use super::inputs::PaperOrder;
+use crate::entities::author;
+use crate::error::ApiResult;
+use crate::repo::papers::{AuthorSlot, PaperCriteria};
+
+/// A person who wrote papers: one entity per distinct name across all papers.
+pub struct Author {
+    pub id: i64,
+    pub name: String,
+    pub paper_count: i32,
+}
+
+impl Author {
+    pub fn from_model(a: &author::Model) -> Self {
+        Self {
+            id: a.id,
+            name: a.name.clone(),
+            paper_count: a.paper_count,
+        }
+    }
+
+    pub fn from_slot(s: &AuthorSlot) -> Self {
+        Self {
+            id: s.author_id,
+            name: s.author_name.clone(),
+            paper_count: s.author_paper_count,
+        }
+    }
+}
+
+#[Object]
+impl Author {
+    /// Opaque global id (use with `node`).
+    pub async fn id(&self) -> ID {
+        GlobalId::Author(self.name.clone()).encode()
+    }
+
+    /// The name, in Unicode NFC.
+    async fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of papers in the mirror with this author.
+    async fn paper_count(&self) -> i32 {
+        self.paper_count
+    }
+
+    /// This author's papers, newest listing first unless `orderBy` says otherwise.
+    async fn papers(
+        &self,
+        ctx: &Context<'_>,
+        order_by: Option<PaperOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<PaperConnection> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let sort = order_by.unwrap_or_default().sort();
+        let slice = slice(first, after, last, before, |c| sort.decode_cursor(c))?;
+        let criteria = PaperCriteria {
+            author_id: Some(self.id),
+            ..Default::default()
+        };
+        Ok(PaperConnection::load(db, criteria, sort, slice).await?)
+    }
+}

@@ -1,0 +1,239 @@
+//! Relay cursor connections: arguments, `PageInfo`, and the paper and author connections.
+use async_graphql::{Context, Object, SimpleObject};
+use sea_orm::DatabaseConnection;
+
+use super::author::Author;
+use super::paper::Paper;
+use crate::entities::{author, paper};
+use crate::error::{ApiResult, AppError};
+use crate::repo::{
+    self,
+    cursor::Cursor,
+    papers::{Page, PaperCriteria, Slice, Sort},
+};
+
+/// Page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE: i32 = 20;
+/// The largest `first`/`last` accepted.
+pub const MAX_PAGE: i32 = 100;
+
+/// Validates Relay arguments into a slice; `decode` turns a cursor string into a cursor.
+pub fn slice(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    decode: impl Fn(&str) -> Result<Cursor, String>,
+) -> Result<Slice, AppError> {
+    let check = |name: &str, n: i32| {
+        if n < 0 {
+            Err(AppError::bad_input(format!(
+                "`{name}` must not be negative"
+            )))
+        } else if n > MAX_PAGE {
+            Err(AppError::bad_input(format!(
+                "`{name}` is {n}, above the maximum of {MAX_PAGE}; page with `after`/`before` cursors"
+            )))
+        } else {
+            Ok(n as u64)
+        }
+    };
+    if first.is_some() && last.is_some() {
+        return Err(AppError::bad_input(
+            "pass either `first` (with `after`) or `last` (with `before`), not both",
+        ));
+    }
+    let backward = last.is_some() || (before.is_some() && first.is_none());
+    if backward {
+        if after.is_some() {
+            return Err(AppError::bad_input(
+                "`after` goes with `first`; use `before` with `last`",
+            ));
+        }
+        let before = before
+            .map(|c| decode(&c).map_err(AppError::BadUserInput))
+            .transpose()?;
+        Ok(Slice::Backward {
+            last: check("last", last.unwrap_or(DEFAULT_PAGE))?,
+            before,
+        })
+    } else {
+        if before.is_some() {
+            return Err(AppError::bad_input(
+                "`before` goes with `last`; use `after` with `first`",
+            ));
+        }
+        let after = after
+            .map(|c| decode(&c).map_err(AppError::BadUserInput))
+            .transpose()?;
+        Ok(Slice::Forward {
+            first: check("first", first.unwrap_or(DEFAULT_PAGE))?,
+            after,
+        })
+    }
+}
+
+/// Where a page sits in its list (Relay).
+#[derive(SimpleObject, Clone)]
+pub struct PageInfo {
+    /// Whether more items follow the last one of this page.
+    pub has_next_page: bool,
+    /// Whether items precede the first one of this page.
+    pub has_previous_page: bool,
+    /// Cursor of the first item of this page.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item of this page.
+    pub end_cursor: Option<String>,
+}
+
+fn page_info<T>(page: &Page<T>, cursors: &[String]) -> PageInfo {
+    PageInfo {
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+        start_cursor: cursors.first().cloned(),
+        end_cursor: cursors.last().cloned(),
+    }
+}
+
+/// A page of papers.
+pub struct PaperConnection {
+    rows: Vec<paper::Model>,
+    cursors: Vec<String>,
+    info: PageInfo,
+    criteria: PaperCriteria,
+}
+
+impl PaperConnection {
+    pub async fn load(
+        db: &DatabaseConnection,
+        criteria: PaperCriteria,
+        sort: Sort,
+        slice: Slice,
+    ) -> Result<Self, AppError> {
+        let page = repo::papers::page(db, &criteria, sort, &slice).await?;
+        let cursors: Vec<String> = page.rows.iter().map(|p| sort.cursor(p).encode()).collect();
+        let info = page_info(&page, &cursors);
+        Ok(Self {
+            rows: page.rows,
+            cursors,
+            info,
+            criteria,
+        })
+    }
+}
+
+/// A paper with its cursor.
+#[derive(SimpleObject)]
+pub struct PaperEdge {
+    /// Pass as `after` (or `before`) to continue from this paper.
+    pub cursor: String,
+    /// The paper.
+    pub node: Paper,
+}
+
+#[Object]
+impl PaperConnection {
+    /// The papers of this page with their cursors.
+    async fn edges(&self) -> Vec<PaperEdge> {
+        self.rows
+            .iter()
+            .zip(&self.cursors)
+            .map(|(p, c)| PaperEdge {
+                cursor: c.clone(),
+                node: Paper(p.clone()),
+            })
+            .collect()
+    }
+
+    /// The papers of this page.
+    async fn nodes(&self) -> Vec<Paper> {
+        self.rows.iter().cloned().map(Paper).collect()
+    }
+
+    /// Pagination state.
+    async fn page_info(&self) -> &PageInfo {
+        &self.info
+    }
+
+    /// How many papers match the filter in all pages (computed only when asked for).
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let n = repo::papers::count(db, &self.criteria)
+            .await
+            .map_err(AppError::from)?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
+
+/// A page of authors.
+pub struct AuthorConnection {
+    rows: Vec<author::Model>,
+    cursors: Vec<String>,
+    info: PageInfo,
+    search: Option<String>,
+}
+
+impl AuthorConnection {
+    pub async fn load(
+        db: &DatabaseConnection,
+        search: Option<String>,
+        slice: Slice,
+    ) -> Result<Self, AppError> {
+        let page = repo::authors::search(db, search.as_deref(), &slice).await?;
+        let cursors: Vec<String> = page
+            .rows
+            .iter()
+            .map(|a| repo::authors::cursor(a).encode())
+            .collect();
+        let info = page_info(&page, &cursors);
+        Ok(Self {
+            rows: page.rows,
+            cursors,
+            info,
+            search,
+        })
+    }
+}
+
+/// An author with its cursor.
+#[derive(SimpleObject)]
+pub struct AuthorEdge {
+    /// Pass as `after` (or `before`) to continue from this author.
+    pub cursor: String,
+    /// The author.
+    pub node: Author,
+}
+
+#[Object]
+impl AuthorConnection {
+    /// The authors of this page with their cursors.
+    async fn edges(&self) -> Vec<AuthorEdge> {
+        self.rows
+            .iter()
+            .zip(&self.cursors)
+            .map(|(a, c)| AuthorEdge {
+                cursor: c.clone(),
+                node: Author::from_model(a),
+            })
+            .collect()
+    }
+
+    /// The authors of this page.
+    async fn nodes(&self) -> Vec<Author> {
+        self.rows.iter().map(Author::from_model).collect()
+    }
+
+    /// Pagination state.
+    async fn page_info(&self) -> &PageInfo {
+        &self.info
+    }
+
+    /// How many authors match in all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let n = repo::authors::count(db, self.search.as_deref())
+            .await
+            .map_err(AppError::from)?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}

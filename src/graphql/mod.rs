@@ -1,0 +1,129 @@
+//! The GraphQL schema: roots, object types, inputs, DataLoaders, and the extension that gives
+//! every error an `extensions.code`.
+mod author;
+mod connection;
+mod ids;
+mod inputs;
+pub mod loaders;
+mod paper;
+mod query;
+pub mod scalars;
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    EmptyMutation, EmptySubscription, Response, Schema, SchemaBuilder, ServerError, ServerResult,
+    ValidationResult, Variables,
+};
+use sea_orm::DatabaseConnection;
+
+pub use query::Query;
+
+/// The papergraph schema type.
+pub type ApiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Depth limit: deep enough for `papers → authors → author → papers → authors → author`.
+pub const MAX_DEPTH: usize = 12;
+
+fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .extension(ErrorCodes)
+}
+
+/// The schema with its database handle.
+pub fn build_schema(db: DatabaseConnection) -> ApiSchema {
+    builder().data(db).finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// Adds `extensions.code` to errors that do not carry one, in Apollo's vocabulary:
+/// `GRAPHQL_PARSE_FAILED`, `GRAPHQL_VALIDATION_FAILED`, `BAD_USER_INPUT`, `INTERNAL_SERVER_ERROR`.
+struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExt)
+    }
+}
+
+struct ErrorCodesExt;
+
+fn has_code(e: &ServerError) -> bool {
+    e.extensions.as_ref().and_then(|x| x.get("code")).is_some()
+}
+
+fn set_code(e: &mut ServerError, code: &str) {
+    if !has_code(e) {
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+}
+
+/// Input coercion failures (bad scalars, wrong types, missing variables) are the caller's to fix.
+fn is_input_error(message: &str) -> bool {
+    [
+        "Invalid value for argument",
+        "Failed to parse",
+        "Variable \"",
+        "Invalid value",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodesExt {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for e in &mut response.errors {
+            let code = if is_input_error(&e.message) {
+                "BAD_USER_INPUT"
+            } else {
+                "INTERNAL_SERVER_ERROR"
+            };
+            set_code(e, code);
+        }
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|mut e| {
+            set_code(&mut e, "GRAPHQL_PARSE_FAILED");
+            e
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|mut errors| {
+            for e in &mut errors {
+                let code = if is_input_error(&e.message) {
+                    "BAD_USER_INPUT"
+                } else {
+                    "GRAPHQL_VALIDATION_FAILED"
+                };
+                set_code(e, code);
+            }
+            errors
+        })
+    }
+}

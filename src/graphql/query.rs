@@ -1,0 +1,368 @@
+//! The Query root: thin resolvers that parse their arguments and call `repo`.
+use async_graphql::{Context, ID, Interface, MergedObject, Object, SimpleObject};
+use chrono::Utc;
+use sea_orm::DatabaseConnection;
+
+use super::author::Author;
+use super::connection::{AuthorConnection, MAX_PAGE, PaperConnection, slice};
+use super::ids::GlobalId;
+use super::inputs::{PaperFilter, PaperOrder};
+use super::paper::Paper;
+use super::scalars::{Date, DateTime};
+use crate::domain::{ArxivId, fold_for_search};
+use crate::entities::daily_list;
+use crate::error::{ApiResult, AppError};
+use crate::repo;
+
+/// An object with a global id, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[allow(clippy::large_enum_variant)] // built once per node lookup; boxing buys nothing here
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
+pub enum Node {
+    Paper(Paper),
+    Author(Author),
+}
+
+/// The root of all queries.
+#[derive(MergedObject, Default)]
+pub struct Query(NodeQuery, PaperQuery, AuthorQuery, StatusQuery);
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+fn db<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+}
+
+async fn load_node(db: &DatabaseConnection, id: GlobalId) -> Result<Option<Node>, AppError> {
+    Ok(match id {
+        GlobalId::Paper(k) => repo::papers::by_arxiv_id(db, &k)
+            .await?
+            .map(|p| Node::Paper(Paper(p))),
+        GlobalId::Author(k) => repo::authors::by_name(db, &k)
+            .await?
+            .map(|a| Node::Author(Author::from_model(&a))),
+    })
+}
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global id; null when it does not exist.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+        Ok(load_node(db(ctx)?, GlobalId::decode(&id)?).await?)
+    }
+
+    /// Fetches up to 100 objects by global id, in the order given; null for each that does not exist.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
+        if ids.len() > MAX_PAGE as usize {
+            return Err(AppError::bad_input(format!("at most {MAX_PAGE} ids per call")).into());
+        }
+        let parsed = ids
+            .iter()
+            .map(|id| GlobalId::decode(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let db = db(ctx)?;
+        let paper_keys: Vec<String> = parsed
+            .iter()
+            .filter_map(|g| match g {
+                GlobalId::Paper(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect();
+        let papers: std::collections::HashMap<String, _> =
+            repo::papers::by_arxiv_ids(db, &paper_keys)
+                .await
+                .map_err(AppError::from)?
+                .into_iter()
+                .map(|p| (p.arxiv_id.clone(), p))
+                .collect();
+        let mut out = Vec::with_capacity(parsed.len());
+        for g in parsed {
+            out.push(match g {
+                GlobalId::Paper(k) => papers.get(&k).cloned().map(|p| Node::Paper(Paper(p))),
+                other => load_node(db, other).await?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Default)]
+pub struct PaperQuery;
+
+#[Object]
+impl PaperQuery {
+    /// A paper by arXiv id. Accepts `2401.12345`, `2401.12345v2`, `arXiv:2401.12345`,
+    /// `https://arxiv.org/abs/2401.12345` and `https://huggingface.co/papers/2401.12345`.
+    async fn paper(&self, ctx: &Context<'_>, arxiv_id: String) -> ApiResult<Option<Paper>> {
+        let id = ArxivId::parse(&arxiv_id).map_err(AppError::BadUserInput)?;
+        Ok(repo::papers::by_arxiv_id(db(ctx)?, id.as_str())
+            .await
+            .map_err(AppError::from)?
+            .map(Paper))
+    }
+
+    /// Papers matching `filter`, in `orderBy` order (default: newest listing day first), as a
+    /// Relay connection. `first`/`last` default to 20 and may not exceed 100.
+    #[allow(clippy::too_many_arguments)]
+    async fn papers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PaperFilter>,
+        order_by: Option<PaperOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<PaperConnection> {
+        let criteria = filter.unwrap_or_default().criteria()?;
+        let sort = order_by.unwrap_or_default().sort();
+        let slice = slice(first, after, last, before, |c| sort.decode_cursor(c))?;
+        Ok(PaperConnection::load(db(ctx)?, criteria, sort, slice).await?)
+    }
+
+    /// Paper counts per Daily Papers day in `[from, to]` (at most 3,660 days); days without
+    /// papers are left out.
+    async fn daily_calendar(
+        &self,
+        ctx: &Context<'_>,
+        from: Date,
+        to: Date,
+    ) -> ApiResult<Vec<DailyCount>> {
+        if from > to {
+            return Err(AppError::bad_input("`from` must not be after `to`").into());
+        }
+        if (to.0 - from.0).num_days() > 3660 {
+            return Err(AppError::bad_input("the range may span at most 3,660 days").into());
+        }
+        let rows = repo::papers::daily_counts(db(ctx)?, from.0, to.0)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|(date, count)| DailyCount {
+                date: Date(date),
+                count: count as i32,
+            })
+            .collect())
+    }
+}
+
+/// The number of papers listed on one day.
+#[derive(SimpleObject)]
+pub struct DailyCount {
+    /// The Daily Papers day.
+    pub date: Date,
+    /// Papers listed that day.
+    pub count: i32,
+}
+
+#[derive(Default)]
+pub struct AuthorQuery;
+
+#[Object]
+impl AuthorQuery {
+    /// Authors, most prolific first; `search` keeps those whose name contains it (case- and
+    /// accent-insensitive).
+    async fn authors(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<AuthorConnection> {
+        let folded = search
+            .map(|s| fold_for_search(s.trim()))
+            .filter(|s| !s.is_empty());
+        if folded.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(AppError::bad_input("`search` may be at most 200 characters").into());
+        }
+        let slice = slice(first, after, last, before, |c| {
+            repo::cursor::Cursor::decode(c, repo::authors::ORDER_TAG)
+        })?;
+        Ok(AuthorConnection::load(db(ctx)?, folded, slice).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct StatusQuery;
+
+#[Object]
+impl StatusQuery {
+    /// The state of the mirror: freshness, errors and per-day state.
+    async fn sync_status(&self) -> SyncStatus {
+        SyncStatus
+    }
+}
+
+/// The state of the mirror of Daily Papers.
+pub struct SyncStatus;
+
+#[Object]
+impl SyncStatus {
+    /// When a daily list was last fetched and stored successfully.
+    async fn last_success_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime>> {
+        let day = repo::status::last_ok_day(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(day.map(|d| DateTime(d.fetched_at)))
+    }
+
+    /// Seconds since `lastSuccessAt`; null before the first success.
+    async fn lag_seconds(&self, ctx: &Context<'_>) -> ApiResult<Option<i64>> {
+        let day = repo::status::last_ok_day(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(day.map(|d| (Utc::now() - d.fetched_at).num_seconds().max(0)))
+    }
+
+    /// The error of the most recent failed run, if any.
+    async fn last_error(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        let run = repo::status::last_failed_run(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(run.and_then(|r| r.error))
+    }
+
+    /// When the most recent failed run started.
+    async fn last_error_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime>> {
+        let run = repo::status::last_failed_run(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(run.map(|r| DateTime(r.started_at)))
+    }
+
+    /// The most recent run (sync or import).
+    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<SyncRun>> {
+        let run = repo::status::last_run(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(run.map(SyncRun::from))
+    }
+
+    /// The newest Daily Papers day in the mirror.
+    async fn latest_daily_date(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
+        let days = repo::status::recent_days(db(ctx)?, 1)
+            .await
+            .map_err(AppError::from)?;
+        Ok(days.first().map(|d| Date(d.date)))
+    }
+
+    /// Papers in the mirror.
+    async fn paper_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let n = repo::status::paper_total(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// Authors in the mirror.
+    async fn author_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let n = repo::status::author_total(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// The state of the most recent days, newest first (`last` at most 100).
+    async fn days(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 14)] last: i32,
+    ) -> ApiResult<Vec<DailyListState>> {
+        if !(0..=MAX_PAGE).contains(&last) {
+            return Err(
+                AppError::bad_input(format!("`last` must be between 0 and {MAX_PAGE}")).into(),
+            );
+        }
+        let rows = repo::status::recent_days(db(ctx)?, last as u64)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(DailyListState::from).collect())
+    }
+
+    /// Days whose last fetch failed and that will be retried, oldest first.
+    async fn failed_days(&self, ctx: &Context<'_>) -> ApiResult<Vec<DailyListState>> {
+        let rows = repo::status::failed_days(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(DailyListState::from).collect())
+    }
+}
+
+/// The state of one Daily Papers day in the mirror.
+#[derive(SimpleObject)]
+pub struct DailyListState {
+    /// The day.
+    pub date: Date,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// When it was last fetched.
+    pub fetched_at: DateTime,
+    /// Papers in the list at that fetch.
+    pub paper_count: i32,
+    /// Fetches so far.
+    pub attempts: i32,
+    /// Why the last fetch failed.
+    pub error: Option<String>,
+    /// Where the list came from: `api`, `html` or `file`.
+    pub source: String,
+}
+
+impl From<daily_list::Model> for DailyListState {
+    fn from(d: daily_list::Model) -> Self {
+        Self {
+            date: Date(d.date),
+            status: d.status,
+            fetched_at: DateTime(d.fetched_at),
+            paper_count: d.paper_count,
+            attempts: d.attempts,
+            error: d.error,
+            source: d.source,
+        }
+    }
+}
+
+/// One run of the sync worker or of an import.
+#[derive(SimpleObject)]
+pub struct SyncRun {
+    /// `import`, `sync`, `backfill` …
+    pub kind: String,
+    /// `running`, `ok`, `partial` or `failed`.
+    pub status: String,
+    /// When it started.
+    pub started_at: DateTime,
+    /// When it finished.
+    pub finished_at: Option<DateTime>,
+    /// Days it covered.
+    pub days_total: i32,
+    /// Days stored successfully.
+    pub days_ok: i32,
+    /// Days that failed.
+    pub days_failed: i32,
+    /// Papers that were new.
+    pub papers_added: i32,
+    /// Papers whose figures changed.
+    pub papers_updated: i32,
+    /// The error, when it failed.
+    pub error: Option<String>,
+}
+
+impl From<crate::entities::sync_run::Model> for SyncRun {
+    fn from(r: crate::entities::sync_run::Model) -> Self {
+        Self {
+            kind: r.kind,
+            status: r.status,
+            started_at: DateTime(r.started_at),
+            finished_at: r.finished_at.map(DateTime),
+            days_total: r.days_total,
+            days_ok: r.days_ok,
+            days_failed: r.days_failed,
+            papers_added: r.papers_added,
+            papers_updated: r.papers_updated,
+            error: r.error,
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! GraphQL over HTTP (the GraphQL-over-HTTP spec): media types, status codes, GET for queries only.
+use axum::body::Bytes;
+use axum::extract::{Query, State, rejection::QueryRejection};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::graphql::loaders;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The media type the client accepts for the response.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    GraphqlResponseJson,
+    Json,
+}
+
+fn negotiate(headers: &HeaderMap) -> Option<Accept> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Accept::Json);
+    };
+    let types: Vec<String> = accept
+        .split(',')
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    if types.iter().any(|t| t == GRAPHQL_RESPONSE_JSON) {
+        Some(Accept::GraphqlResponseJson)
+    } else if types
+        .iter()
+        .any(|t| t == JSON || t == "*/*" || t == "application/*" || t.is_empty())
+    {
+        Some(Accept::Json)
+    } else {
+        None
+    }
+}
+
+/// A response carrying only request errors (nothing was executed).
+fn request_error(status: StatusCode, accept: Accept, message: &str, code: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    let media = match accept {
+        Accept::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+        Accept::Json => JSON,
+    };
+    (status, [(header::CONTENT_TYPE, media)], body.to_string()).into_response()
+}
+
+fn not_acceptable() -> Response {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        Accept::Json,
+        "send `Accept: application/graphql-response+json` or `application/json`",
+        "NOT_ACCEPTABLE",
+    )
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request, accept: Accept) -> Response {
+    let request = request.data(loaders::loaders(state.db.clone()));
+    let response = state.schema.execute(request).await;
+    // With the new media type, a request that never reached execution answers 4xx.
+    let not_executed = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let (status, media) = match accept {
+        Accept::GraphqlResponseJson if not_executed => {
+            (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON)
+        }
+        Accept::GraphqlResponseJson => (StatusCode::OK, GRAPHQL_RESPONSE_JSON),
+        Accept::Json => (StatusCode::OK, JSON),
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, media)], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialise a GraphQL response");
+            request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                accept,
+                "internal error",
+                "INTERNAL_SERVER_ERROR",
+            )
+        }
+    }
+}
+
+/// `POST /graphql` with a JSON body `{query, operationName, variables, extensions}`.
+pub async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(accept) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media != JSON && media != GRAPHQL_RESPONSE_JSON {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            accept,
+            "send the request body as JSON with `Content-Type: application/json`",
+            "UNSUPPORTED_MEDIA_TYPE",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                accept,
+                &format!(
+                    "the body is not a GraphQL request ({e}); send {{\"query\": \"…\", \"variables\": {{…}}}}"
+                ),
+                "BAD_REQUEST",
+            );
+        }
+    };
+    if request.query.trim().is_empty() {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            accept,
+            "`query` is empty",
+            "BAD_REQUEST",
+        );
+    }
+    execute(&state, request, accept).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// `GET /graphql?query=…`: queries only; a browser without `query` gets GraphiQL.
+pub async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<GetParams>, QueryRejection>,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let params = match params {
+        Ok(Query(p)) => p,
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                Accept::Json,
+                &e.body_text(),
+                "BAD_REQUEST",
+            );
+        }
+    };
+    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+        if wants_html && state.graphiql {
+            return super::graphiql::page();
+        }
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            negotiate(&headers).unwrap_or(Accept::Json),
+            "missing `query` parameter: GET /graphql?query={...}",
+            "BAD_REQUEST",
+        );
+    };
+    let Some(accept) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    if is_mutation(&query, params.operation_name.as_deref()) {
+        let mut r = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            accept,
+            "mutations must be sent with POST",
+            "METHOD_NOT_ALLOWED",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(vars) = params.variables.filter(|v| !v.is_empty()) {
+        match serde_json::from_str::<serde_json::Value>(&vars) {
+            Ok(v @ serde_json::Value::Object(_)) => {
+                request = request.variables(async_graphql::Variables::from_json(v));
+            }
+            _ => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    accept,
+                    "`variables` must be a JSON object",
+                    "BAD_REQUEST",
+                );
+            }
+        }
+    }
+    if let Some(ext) = params.extensions.filter(|v| !v.is_empty())
+        && !matches!(
+            serde_json::from_str::<serde_json::Value>(&ext),
+            Ok(serde_json::Value::Object(_))
+        )
+    {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            accept,
+            "`extensions` must be a JSON object",
+            "BAD_REQUEST",
+        );
+    }
+    execute(&state, request, accept).await
+}
+
+/// Whether the operation that would run is a mutation (or subscription), which GET may not run.
+fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let ty = match &doc.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
+    };
+    matches!(
+        ty,
+        Some(OperationType::Mutation | OperationType::Subscription)
+    )
+}

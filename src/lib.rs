@@ -1,0 +1,13 @@
+//! papergraph: a GraphQL API over the Hugging Face Daily Papers corpus.
+//!
+//! `domain` holds parsed values, `entities` the tables, `repo` every query, `sync` the way data
+//! comes in, `graphql` the schema, `http` the routes, and `app` wires them together.
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod repo;
+pub mod sync;

@@ -1,0 +1,95 @@
+//! The `papergraph` binary: `serve` (default) | `migrate` | `import` | `schema`.
+use std::process::ExitCode;
+
+use clap::Parser;
+use papergraph::app;
+use papergraph::config::{Cli, Command, DbOpts, ServeOpts};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(cli.db, cli.serve).await,
+        Some(Command::Serve(opts)) => serve(cli.db, opts).await,
+        Some(Command::Migrate) => {
+            let (db, _) = app::connect(&cli.db).await?;
+            app::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Import(opts)) => {
+            let (db, _) = app::connect(&cli.db).await?;
+            app::migrate(&db).await?;
+            let outcomes =
+                papergraph::sync::files::import_files(&db, &opts.files, opts.date).await?;
+            for o in &outcomes {
+                let day = o.date.map(|d| d.to_string()).unwrap_or_default();
+                if o.unchanged {
+                    println!("{day}: {} papers, unchanged", o.papers);
+                } else {
+                    println!(
+                        "{day}: {} papers ({} new, {} with new figures)",
+                        o.papers,
+                        o.added.len(),
+                        o.updated.len()
+                    );
+                }
+            }
+            Ok(())
+        }
+        Some(Command::Schema) => {
+            print!("{}", papergraph::graphql::sdl());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
+    if opts.demo {
+        let path = std::env::temp_dir().join(format!("papergraph-demo-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        db_opts.database_url = format!("sqlite://{}?mode=rwc", path.display());
+        tracing::info!(database = %path.display(), "demo mode: serving the bundled sample lists from a scratch database");
+    }
+    let (db, _) = app::connect(&db_opts).await?;
+    app::migrate(&db).await?;
+    if opts.demo {
+        let n = papergraph::sync::files::load_demo(&db).await?;
+        tracing::info!(papers = n, "loaded the demo daily lists");
+    }
+    let listener = app::bind(opts.bind).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        "papergraph is serving GraphQL at http://{addr}/graphql (GraphiQL in a browser)"
+    );
+    app::serve(
+        listener,
+        app::router(db, opts.graphiql),
+        app::shutdown_signal(),
+    )
+    .await
+}

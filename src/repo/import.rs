@@ -1,0 +1,503 @@
+//! The write path shared by `papergraph import` and the sync worker: one daily list, one
+//! transaction. Importing the same content twice writes nothing (content hash); a newer copy
+//! updates the papers and appends an upvote snapshot for every paper whose figures moved.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionSession,
+    TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{DailyPaper, HfUserRef, fold_for_search, trending_score};
+use crate::entities::{
+    author, daily_list, hf_user, organization, paper, paper_author, upvote_snapshot,
+};
+
+/// SQLite's default limit on bound parameters is 32,766; keep every statement well under it.
+const CHUNK: usize = 500;
+
+/// Where a daily list came from (kept on the `daily_lists` row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListSource {
+    Api,
+    Html,
+    File,
+}
+
+impl ListSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListSource::Api => "api",
+            ListSource::Html => "html",
+            ListSource::File => "file",
+        }
+    }
+}
+
+/// What importing one daily list did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    pub date: Option<NaiveDate>,
+    /// The content was identical to what is stored: nothing was written.
+    pub unchanged: bool,
+    pub papers: usize,
+    /// Papers that did not exist before.
+    pub added: Vec<String>,
+    /// Existing papers whose upvotes, comments or stars changed.
+    pub updated: Vec<String>,
+}
+
+/// The SHA-256 of the list's domain values: the same papers with the same figures hash the same,
+/// whichever path (API or HTML) they came by.
+pub fn content_hash(papers: &[DailyPaper]) -> String {
+    let bytes = serde_json::to_vec(papers).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes the daily list of `date` in one transaction.
+pub async fn import_daily_list<C>(
+    db: &C,
+    date: NaiveDate,
+    papers: &[DailyPaper],
+    source: ListSource,
+    fetched_at: DateTime<Utc>,
+) -> Result<ImportOutcome, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let hash = content_hash(papers);
+    let txn = db.begin().await?;
+    let previous = daily_list::Entity::find_by_id(date).one(&txn).await?;
+    if let Some(prev) = &previous
+        && prev.status == "ok"
+        && prev.content_hash.as_deref() == Some(hash.as_str())
+    {
+        txn.rollback().await?;
+        return Ok(ImportOutcome {
+            date: Some(date),
+            unchanged: true,
+            papers: papers.len(),
+            ..Default::default()
+        });
+    }
+
+    let org_ids = upsert_organizations(&txn, papers).await?;
+    let user_ids = upsert_users(&txn, papers).await?;
+    let arxiv_ids: Vec<String> = papers.iter().map(|p| p.arxiv_id.to_string()).collect();
+    let mut existing: HashMap<String, paper::Model> = HashMap::new();
+    for chunk in arxiv_ids.chunks(CHUNK) {
+        for row in paper::Entity::find()
+            .filter(paper::Column::ArxivId.is_in(chunk.iter().cloned()))
+            .all(&txn)
+            .await?
+        {
+            existing.insert(row.arxiv_id.clone(), row);
+        }
+    }
+
+    let listed_midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let mut outcome = ImportOutcome {
+        date: Some(date),
+        papers: papers.len(),
+        ..Default::default()
+    };
+    let mut rows = Vec::with_capacity(papers.len());
+    for p in papers {
+        let id = p.arxiv_id.to_string();
+        let old = existing.get(&id);
+        let daily_date = match old.and_then(|o| o.daily_date) {
+            Some(d) if d < date => d,
+            _ => date,
+        };
+        let submitted_at = p.submitted_at.or(old.and_then(|o| o.submitted_at));
+        let listed_at = submitted_at.unwrap_or(listed_midnight);
+        match old {
+            None => outcome.added.push(id.clone()),
+            Some(o)
+                if (o.upvotes, o.num_comments, o.github_stars)
+                    != (p.upvotes, p.num_comments, p.github_stars) =>
+            {
+                outcome.updated.push(id.clone())
+            }
+            Some(_) => {}
+        }
+        rows.push(paper::ActiveModel {
+            id: NotSet,
+            arxiv_id: Set(id),
+            title: Set(p.title.clone()),
+            r#abstract: Set(p.abstract_text.clone()),
+            daily_date: Set(Some(daily_date)),
+            submitted_at: Set(submitted_at),
+            published_at: Set(p.published_at.unwrap_or(listed_at)),
+            upvotes: Set(p.upvotes),
+            num_comments: Set(p.num_comments),
+            trending_score: Set(trending_score(p.upvotes, listed_at)),
+            github_repo: Set(p.github_repo.clone()),
+            github_repo_added_by: Set(p.github_repo_added_by.clone()),
+            github_stars: Set(p.github_stars),
+            project_page: Set(p.project_page.clone()),
+            ai_summary: Set(p.ai_summary.clone()),
+            ai_summary_model: Set(p.ai_summary_model.clone()),
+            ai_keywords: Set(serde_json::json!(p.ai_keywords)),
+            thumbnail_url: Set(p.thumbnail_url.clone()),
+            media_urls: Set(serde_json::json!(p.media_urls)),
+            discussion_id: Set(p.discussion_id.clone()),
+            withdrawn_at: Set(p.withdrawn_at),
+            is_author_participating: Set(p.is_author_participating),
+            author_count: Set(p.authors.len() as i32),
+            organization_id: Set(p
+                .organization
+                .as_ref()
+                .and_then(|o| org_ids.get(&o.name).copied())),
+            submitted_by_id: Set(p
+                .submitted_by
+                .as_ref()
+                .and_then(|u| user_ids.get(&u.username).copied())),
+            created_at: Set(old.map(|o| o.created_at).unwrap_or(fetched_at)),
+            updated_at: Set(fetched_at),
+        });
+    }
+    use paper::Column as P;
+    for chunk in rows.chunks(CHUNK / 4) {
+        paper::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(P::ArxivId)
+                    .update_columns([
+                        P::Title,
+                        P::Abstract,
+                        P::DailyDate,
+                        P::SubmittedAt,
+                        P::PublishedAt,
+                        P::Upvotes,
+                        P::NumComments,
+                        P::TrendingScore,
+                        P::GithubRepo,
+                        P::GithubRepoAddedBy,
+                        P::GithubStars,
+                        P::ProjectPage,
+                        P::AiSummary,
+                        P::AiSummaryModel,
+                        P::AiKeywords,
+                        P::ThumbnailUrl,
+                        P::MediaUrls,
+                        P::DiscussionId,
+                        P::WithdrawnAt,
+                        P::IsAuthorParticipating,
+                        P::AuthorCount,
+                        P::OrganizationId,
+                        P::SubmittedById,
+                        P::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let paper_ids = select_ids(&txn, &arxiv_ids).await?;
+
+    replace_authors(&txn, papers, &paper_ids, &user_ids).await?;
+
+    let snapshots: Vec<upvote_snapshot::ActiveModel> = papers
+        .iter()
+        .filter(|p| {
+            let id = p.arxiv_id.as_str();
+            outcome.added.iter().any(|a| a == id) || outcome.updated.iter().any(|u| u == id)
+        })
+        .filter_map(|p| {
+            Some(upvote_snapshot::ActiveModel {
+                id: NotSet,
+                paper_id: Set(*paper_ids.get(p.arxiv_id.as_str())?),
+                taken_at: Set(fetched_at),
+                upvotes: Set(p.upvotes),
+                num_comments: Set(p.num_comments),
+                github_stars: Set(p.github_stars),
+            })
+        })
+        .collect();
+    for chunk in snapshots.chunks(CHUNK) {
+        ignore_conflict(
+            upvote_snapshot::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        upvote_snapshot::Column::PaperId,
+                        upvote_snapshot::Column::TakenAt,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await,
+        )?;
+    }
+
+    let list = daily_list::ActiveModel {
+        date: Set(date),
+        fetched_at: Set(fetched_at),
+        paper_count: Set(papers.len() as i32),
+        content_hash: Set(Some(hash)),
+        status: Set("ok".into()),
+        error: Set(None),
+        attempts: Set(previous.map(|p| p.attempts).unwrap_or(0) + 1),
+        source: Set(source.as_str().into()),
+    };
+    daily_list::Entity::insert(list)
+        .on_conflict(
+            OnConflict::column(daily_list::Column::Date)
+                .update_columns([
+                    daily_list::Column::FetchedAt,
+                    daily_list::Column::PaperCount,
+                    daily_list::Column::ContentHash,
+                    daily_list::Column::Status,
+                    daily_list::Column::Error,
+                    daily_list::Column::Attempts,
+                    daily_list::Column::Source,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+fn ignore_conflict(r: Result<u64, DbErr>) -> Result<u64, DbErr> {
+    match r {
+        Err(DbErr::RecordNotInserted) => Ok(0),
+        other => other,
+    }
+}
+
+async fn select_ids<C: ConnectionTrait>(
+    db: &C,
+    arxiv_ids: &[String],
+) -> Result<HashMap<String, i64>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in arxiv_ids.chunks(CHUNK) {
+        let rows: Vec<(i64, String)> = paper::Entity::find()
+            .select_only()
+            .column(paper::Column::Id)
+            .column(paper::Column::ArxivId)
+            .filter(paper::Column::ArxivId.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|(id, a)| (a, id)));
+    }
+    Ok(out)
+}
+
+async fn upsert_organizations<C: ConnectionTrait>(
+    db: &C,
+    papers: &[DailyPaper],
+) -> Result<HashMap<String, i64>, DbErr> {
+    let orgs: BTreeMap<&str, _> = papers
+        .iter()
+        .filter_map(|p| p.organization.as_ref())
+        .map(|o| (o.name.as_str(), o))
+        .collect();
+    if orgs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let models = orgs.values().map(|o| organization::ActiveModel {
+        id: NotSet,
+        name: Set(o.name.clone()),
+        hf_id: Set(o.hf_id.clone()),
+        fullname: Set(o.fullname.clone()),
+        avatar_url: Set(o.avatar_url.clone()),
+    });
+    use organization::Column as O;
+    organization::Entity::insert_many(models)
+        .on_conflict(
+            OnConflict::column(O::Name)
+                .update_columns([O::HfId, O::Fullname, O::AvatarUrl])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let rows: Vec<(i64, String)> = organization::Entity::find()
+        .select_only()
+        .column(O::Id)
+        .column(O::Name)
+        .filter(O::Name.is_in(orgs.keys().map(|k| k.to_string())))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, n)| (n, id)).collect())
+}
+
+async fn upsert_users<C: ConnectionTrait>(
+    db: &C,
+    papers: &[DailyPaper],
+) -> Result<HashMap<String, i64>, DbErr> {
+    // A submitter reference carries more fields than an author's `user`; let it win.
+    let mut users: BTreeMap<&str, &HfUserRef> = BTreeMap::new();
+    for p in papers {
+        for a in &p.authors {
+            if let Some(u) = &a.user {
+                users.entry(u.username.as_str()).or_insert(u);
+            }
+        }
+    }
+    for p in papers {
+        if let Some(u) = &p.submitted_by {
+            users.insert(u.username.as_str(), u);
+        }
+    }
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    use hf_user::Column as U;
+    let names: Vec<String> = users.keys().map(|k| k.to_string()).collect();
+    let models: Vec<_> = users
+        .values()
+        .map(|u| hf_user::ActiveModel {
+            id: NotSet,
+            username: Set(u.username.clone()),
+            hf_id: Set(u.hf_id.clone()),
+            fullname: Set(u.fullname.clone()),
+            avatar_url: Set(u.avatar_url.clone()),
+            is_pro: Set(u.is_pro),
+            kind: Set(u.kind.clone()),
+        })
+        .collect();
+    for chunk in models.chunks(CHUNK / 8) {
+        hf_user::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(U::Username)
+                    .update_columns([U::HfId, U::Fullname, U::AvatarUrl, U::IsPro, U::Kind])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    let mut out = HashMap::new();
+    for chunk in names.chunks(CHUNK) {
+        let rows: Vec<(i64, String)> = hf_user::Entity::find()
+            .select_only()
+            .column(U::Id)
+            .column(U::Username)
+            .filter(U::Username.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|(id, n)| (n, id)));
+    }
+    Ok(out)
+}
+
+/// Rewrites the author slots of the listed papers and refreshes the paper counts of every author
+/// who gained or lost a paper.
+async fn replace_authors<C: ConnectionTrait>(
+    db: &C,
+    papers: &[DailyPaper],
+    paper_ids: &HashMap<String, i64>,
+    user_ids: &HashMap<String, i64>,
+) -> Result<(), DbErr> {
+    let names: BTreeSet<&str> = papers
+        .iter()
+        .flat_map(|p| p.authors.iter().map(|a| a.name.as_str()))
+        .collect();
+    let names: Vec<String> = names.into_iter().map(str::to_string).collect();
+    let models: Vec<_> = names
+        .iter()
+        .map(|n| author::ActiveModel {
+            id: NotSet,
+            name: Set(n.clone()),
+            name_key: Set(fold_for_search(n)),
+            paper_count: Set(0),
+        })
+        .collect();
+    for chunk in models.chunks(CHUNK / 4) {
+        ignore_conflict(
+            author::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::column(author::Column::Name)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await,
+        )?;
+    }
+    let mut author_ids: HashMap<String, i64> = HashMap::new();
+    for chunk in names.chunks(CHUNK) {
+        let rows: Vec<(i64, String)> = author::Entity::find()
+            .select_only()
+            .column(author::Column::Id)
+            .column(author::Column::Name)
+            .filter(author::Column::Name.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        author_ids.extend(rows.into_iter().map(|(id, n)| (n, id)));
+    }
+
+    let pids: Vec<i64> = paper_ids.values().copied().collect();
+    let mut touched: BTreeSet<i64> = BTreeSet::new();
+    for chunk in pids.chunks(CHUNK) {
+        let old: Vec<i64> = paper_author::Entity::find()
+            .select_only()
+            .column(paper_author::Column::AuthorId)
+            .filter(paper_author::Column::PaperId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        touched.extend(old);
+        paper_author::Entity::delete_many()
+            .filter(paper_author::Column::PaperId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    let mut slots = Vec::new();
+    for p in papers {
+        let Some(&paper_id) = paper_ids.get(p.arxiv_id.as_str()) else {
+            continue;
+        };
+        for (position, a) in p.authors.iter().enumerate() {
+            let Some(&author_id) = author_ids.get(a.name.as_str()) else {
+                continue;
+            };
+            touched.insert(author_id);
+            slots.push(paper_author::ActiveModel {
+                paper_id: Set(paper_id),
+                position: Set(position as i32),
+                author_id: Set(author_id),
+                name: Set(a.name.as_str().to_string()),
+                hidden: Set(a.hidden),
+                hf_author_id: Set(a.hf_author_id.clone()),
+                hf_user_id: Set(a
+                    .user
+                    .as_ref()
+                    .and_then(|u| user_ids.get(&u.username).copied())),
+                claim_status: Set(a.claim_status.clone()),
+                status_changed_at: Set(a.status_changed_at),
+            });
+        }
+    }
+    for chunk in slots.chunks(CHUNK / 2) {
+        paper_author::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    let touched: Vec<i64> = touched.into_iter().collect();
+    for chunk in touched.chunks(CHUNK) {
+        let stmt = Query::update()
+            .table(author::Entity)
+            .value(
+                author::Column::PaperCount,
+                Expr::cust(
+                    "(SELECT COUNT(DISTINCT pa.paper_id) FROM paper_authors pa \
+                     WHERE pa.author_id = authors.id)",
+                ),
+            )
+            .and_where(author::Column::Id.is_in(chunk.iter().copied()))
+            .to_owned();
+        db.execute(&stmt).await?;
+    }
+    Ok(())
+}

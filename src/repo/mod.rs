@@ -1,0 +1,19 @@
+//! The only place that builds SQL: plain async functions over `&impl ConnectionTrait`, shared by the
+//! GraphQL resolvers, the CLI and the sync worker.
+pub mod authors;
+pub mod cursor;
+pub mod import;
+pub mod papers;
+pub mod status;
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

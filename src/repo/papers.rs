@@ -1,0 +1,376 @@
+//! Reading papers: filters, the orders of the API and keyset pages over `(sort key, id)`.
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::cursor::{Cursor, SortKey};
+use crate::entities::{author, hf_user, organization, paper, paper_author};
+
+/// Which papers a list holds. Every field narrows the set; `None` means no constraint.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PaperCriteria {
+    pub daily_from: Option<NaiveDate>,
+    pub daily_to: Option<NaiveDate>,
+    pub published_from: Option<DateTime<Utc>>,
+    pub published_to: Option<DateTime<Utc>>,
+    pub min_upvotes: Option<i32>,
+    /// Case- and accent-folded author name (see `domain::fold_for_search`).
+    pub author_key: Option<String>,
+    pub author_id: Option<i64>,
+    /// Organization handle or full name, lower-cased.
+    pub organization: Option<String>,
+    pub has_code: Option<bool>,
+}
+
+/// The orders of `PaperOrderField`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortField {
+    Trending,
+    Upvotes,
+    Comments,
+    GithubStars,
+    PublishedAt,
+    DailyDate,
+}
+
+impl SortField {
+    fn tag(self) -> &'static str {
+        match self {
+            SortField::Trending => "P:TRENDING",
+            SortField::Upvotes => "P:UPVOTES",
+            SortField::Comments => "P:COMMENTS",
+            SortField::GithubStars => "P:GITHUB_STARS",
+            SortField::PublishedAt => "P:PUBLISHED_AT",
+            SortField::DailyDate => "P:DAILY_DATE",
+        }
+    }
+
+    /// The SQL expression ordered by; nullable columns sort NULL lowest on both backends. The
+    /// text matches the expression indexes of the first migration.
+    fn expr(self) -> Expr {
+        match self {
+            SortField::Trending => Expr::col((paper::Entity, paper::Column::TrendingScore)),
+            SortField::Upvotes => Expr::col((paper::Entity, paper::Column::Upvotes)),
+            SortField::Comments => Expr::col((paper::Entity, paper::Column::NumComments)),
+            SortField::GithubStars => Expr::cust("COALESCE(github_stars, -1)"),
+            SortField::PublishedAt => Expr::col((paper::Entity, paper::Column::PublishedAt)),
+            SortField::DailyDate => Expr::cust("COALESCE(daily_date, '0001-01-01')"),
+        }
+    }
+
+    fn key(self, p: &paper::Model) -> SortKey {
+        match self {
+            SortField::Trending => SortKey::Float(p.trending_score),
+            SortField::Upvotes => SortKey::Int(p.upvotes.into()),
+            SortField::Comments => SortKey::Int(p.num_comments.into()),
+            SortField::GithubStars => SortKey::Int(p.github_stars.unwrap_or(-1).into()),
+            SortField::PublishedAt => SortKey::Time(p.published_at),
+            SortField::DailyDate => SortKey::Date(
+                p.daily_date
+                    .unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default()),
+            ),
+        }
+    }
+}
+
+/// An order: a field and a direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+impl Sort {
+    pub fn cursor(&self, p: &paper::Model) -> Cursor {
+        Cursor {
+            tag: self.field.tag().to_string(),
+            key: self.field.key(p),
+            id: p.id,
+        }
+    }
+
+    pub fn decode_cursor(&self, s: &str) -> Result<Cursor, String> {
+        Cursor::decode(s, self.field.tag())
+    }
+}
+
+/// Which slice of the ordered list to read: forward from `after`, or backward from `before`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Slice {
+    Forward { first: u64, after: Option<Cursor> },
+    Backward { last: u64, before: Option<Cursor> },
+}
+
+/// A page of papers in list order.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+impl PaperCriteria {
+    pub fn condition(&self) -> Condition {
+        use paper::Column as P;
+        let mut c = Condition::all();
+        if let Some(d) = self.daily_from {
+            c = c.add(P::DailyDate.gte(d));
+        }
+        if let Some(d) = self.daily_to {
+            c = c.add(P::DailyDate.lte(d));
+        }
+        if let Some(t) = self.published_from {
+            c = c.add(P::PublishedAt.gte(t));
+        }
+        if let Some(t) = self.published_to {
+            c = c.add(P::PublishedAt.lte(t));
+        }
+        if let Some(n) = self.min_upvotes {
+            c = c.add(P::Upvotes.gte(n));
+        }
+        if let Some(has) = self.has_code {
+            c = c.add(if has {
+                P::GithubRepo.is_not_null()
+            } else {
+                P::GithubRepo.is_null()
+            });
+        }
+        if let Some(key) = &self.author_key {
+            let sub = Query::select()
+                .column((paper_author::Entity, paper_author::Column::PaperId))
+                .from(paper_author::Entity)
+                .inner_join(
+                    author::Entity,
+                    Expr::col((author::Entity, author::Column::Id))
+                        .equals((paper_author::Entity, paper_author::Column::AuthorId)),
+                )
+                .and_where(Expr::col((author::Entity, author::Column::NameKey)).eq(key.as_str()))
+                .to_owned();
+            c = c.add(P::Id.in_subquery(sub));
+        }
+        if let Some(author_id) = self.author_id {
+            let sub = Query::select()
+                .column(paper_author::Column::PaperId)
+                .from(paper_author::Entity)
+                .and_where(Expr::col(paper_author::Column::AuthorId).eq(author_id))
+                .to_owned();
+            c = c.add(P::Id.in_subquery(sub));
+        }
+        if let Some(org) = &self.organization {
+            let sub = Query::select()
+                .column(organization::Column::Id)
+                .from(organization::Entity)
+                .cond_where(
+                    Condition::any()
+                        .add(Expr::cust_with_values("LOWER(name) = ?", [org.as_str()]))
+                        .add(Expr::cust_with_values(
+                            "LOWER(fullname) = ?",
+                            [org.as_str()],
+                        )),
+                )
+                .to_owned();
+            c = c.add(P::OrganizationId.in_subquery(sub));
+        }
+        c
+    }
+}
+
+/// One page of papers matching `criteria` in `sort` order.
+pub async fn page<C: ConnectionTrait>(
+    db: &C,
+    criteria: &PaperCriteria,
+    sort: Sort,
+    slice: &Slice,
+) -> Result<Page<paper::Model>, DbErr> {
+    let (limit, cursor, descending, backward) = match slice {
+        Slice::Forward { first, after } => (*first, after.as_ref(), sort.descending, false),
+        Slice::Backward { last, before } => (*last, before.as_ref(), !sort.descending, true),
+    };
+    let mut query = paper::Entity::find().filter(criteria.condition());
+    if let Some(c) = cursor {
+        let key = sort.field.expr();
+        let v = c.key.to_value();
+        let id = Expr::col((paper::Entity, paper::Column::Id));
+        let cond = if descending {
+            Condition::any()
+                .add(key.clone().lt(v.clone()))
+                .add(Condition::all().add(key.eq(v)).add(id.lt(c.id)))
+        } else {
+            Condition::any()
+                .add(key.clone().gt(v.clone()))
+                .add(Condition::all().add(key.eq(v)).add(id.gt(c.id)))
+        };
+        query = query.filter(cond);
+    }
+    let order = if descending { Order::Desc } else { Order::Asc };
+    let mut rows = query
+        .order_by(sort.field.expr(), order.clone())
+        .order_by(paper::Column::Id, order)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backward {
+        rows.reverse();
+        Ok(Page {
+            rows,
+            has_next_page: cursor.is_some(),
+            has_previous_page: more,
+        })
+    } else {
+        Ok(Page {
+            rows,
+            has_next_page: more,
+            has_previous_page: cursor.is_some(),
+        })
+    }
+}
+
+/// How many papers match `criteria`.
+pub async fn count<C: ConnectionTrait>(db: &C, criteria: &PaperCriteria) -> Result<u64, DbErr> {
+    paper::Entity::find()
+        .filter(criteria.condition())
+        .count(db)
+        .await
+}
+
+pub async fn by_arxiv_id<C: ConnectionTrait>(
+    db: &C,
+    arxiv_id: &str,
+) -> Result<Option<paper::Model>, DbErr> {
+    paper::Entity::find()
+        .filter(paper::Column::ArxivId.eq(arxiv_id))
+        .one(db)
+        .await
+}
+
+pub async fn by_arxiv_ids<C: ConnectionTrait>(
+    db: &C,
+    arxiv_ids: &[String],
+) -> Result<Vec<paper::Model>, DbErr> {
+    paper::Entity::find()
+        .filter(paper::Column::ArxivId.is_in(arxiv_ids.iter().cloned()))
+        .all(db)
+        .await
+}
+
+/// An author slot of a paper joined with its author.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct AuthorSlot {
+    pub paper_id: i64,
+    pub position: i32,
+    pub author_id: i64,
+    pub name: String,
+    pub hidden: bool,
+    pub hf_user_id: Option<i64>,
+    pub claim_status: Option<String>,
+    pub author_name: String,
+    pub author_paper_count: i32,
+}
+
+/// The author slots of many papers in one statement, grouped by paper in author order.
+pub async fn author_slots<C: ConnectionTrait>(
+    db: &C,
+    paper_ids: &[i64],
+) -> Result<HashMap<i64, Vec<AuthorSlot>>, DbErr> {
+    use paper_author::Column as PA;
+    let q = Query::select()
+        .columns([
+            (paper_author::Entity, PA::PaperId),
+            (paper_author::Entity, PA::Position),
+            (paper_author::Entity, PA::AuthorId),
+            (paper_author::Entity, PA::Name),
+            (paper_author::Entity, PA::Hidden),
+            (paper_author::Entity, PA::HfUserId),
+            (paper_author::Entity, PA::ClaimStatus),
+        ])
+        .expr_as(
+            Expr::col((author::Entity, author::Column::Name)),
+            "author_name",
+        )
+        .expr_as(
+            Expr::col((author::Entity, author::Column::PaperCount)),
+            "author_paper_count",
+        )
+        .from(paper_author::Entity)
+        .inner_join(
+            author::Entity,
+            Expr::col((author::Entity, author::Column::Id))
+                .equals((paper_author::Entity, PA::AuthorId)),
+        )
+        .and_where(Expr::col((paper_author::Entity, PA::PaperId)).is_in(paper_ids.iter().copied()))
+        .order_by((paper_author::Entity, PA::PaperId), Order::Asc)
+        .order_by((paper_author::Entity, PA::Position), Order::Asc)
+        .to_owned();
+    let rows = AuthorSlot::find_by_statement(db.get_database_backend().build(&q))
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<AuthorSlot>> = HashMap::new();
+    for r in rows {
+        out.entry(r.paper_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+pub async fn organizations<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<Vec<organization::Model>, DbErr> {
+    organization::Entity::find()
+        .filter(organization::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+pub async fn hf_users<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<Vec<hf_user::Model>, DbErr> {
+    hf_user::Entity::find()
+        .filter(hf_user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// Paper counts per listing day in `[from, to]`, days without papers left out.
+pub async fn daily_counts<C: ConnectionTrait>(
+    db: &C,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, i64)>, DbErr> {
+    paper::Entity::find()
+        .select_only()
+        .column(paper::Column::DailyDate)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(paper::Column::DailyDate.between(from, to))
+        .group_by(paper::Column::DailyDate)
+        .order_by_asc(paper::Column::DailyDate)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The upvote time series of a paper, oldest first.
+pub async fn upvote_history<C: ConnectionTrait>(
+    db: &C,
+    paper_ids: &[i64],
+) -> Result<HashMap<i64, Vec<crate::entities::upvote_snapshot::Model>>, DbErr> {
+    use crate::entities::upvote_snapshot as s;
+    let rows = s::Entity::find()
+        .filter(s::Column::PaperId.is_in(paper_ids.iter().copied()))
+        .order_by_asc(s::Column::PaperId)
+        .order_by_asc(s::Column::TakenAt)
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<_>> = HashMap::new();
+    for r in rows {
+        out.entry(r.paper_id).or_default().push(r);
+    }
+    Ok(out)
+}

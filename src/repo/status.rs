@@ -1,0 +1,72 @@
+//! The mirror's state for `syncStatus`: daily lists, sync runs and table sizes.
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::entities::{author, daily_list, paper, sync_run};
+
+/// The most recent daily lists, newest first.
+pub async fn recent_days<C: ConnectionTrait>(
+    db: &C,
+    limit: u64,
+) -> Result<Vec<daily_list::Model>, DbErr> {
+    daily_list::Entity::find()
+        .order_by_desc(daily_list::Column::Date)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Days whose last fetch failed, oldest first.
+pub async fn failed_days<C: ConnectionTrait>(db: &C) -> Result<Vec<daily_list::Model>, DbErr> {
+    daily_list::Entity::find()
+        .filter(daily_list::Column::Status.ne("ok"))
+        .order_by_asc(daily_list::Column::Date)
+        .limit(1000)
+        .all(db)
+        .await
+}
+
+/// The latest successful daily list.
+pub async fn last_ok_day<C: ConnectionTrait>(db: &C) -> Result<Option<daily_list::Model>, DbErr> {
+    daily_list::Entity::find()
+        .filter(daily_list::Column::Status.eq("ok"))
+        .order_by_desc(daily_list::Column::FetchedAt)
+        .one(db)
+        .await
+}
+
+pub async fn last_run<C: ConnectionTrait>(db: &C) -> Result<Option<sync_run::Model>, DbErr> {
+    sync_run::Entity::find()
+        .order_by_desc(sync_run::Column::StartedAt)
+        .one(db)
+        .await
+}
+
+pub async fn last_failed_run<C: ConnectionTrait>(db: &C) -> Result<Option<sync_run::Model>, DbErr> {
+    sync_run::Entity::find()
+        .filter(sync_run::Column::Status.eq("failed"))
+        .order_by_desc(sync_run::Column::StartedAt)
+        .one(db)
+        .await
+}
+
+pub async fn paper_total<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    paper::Entity::find().count(db).await
+}
+
+pub async fn author_total<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    author::Entity::find().count(db).await
+}
+
+/// Records a finished run of `kind` (e.g. `import`).
+pub async fn record_run<C: ConnectionTrait>(
+    db: &C,
+    run: sync_run::ActiveModel,
+) -> Result<(), DbErr> {
+    sync_run::Entity::insert(run)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
