@@ -7,12 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// papergraph: a GraphQL API over the Hugging Face Daily Papers corpus.
 #[derive(Debug, Parser)]
-#[command(
-    name = "papergraph",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "papergraph", version, about)]
 pub struct Cli {
     #[command(flatten)]
     pub db: DbOpts,

@@ -34,6 +34,7 @@ impl Author {
     }
 }
 
+/// A person who wrote papers: one entity per distinct name across all papers.
 #[Object]
 impl Author {
     /// Opaque global id (use with `node`).

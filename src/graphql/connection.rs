@@ -4,7 +4,7 @@ use sea_orm::DatabaseConnection;
 
 use super::author::Author;
 use super::paper::Paper;
-use crate::entities::{author, paper};
+use crate::entities::author;
 use crate::error::{ApiResult, AppError};
 use crate::repo::{
     self,
@@ -97,7 +97,7 @@ fn page_info<T>(page: &Page<T>, cursors: &[String]) -> PageInfo {
 
 /// A page of papers.
 pub struct PaperConnection {
-    rows: Vec<paper::Model>,
+    papers: Vec<Paper>,
     cursors: Vec<String>,
     info: PageInfo,
     criteria: PaperCriteria,
@@ -114,7 +114,7 @@ impl PaperConnection {
         let cursors: Vec<String> = page.rows.iter().map(|p| sort.cursor(p).encode()).collect();
         let info = page_info(&page, &cursors);
         Ok(Self {
-            rows: page.rows,
+            papers: Paper::page(db, page.rows),
             cursors,
             info,
             criteria,
@@ -122,32 +122,40 @@ impl PaperConnection {
     }
 }
 
-/// A paper with its cursor.
-#[derive(SimpleObject)]
-pub struct PaperEdge {
-    /// Pass as `after` (or `before`) to continue from this paper.
-    pub cursor: String,
-    /// The paper.
-    pub node: Paper,
+pub struct PaperEdge<'a> {
+    cursor: &'a str,
+    node: &'a Paper,
 }
 
+/// A paper with its cursor.
+#[Object]
+impl PaperEdge<'_> {
+    /// Pass as `after` (or `before`) to continue from this paper.
+    async fn cursor(&self) -> &str {
+        self.cursor
+    }
+
+    /// The paper.
+    async fn node(&self) -> &Paper {
+        self.node
+    }
+}
+
+/// A page of papers (a Relay connection).
 #[Object]
 impl PaperConnection {
     /// The papers of this page with their cursors.
-    async fn edges(&self) -> Vec<PaperEdge> {
-        self.rows
+    async fn edges(&self) -> Vec<PaperEdge<'_>> {
+        self.papers
             .iter()
             .zip(&self.cursors)
-            .map(|(p, c)| PaperEdge {
-                cursor: c.clone(),
-                node: Paper(p.clone()),
-            })
+            .map(|(node, cursor)| PaperEdge { cursor, node })
             .collect()
     }
 
     /// The papers of this page.
-    async fn nodes(&self) -> Vec<Paper> {
-        self.rows.iter().cloned().map(Paper).collect()
+    async fn nodes(&self) -> &[Paper] {
+        &self.papers
     }
 
     /// Pagination state.
@@ -204,6 +212,7 @@ pub struct AuthorEdge {
     pub node: Author,
 }
 
+/// A page of authors (a Relay connection).
 #[Object]
 impl AuthorConnection {
     /// The authors of this page with their cursors.

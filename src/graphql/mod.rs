@@ -1,10 +1,10 @@
 //! The GraphQL schema: roots, object types, inputs, DataLoaders, and the extension that gives
 //! every error an `extensions.code`.
 mod author;
+mod batch;
 mod connection;
 mod ids;
 mod inputs;
-pub mod loaders;
 mod paper;
 mod query;
 pub mod scalars;

@@ -1,86 +1,107 @@
 //! The `Paper` type and the small types hanging off it.
-use async_graphql::{Context, ID, Object, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{ID, Object, SimpleObject};
+use sea_orm::DatabaseConnection;
 
 use super::author::Author;
+use super::batch::PaperBatch;
 use super::ids::GlobalId;
-use super::loaders::{AuthorsOf, HfUserId, HistoryOf, Loaders, OrganizationId};
 use super::scalars::{Date, DateTime};
 use crate::entities::{hf_user, organization, paper};
-use crate::error::{ApiResult, AppError};
+use crate::error::ApiResult;
 use crate::repo::papers::AuthorSlot;
 
+/// A paper, with the batch of the page it belongs to (for its relations).
+#[derive(Clone)]
+pub struct Paper {
+    pub row: paper::Model,
+    batch: Arc<PaperBatch>,
+}
+
+impl Paper {
+    /// The papers of one page, sharing one batch.
+    pub fn page(db: &DatabaseConnection, rows: Vec<paper::Model>) -> Vec<Paper> {
+        let batch = PaperBatch::new(db.clone(), &rows);
+        rows.into_iter()
+            .map(|row| Paper {
+                row,
+                batch: batch.clone(),
+            })
+            .collect()
+    }
+
+    /// A paper on its own.
+    pub fn single(db: &DatabaseConnection, row: paper::Model) -> Paper {
+        let batch = PaperBatch::new(db.clone(), std::slice::from_ref(&row));
+        Paper { row, batch }
+    }
+}
+
 /// A paper listed on Hugging Face Daily Papers.
-pub struct Paper(pub paper::Model);
-
-fn loaders<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Loaders> {
-    ctx.data::<Loaders>()
-}
-
-fn internal(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
-    AppError::Internal(anyhow::anyhow!("{e}")).into()
-}
-
 #[Object]
 impl Paper {
     /// Opaque global id (use with `node`).
     pub async fn id(&self) -> ID {
-        GlobalId::Paper(self.0.arxiv_id.clone()).encode()
+        GlobalId::Paper(self.row.arxiv_id.clone()).encode()
     }
 
     /// The arXiv identifier without version, e.g. `2401.12345`.
     async fn arxiv_id(&self) -> &str {
-        &self.0.arxiv_id
+        &self.row.arxiv_id
     }
 
     /// Title, whitespace normalised.
     async fn title(&self) -> &str {
-        &self.0.title
+        &self.row.title
     }
 
     /// The arXiv abstract, with its hard line wraps joined into single spaces. Empty if unknown.
     async fn r#abstract(&self) -> &str {
-        &self.0.r#abstract
+        &self.row.r#abstract
     }
 
     /// Authors in paper order.
-    async fn authors(&self, ctx: &Context<'_>) -> ApiResult<Vec<PaperAuthor>> {
-        let slots = loaders(ctx)?
-            .load_one(AuthorsOf(self.0.id))
-            .await
-            .map_err(internal)?
-            .unwrap_or_default();
-        Ok(slots.into_iter().map(PaperAuthor).collect())
+    async fn authors(&self) -> ApiResult<Vec<PaperAuthor>> {
+        let slots = self.batch.authors(self.row.id).await?;
+        Ok(slots
+            .iter()
+            .map(|s| PaperAuthor {
+                slot: s.clone(),
+                batch: self.batch.clone(),
+            })
+            .collect())
     }
 
     /// Number of authors.
     async fn author_count(&self) -> i32 {
-        self.0.author_count
+        self.row.author_count
     }
 
     /// The UTC day the paper was listed on Daily Papers (the list it was fetched from).
     async fn daily_date(&self) -> Option<Date> {
-        self.0.daily_date.map(Date)
+        self.row.daily_date.map(Date)
     }
 
     /// When the paper was submitted to Daily Papers.
     async fn submitted_at(&self) -> Option<DateTime> {
-        self.0.submitted_at.map(DateTime)
+        self.row.submitted_at.map(DateTime)
     }
 
     /// When the paper was published on arXiv (when unknown upstream: its submission to Daily
     /// Papers, else the start of its listing day).
     async fn published_at(&self) -> DateTime {
-        DateTime(self.0.published_at)
+        DateTime(self.row.published_at)
     }
 
     /// Upvotes on Hugging Face at the last sync.
     async fn upvotes(&self) -> i32 {
-        self.0.upvotes
+        self.row.upvotes
     }
 
     /// Discussion comments on Hugging Face at the last sync.
     async fn num_comments(&self) -> i32 {
-        self.0.num_comments
+        self.row.num_comments
     }
 
     /// Popularity adjusted for age: `log10(1 + upvotes) + daysSince(2023-05-04, listedAt) / 3`,
@@ -88,105 +109,105 @@ impl Paper {
     /// ranking by `upvotes × 10^(−ageInDays / 3)`: a paper three days younger needs a tenth of the
     /// upvotes to rank the same. The order of two papers changes only when their upvotes do.
     async fn trending_score(&self) -> f64 {
-        self.0.trending_score
+        self.row.trending_score
     }
 
     /// Code repository URL (usually GitHub).
     async fn github_repo(&self) -> Option<&str> {
-        self.0.github_repo.as_deref()
+        self.row.github_repo.as_deref()
     }
 
     /// Who linked the repository: `user` or `auto`.
     async fn github_repo_added_by(&self) -> Option<&str> {
-        self.0.github_repo_added_by.as_deref()
+        self.row.github_repo_added_by.as_deref()
     }
 
     /// Stars of the code repository at the last sync.
     async fn github_stars(&self) -> Option<i32> {
-        self.0.github_stars
+        self.row.github_stars
     }
 
     /// Project page URL.
     async fn project_page(&self) -> Option<&str> {
-        self.0.project_page.as_deref()
+        self.row.project_page.as_deref()
     }
 
     /// One-sentence summary generated by Hugging Face.
     async fn ai_summary(&self) -> Option<&str> {
-        self.0.ai_summary.as_deref()
+        self.row.ai_summary.as_deref()
     }
 
     /// The model that generated `aiSummary`.
     async fn ai_summary_model(&self) -> Option<&str> {
-        self.0.ai_summary_model.as_deref()
+        self.row.ai_summary_model.as_deref()
     }
 
     /// Keywords generated by Hugging Face.
     async fn ai_keywords(&self) -> Vec<String> {
-        string_list(&self.0.ai_keywords)
+        string_list(&self.row.ai_keywords)
     }
 
     /// Social thumbnail image URL.
     async fn thumbnail_url(&self) -> Option<&str> {
-        self.0.thumbnail_url.as_deref()
+        self.row.thumbnail_url.as_deref()
     }
 
     /// Media uploaded with the submission (images, videos).
     async fn media_urls(&self) -> Vec<String> {
-        string_list(&self.0.media_urls)
+        string_list(&self.row.media_urls)
     }
 
     /// When the paper was withdrawn, if it was.
     async fn withdrawn_at(&self) -> Option<DateTime> {
-        self.0.withdrawn_at.map(DateTime)
+        self.row.withdrawn_at.map(DateTime)
     }
 
     /// Whether an author takes part in the discussion on Hugging Face.
     async fn is_author_participating(&self) -> bool {
-        self.0.is_author_participating
+        self.row.is_author_participating
     }
 
     /// The Hugging Face organization that claimed the paper.
-    async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
-        let Some(id) = self.0.organization_id else {
+    async fn organization(&self) -> ApiResult<Option<Organization>> {
+        let Some(id) = self.row.organization_id else {
             return Ok(None);
         };
-        let org = loaders(ctx)?
-            .load_one(OrganizationId(id))
-            .await
-            .map_err(internal)?;
-        Ok(org.map(Organization))
+        Ok(self
+            .batch
+            .organization(id)
+            .await?
+            .cloned()
+            .map(Organization))
     }
 
     /// The Hugging Face user who submitted the paper to Daily Papers.
-    async fn submitted_by(&self, ctx: &Context<'_>) -> ApiResult<Option<HfUser>> {
-        load_user(ctx, self.0.submitted_by_id).await
+    async fn submitted_by(&self) -> ApiResult<Option<HfUser>> {
+        let Some(id) = self.row.submitted_by_id else {
+            return Ok(None);
+        };
+        Ok(self.batch.submitter(id).await?.cloned().map(HfUser))
     }
 
     /// The paper page on Hugging Face.
     async fn hf_url(&self) -> String {
-        format!("https://huggingface.co/papers/{}", self.0.arxiv_id)
+        format!("https://huggingface.co/papers/{}", self.row.arxiv_id)
     }
 
     /// The abstract page on arXiv.
     async fn arxiv_url(&self) -> String {
-        format!("https://arxiv.org/abs/{}", self.0.arxiv_id)
+        format!("https://arxiv.org/abs/{}", self.row.arxiv_id)
     }
 
     /// The PDF on arXiv.
     async fn pdf_url(&self) -> String {
-        format!("https://arxiv.org/pdf/{}", self.0.arxiv_id)
+        format!("https://arxiv.org/pdf/{}", self.row.arxiv_id)
     }
 
     /// Upvotes, comments and stars over time, oldest first: one point per sync that saw them change.
-    async fn upvote_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<MetricPoint>> {
-        let rows = loaders(ctx)?
-            .load_one(HistoryOf(self.0.id))
-            .await
-            .map_err(internal)?
-            .unwrap_or_default();
+    async fn upvote_history(&self) -> ApiResult<Vec<MetricPoint>> {
+        let rows = self.batch.history(self.row.id).await?;
         Ok(rows
-            .into_iter()
+            .iter()
             .map(|r| MetricPoint {
                 at: DateTime(r.taken_at),
                 upvotes: r.upvotes,
@@ -207,57 +228,54 @@ fn string_list(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn load_user(ctx: &Context<'_>, id: Option<i64>) -> ApiResult<Option<HfUser>> {
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let user = loaders(ctx)?
-        .load_one(HfUserId(id))
-        .await
-        .map_err(internal)?;
-    Ok(user.map(HfUser))
+/// An author slot of a paper in a page.
+pub struct PaperAuthor {
+    slot: AuthorSlot,
+    batch: Arc<PaperBatch>,
 }
 
 /// One author of one paper: the author entity plus what is specific to this paper.
-pub struct PaperAuthor(pub AuthorSlot);
-
 #[Object]
 impl PaperAuthor {
     /// The author entity (the same name on every paper is the same author).
     async fn author(&self) -> Author {
-        Author::from_slot(&self.0)
+        Author::from_slot(&self.slot)
     }
 
     /// Position in the author list, starting at 0.
     async fn position(&self) -> i32 {
-        self.0.position
+        self.slot.position
     }
 
     /// The name as printed on this paper.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.slot.name
     }
 
     /// Whether Hugging Face hides this author on the paper page.
     async fn hidden(&self) -> bool {
-        self.0.hidden
+        self.slot.hidden
     }
 
     /// The Hugging Face account linked to this author on this paper.
-    async fn hf_user(&self, ctx: &Context<'_>) -> ApiResult<Option<HfUser>> {
-        load_user(ctx, self.0.hf_user_id).await
+    async fn hf_user(&self) -> ApiResult<Option<HfUser>> {
+        let Some(id) = self.slot.hf_user_id else {
+            return Ok(None);
+        };
+        Ok(self.batch.author_user(id).await?.cloned().map(HfUser))
     }
 
     /// How the account link was made, e.g. `claimed_verified`, `admin_assigned`,
     /// `extracted_pending`, `extracted_confirmed`.
     async fn claim_status(&self) -> Option<&str> {
-        self.0.claim_status.as_deref()
+        self.slot.claim_status.as_deref()
     }
 }
 
 /// A Hugging Face organization.
 pub struct Organization(pub organization::Model);
 
+/// A Hugging Face organization.
 #[Object]
 impl Organization {
     /// The handle, e.g. `google`.
@@ -284,6 +302,7 @@ impl Organization {
 /// A Hugging Face user account.
 pub struct HfUser(pub hf_user::Model);
 
+/// A Hugging Face user account.
 #[Object]
 impl HfUser {
     /// The username.

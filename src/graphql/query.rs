@@ -38,7 +38,7 @@ async fn load_node(db: &DatabaseConnection, id: GlobalId) -> Result<Option<Node>
     Ok(match id {
         GlobalId::Paper(k) => repo::papers::by_arxiv_id(db, &k)
             .await?
-            .map(|p| Node::Paper(Paper(p))),
+            .map(|p| Node::Paper(Paper::single(db, p))),
         GlobalId::Author(k) => repo::authors::by_name(db, &k)
             .await?
             .map(|a| Node::Author(Author::from_model(&a))),
@@ -69,17 +69,17 @@ impl NodeQuery {
                 _ => None,
             })
             .collect();
-        let papers: std::collections::HashMap<String, _> =
-            repo::papers::by_arxiv_ids(db, &paper_keys)
-                .await
-                .map_err(AppError::from)?
-                .into_iter()
-                .map(|p| (p.arxiv_id.clone(), p))
-                .collect();
+        let rows = repo::papers::by_arxiv_ids(db, &paper_keys)
+            .await
+            .map_err(AppError::from)?;
+        let papers: std::collections::HashMap<String, Paper> = Paper::page(db, rows)
+            .into_iter()
+            .map(|p| (p.row.arxiv_id.clone(), p))
+            .collect();
         let mut out = Vec::with_capacity(parsed.len());
         for g in parsed {
             out.push(match g {
-                GlobalId::Paper(k) => papers.get(&k).cloned().map(|p| Node::Paper(Paper(p))),
+                GlobalId::Paper(k) => papers.get(&k).cloned().map(Node::Paper),
                 other => load_node(db, other).await?,
             });
         }
@@ -96,10 +96,11 @@ impl PaperQuery {
     /// `https://arxiv.org/abs/2401.12345` and `https://huggingface.co/papers/2401.12345`.
     async fn paper(&self, ctx: &Context<'_>, arxiv_id: String) -> ApiResult<Option<Paper>> {
         let id = ArxivId::parse(&arxiv_id).map_err(AppError::BadUserInput)?;
-        Ok(repo::papers::by_arxiv_id(db(ctx)?, id.as_str())
+        let db = db(ctx)?;
+        Ok(repo::papers::by_arxiv_id(db, id.as_str())
             .await
             .map_err(AppError::from)?
-            .map(Paper))
+            .map(|p| Paper::single(db, p)))
     }
 
     /// Papers matching `filter`, in `orderBy` order (default: newest listing day first), as a
@@ -200,6 +201,7 @@ impl StatusQuery {
 /// The state of the mirror of Daily Papers.
 pub struct SyncStatus;
 
+/// The state of the mirror of Daily Papers.
 #[Object]
 impl SyncStatus {
     /// When a daily list was last fetched and stored successfully.

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::graphql::loaders;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -66,7 +65,6 @@ fn not_acceptable() -> Response {
 }
 
 async fn execute(state: &AppState, request: async_graphql::Request, accept: Accept) -> Response {
-    let request = request.data(loaders::loaders(state.db.clone()));
     let response = state.schema.execute(request).await;
     // With the new media type, a request that never reached execution answers 4xx.
     let not_executed = response.data == async_graphql::Value::Null

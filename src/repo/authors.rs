@@ -1,5 +1,5 @@
 //! Reading authors: lookup by name, and a name search ordered by paper count.
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -25,10 +25,7 @@ fn search_condition(folded: Option<&str>) -> Condition {
     let mut c = Condition::all();
     if let Some(q) = folded.filter(|q| !q.is_empty()) {
         let pattern = format!("%{}%", like_escape(q));
-        c = c.add(Expr::cust_with_values(
-            "name_key LIKE ? ESCAPE '\\'",
-            [pattern],
-        ));
+        c = c.add(Expr::col(author::Column::NameKey).like(LikeExpr::new(pattern).escape('!')));
     }
     c
 }

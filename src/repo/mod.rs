@@ -6,12 +6,13 @@ pub mod import;
 pub mod papers;
 pub mod status;
 
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+/// Escapes `%`, `_` and `!` for a `LIKE … ESCAPE '!'` pattern. (`!`, not a backslash, because
+/// the two backends treat backslashes in string literals differently.)
 pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
         }
         out.push(c);
     }

@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -167,11 +167,10 @@ impl PaperCriteria {
                 .from(organization::Entity)
                 .cond_where(
                     Condition::any()
-                        .add(Expr::cust_with_values("LOWER(name) = ?", [org.as_str()]))
-                        .add(Expr::cust_with_values(
-                            "LOWER(fullname) = ?",
-                            [org.as_str()],
-                        )),
+                        .add(Func::lower(Expr::col(organization::Column::Name)).eq(org.as_str()))
+                        .add(
+                            Func::lower(Expr::col(organization::Column::Fullname)).eq(org.as_str()),
+                        ),
                 )
                 .to_owned();
             c = c.add(P::OrganizationId.in_subquery(sub));

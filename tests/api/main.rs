@@ -1,1 +1,13 @@
+//! The integration suite: one binary, one module per area. Every test starts the real app on
+//! port 0 over a fresh database: a SQLite file by default, or a fresh PostgreSQL schema when
+//! `TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
+mod helpers;
+mod http;
+mod import;
+mod nplus1;
+mod pagination;
+mod papers;
+mod schema;

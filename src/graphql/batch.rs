@@ -1,0 +1,116 @@
+//! Page-scoped batch loading (the DataLoader pattern without its timer): the papers of one result
+//! page share a `PaperBatch`, and the first resolver that needs a relation (authors, their Hub
+//! accounts, organizations, submitters, history) loads it for the whole page in one statement.
+//! A page of any size therefore costs one statement per relation asked for, with no added latency.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::OnceCell;
+
+use crate::entities::{hf_user, organization, paper, upvote_snapshot};
+use crate::error::AppError;
+use crate::repo::{self, papers::AuthorSlot};
+
+/// The related rows of a page of papers, each loaded at most once.
+pub struct PaperBatch {
+    db: DatabaseConnection,
+    paper_ids: Vec<i64>,
+    organization_ids: Vec<i64>,
+    submitter_ids: Vec<i64>,
+    authors: OnceCell<HashMap<i64, Vec<AuthorSlot>>>,
+    author_users: OnceCell<HashMap<i64, hf_user::Model>>,
+    organizations: OnceCell<HashMap<i64, organization::Model>>,
+    submitters: OnceCell<HashMap<i64, hf_user::Model>>,
+    history: OnceCell<HashMap<i64, Vec<upvote_snapshot::Model>>>,
+}
+
+fn unique(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+impl PaperBatch {
+    pub fn new(db: DatabaseConnection, rows: &[paper::Model]) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            paper_ids: rows.iter().map(|p| p.id).collect(),
+            organization_ids: unique(rows.iter().filter_map(|p| p.organization_id).collect()),
+            submitter_ids: unique(rows.iter().filter_map(|p| p.submitted_by_id).collect()),
+            authors: OnceCell::new(),
+            author_users: OnceCell::new(),
+            organizations: OnceCell::new(),
+            submitters: OnceCell::new(),
+            history: OnceCell::new(),
+        })
+    }
+
+    pub async fn authors(&self, paper_id: i64) -> Result<&[AuthorSlot], AppError> {
+        let map = self
+            .authors
+            .get_or_try_init(|| repo::papers::author_slots(&self.db, &self.paper_ids))
+            .await?;
+        Ok(map.get(&paper_id).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// The Hub account linked to an author slot of this page.
+    pub async fn author_user(&self, user_id: i64) -> Result<Option<&hf_user::Model>, AppError> {
+        let map = self
+            .author_users
+            .get_or_try_init(|| async {
+                let slots = self
+                    .authors
+                    .get_or_try_init(|| repo::papers::author_slots(&self.db, &self.paper_ids))
+                    .await?;
+                let ids = unique(
+                    slots
+                        .values()
+                        .flatten()
+                        .filter_map(|s| s.hf_user_id)
+                        .collect(),
+                );
+                by_id(repo::papers::hf_users(&self.db, &ids).await?, |u| u.id)
+            })
+            .await?;
+        Ok(map.get(&user_id))
+    }
+
+    pub async fn organization(&self, id: i64) -> Result<Option<&organization::Model>, AppError> {
+        let map = self
+            .organizations
+            .get_or_try_init(|| async {
+                by_id(
+                    repo::papers::organizations(&self.db, &self.organization_ids).await?,
+                    |o| o.id,
+                )
+            })
+            .await?;
+        Ok(map.get(&id))
+    }
+
+    pub async fn submitter(&self, id: i64) -> Result<Option<&hf_user::Model>, AppError> {
+        let map = self
+            .submitters
+            .get_or_try_init(|| async {
+                by_id(
+                    repo::papers::hf_users(&self.db, &self.submitter_ids).await?,
+                    |u| u.id,
+                )
+            })
+            .await?;
+        Ok(map.get(&id))
+    }
+
+    pub async fn history(&self, paper_id: i64) -> Result<&[upvote_snapshot::Model], AppError> {
+        let map = self
+            .history
+            .get_or_try_init(|| repo::papers::upvote_history(&self.db, &self.paper_ids))
+            .await?;
+        Ok(map.get(&paper_id).map(Vec::as_slice).unwrap_or_default())
+    }
+}
+
+fn by_id<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> Result<HashMap<i64, T>, DbErr> {
+    Ok(rows.into_iter().map(|r| (key(&r), r)).collect())
+}

@@ -1,0 +1,225 @@
+//! GraphQL over HTTP: methods, media types and status codes; GraphiQL; health checks.
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn get_runs_queries_and_refuses_mutations() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let resp = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[
+            (
+                "query",
+                "query Q($d: Date) { papers(filter: {dailyDate: $d}) { totalCount } }",
+            ),
+            ("variables", r#"{"d": "2026-01-14"}"#),
+            ("operationName", "Q"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()[CONTENT_TYPE], "application/json");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["data"]["papers"]["totalCount"], 7);
+
+    let resp = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "mutation { x }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+
+    let resp = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ __typename }"), ("variables", "[1]")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = app.client.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(
+        resp.status(),
+        400,
+        "GET without a query and without text/html is a bad request"
+    );
+}
+
+#[tokio::test]
+async fn post_checks_media_types_and_bodies() {
+    let app = spawn_app().await;
+    let post = |ct: &'static str, accept: &'static str, body: &'static str| {
+        app.client
+            .post(app.url("/graphql"))
+            .header(CONTENT_TYPE, ct)
+            .header(ACCEPT, accept)
+            .body(body)
+            .send()
+    };
+    let r = post(
+        "text/plain",
+        "application/json",
+        r#"{"query":"{ __typename }"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = post("application/json", "application/json", "{not json")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    let r = post(
+        "application/json",
+        "application/json",
+        r#"{"query":"{ __typename }","variables":"x"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post(
+        "application/json",
+        "text/plain",
+        r#"{"query":"{ __typename }"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 406);
+
+    // The GraphQL-over-HTTP media type: 200 for executed requests, 400 for unparseable documents.
+    let r = post(
+        "application/json; charset=utf-8",
+        "application/graphql-response+json",
+        r#"{"query":"{ __typename }"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()[CONTENT_TYPE],
+        "application/graphql-response+json"
+    );
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({ "data": { "__typename": "Query" } })
+    );
+    let r = post(
+        "application/json",
+        "application/graphql-response+json, application/json;q=0.9",
+        r#"{"query":"{"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post("application/json", "application/json", r#"{"query":"{"}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "legacy application/json keeps 200 for request errors"
+    );
+
+    let huge = format!(
+        r#"{{"query":"{{ __typename }}","variables":{{"x":"{}"}}}}"#,
+        "a".repeat(2 * 1024 * 1024)
+    );
+    let r = app
+        .client
+        .post(app.url("/graphql"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}
+
+#[tokio::test]
+async fn graphiql_is_served_from_the_binary_under_a_strict_csp() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(app.url("/graphql"))
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-eval") && !csp.contains("cdn"),
+        "{csp}"
+    );
+    let html = r.text().await.unwrap();
+    let scripts: Vec<&str> = html
+        .split("src=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+        .collect();
+    assert_eq!(scripts.len(), 4);
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external assets"
+    );
+    for src in scripts
+        .iter()
+        .copied()
+        .chain(["/graphiql/graphiql.min.css"])
+    {
+        let r = app.client.get(app.url(src)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{src}");
+        let ct = r.headers()[CONTENT_TYPE].to_str().unwrap().to_string();
+        assert!(
+            ct.starts_with("text/javascript") || ct.starts_with("text/css"),
+            "{src}: {ct}"
+        );
+        assert!(r.bytes().await.unwrap().len() > 100);
+    }
+    assert_eq!(
+        app.client
+            .get(app.url("/graphiql/../Cargo.toml"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()["location"], "/graphql");
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ready");
+    app.db.clone().close().await.unwrap();
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503, "readiness fails when the database is gone");
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "liveness does not depend on the database");
+}

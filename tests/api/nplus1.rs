@@ -1,0 +1,48 @@
+//! No N+1: a page of papers with authors, organizations and submitters costs a constant number
+//! of SQL statements, whatever its size.
+use papergraph::domain::HfUserRef;
+use serde_json::json;
+
+use crate::helpers::{TestApp, paper, spawn_app};
+
+const Q: &str = "query($n: Int) { papers(first: $n, orderBy: {field: UPVOTES}) { totalCount nodes {
+  arxivId authors { name position hidden claimStatus author { id name paperCount } hfUser { username } }
+  organization { name fullname } submittedBy { username fullname } upvoteHistory { upvotes } } } }";
+
+async fn statements_for(app: &TestApp, n: i64) -> u64 {
+    let before = app.stats.statements();
+    let d = app.data(Q, json!({ "n": n })).await;
+    assert_eq!(d["papers"]["nodes"].as_array().unwrap().len() as i64, n);
+    app.stats.statements() - before
+}
+
+#[tokio::test]
+async fn a_page_of_100_papers_runs_a_small_constant_number_of_statements() {
+    let app = spawn_app().await;
+    let papers: Vec<_> = (0..120u32)
+        .map(|n| {
+            let mut p = paper(n, "2026-03-01", n as i32);
+            p.submitted_by = Some(HfUserRef {
+                username: format!("user{}", n % 10),
+                hf_id: None,
+                fullname: Some(format!("User {}", n % 10)),
+                avatar_url: None,
+                is_pro: false,
+                kind: Some("user".into()),
+            });
+            p.authors[0].user = p.submitted_by.clone();
+            p
+        })
+        .collect();
+    app.import("2026-03-01", &papers).await;
+    let small = statements_for(&app, 5).await;
+    let large = statements_for(&app, 100).await;
+    assert_eq!(
+        small, large,
+        "the statement count does not grow with the page"
+    );
+    assert!(
+        large <= 7,
+        "100 papers with relations took {large} statements"
+    );
+}

@@ -1,0 +1,513 @@
+//! Queries over the sample days: every filter, every order, id forms, nodes, authors, calendar.
+use serde_json::{Value, json};
+
+use crate::helpers::{fixture, ids, spawn_app};
+
+/// The sample items with the day they were listed on, straight from the fixture files.
+fn samples() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for date in ["2026-01-14", "2026-01-30", "2026-04-02"] {
+        let body = std::fs::read(fixture(&format!("api/daily_papers_date-{date}.json"))).unwrap();
+        let items: Vec<Value> = serde_json::from_slice(&body).unwrap();
+        out.extend(items.into_iter().map(|i| (date.to_string(), i)));
+    }
+    out
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn expected(pred: impl Fn(&str, &Value) -> bool) -> Vec<String> {
+    sorted(
+        samples()
+            .iter()
+            .filter(|(d, i)| pred(d, i))
+            .map(|(_, i)| i["paper"]["id"].as_str().unwrap().to_string())
+            .collect(),
+    )
+}
+
+const LIST: &str = "query($f: PaperFilter, $o: PaperOrder) {
+  papers(filter: $f, orderBy: $o, first: 100) { totalCount nodes { arxivId upvotes } } }";
+
+async fn filtered(app: &crate::helpers::TestApp, filter: Value) -> Vec<String> {
+    let d = app.data(LIST, json!({ "f": filter })).await;
+    let got = ids(&d["papers"]);
+    assert_eq!(
+        d["papers"]["totalCount"],
+        json!(got.len()),
+        "totalCount for {filter}"
+    );
+    sorted(got)
+}
+
+#[tokio::test]
+async fn daily_list_by_upvotes_is_the_days_papers_most_upvoted_first() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let d = app
+        .data(
+            LIST,
+            json!({ "f": { "dailyDate": "2026-01-30" }, "o": { "field": "UPVOTES" } }),
+        )
+        .await;
+    let mut want: Vec<(i64, String)> = samples()
+        .iter()
+        .filter(|(d, _)| d == "2026-01-30")
+        .map(|(_, i)| {
+            (
+                i["paper"]["upvotes"].as_i64().unwrap(),
+                i["paper"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    want.sort_by_key(|w| std::cmp::Reverse(w.0));
+    assert_eq!(
+        ids(&d["papers"]),
+        want.into_iter().map(|w| w.1).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn every_filter_selects_what_the_samples_say() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let cases: Vec<(Value, Vec<String>)> = vec![
+        (
+            json!({ "dailyDate": "2026-01-14" }),
+            expected(|d, _| d == "2026-01-14"),
+        ),
+        (
+            json!({ "dailyDateFrom": "2026-01-15", "dailyDateTo": "2026-04-01" }),
+            expected(|d, _| d == "2026-01-30"),
+        ),
+        (
+            json!({ "dailyDateFrom": "2026-01-30" }),
+            expected(|d, _| d != "2026-01-14"),
+        ),
+        (
+            json!({ "week": "2026-W03" }),
+            expected(|d, _| d == "2026-01-14"),
+        ),
+        (
+            json!({ "week": "2026-W05" }),
+            expected(|d, _| d == "2026-01-30"),
+        ),
+        (json!({ "week": "2026-W10" }), vec![]),
+        (
+            json!({ "month": "2026-04" }),
+            expected(|d, _| d == "2026-04-02"),
+        ),
+        (
+            json!({ "month": "2026-01" }),
+            expected(|d, _| d.starts_with("2026-01")),
+        ),
+        (
+            json!({ "publishedFrom": "2026-01-01T00:00:00Z" }),
+            expected(|_, i| i["paper"]["publishedAt"].as_str().unwrap() >= "2026-01-01"),
+        ),
+        (
+            json!({ "publishedFrom": "2023-01-01T00:00:00+02:00", "publishedTo": "2023-12-31T23:59:59Z" }),
+            expected(|_, i| {
+                i["paper"]["publishedAt"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("2023")
+            }),
+        ),
+        (
+            json!({ "minUpvotes": 50 }),
+            expected(|_, i| i["paper"]["upvotes"].as_i64().unwrap() >= 50),
+        ),
+        (
+            json!({ "author": "  jurgen   IYER " }),
+            expected(|_, i| {
+                i["paper"]["authors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["name"] == "Jürgen Iyer")
+            }),
+        ),
+        (
+            json!({ "organization": "northwind-ml" }),
+            expected(|_, i| i["organization"]["name"] == "northwind-ml"),
+        ),
+        (
+            json!({ "organization": "NORTHWIND ML LAB" }),
+            expected(|_, i| i["organization"]["name"] == "northwind-ml"),
+        ),
+        (
+            json!({ "hasCode": true }),
+            expected(|_, i| i["paper"]["githubRepo"].is_string()),
+        ),
+        (
+            json!({ "hasCode": false }),
+            expected(|_, i| !i["paper"]["githubRepo"].is_string()),
+        ),
+        (
+            json!({ "month": "2026-01", "minUpvotes": 25, "hasCode": false }),
+            expected(|d, i| {
+                d.starts_with("2026-01")
+                    && i["paper"]["upvotes"].as_i64().unwrap() >= 25
+                    && !i["paper"]["githubRepo"].is_string()
+            }),
+        ),
+        (
+            json!({ "dailyDate": "2026-01-14", "week": "2026-W05" }),
+            vec![],
+        ),
+    ];
+    for (filter, want) in cases {
+        assert_eq!(
+            filtered(&app, filter.clone()).await,
+            want,
+            "filter {filter}"
+        );
+    }
+    assert!(!expected(|_, i| i["paper"]["githubRepo"].is_string()).is_empty());
+}
+
+#[tokio::test]
+async fn every_order_sorts_by_its_field_in_both_directions() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let q = "query($o: PaperOrder) { papers(orderBy: $o, first: 100) { nodes {
+        arxivId trendingScore upvotes numComments githubStars publishedAt dailyDate } } }";
+    for (field, key) in [
+        ("TRENDING", "trendingScore"),
+        ("UPVOTES", "upvotes"),
+        ("COMMENTS", "numComments"),
+        ("GITHUB_STARS", "githubStars"),
+        ("PUBLISHED_AT", "publishedAt"),
+        ("DAILY_DATE", "dailyDate"),
+    ] {
+        for dir in ["ASC", "DESC"] {
+            let d = app
+                .data(q, json!({ "o": { "field": field, "direction": dir } }))
+                .await;
+            let nodes = d["papers"]["nodes"].as_array().unwrap();
+            assert_eq!(nodes.len(), 23);
+            let keys: Vec<Value> = nodes.iter().map(|n| n[key].clone()).collect();
+            for w in keys.windows(2) {
+                let ord = cmp(&w[0], &w[1]);
+                if dir == "DESC" {
+                    assert!(ord.is_ge(), "{field} {dir}: {:?} before {:?}", w[0], w[1]);
+                } else {
+                    assert!(ord.is_le(), "{field} {dir}: {:?} before {:?}", w[0], w[1]);
+                }
+            }
+        }
+    }
+    // Default order is DAILY_DATE DESC.
+    let d = app
+        .data("{ papers(first: 1) { nodes { dailyDate } } }", json!({}))
+        .await;
+    assert_eq!(d["papers"]["nodes"][0]["dailyDate"], "2026-04-02");
+}
+
+/// Orders JSON values as the API orders them: null lowest, numbers numerically, strings as text.
+fn cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+        (Value::Null, _) => std::cmp::Ordering::Less,
+        (_, Value::Null) => std::cmp::Ordering::Greater,
+        (Value::Number(x), Value::Number(y)) => x.as_f64().unwrap().total_cmp(&y.as_f64().unwrap()),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ => panic!("incomparable {a} {b}"),
+    }
+}
+
+#[tokio::test]
+async fn paper_accepts_every_id_form_and_rejects_garbage() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let q = "query($id: String!) { paper(arxivId: $id) { arxivId title hfUrl arxivUrl pdfUrl } }";
+    for form in [
+        "2601.25962",
+        "2601.25962v2",
+        "arXiv:2601.25962",
+        "https://arxiv.org/abs/2601.25962v1",
+        "https://arxiv.org/pdf/2601.25962",
+        "https://huggingface.co/papers/2601.25962",
+        "hf.co/papers/2601.25962",
+    ] {
+        let d = app.data(q, json!({ "id": form })).await;
+        assert_eq!(d["paper"]["arxivId"], "2601.25962", "{form}");
+        assert_eq!(d["paper"]["pdfUrl"], "https://arxiv.org/pdf/2601.25962");
+    }
+    let d = app.data(q, json!({ "id": "2601.99999" })).await;
+    assert!(d["paper"].is_null(), "an unknown id is null, not an error");
+    for bad in [
+        "",
+        "hello",
+        "2601",
+        "https://example.com/abs/2601.25962",
+        "2613.00001",
+    ] {
+        assert_eq!(
+            app.error_code(q, json!({ "id": bad })).await,
+            "BAD_USER_INPUT",
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn nodes_round_trip_global_ids() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let d = app
+        .data(
+            r#"{ paper(arxivId: "2309.02481") { id authors { author { id name paperCount } } } }"#,
+            json!({}),
+        )
+        .await;
+    let paper_id = d["paper"]["id"].as_str().unwrap().to_string();
+    let author = &d["paper"]["authors"][0]["author"];
+    let author_id = author["id"].as_str().unwrap().to_string();
+    let q = "query($ids: [ID!]!) { nodes(ids: $ids) { id __typename
+        ... on Paper { arxivId } ... on Author { name } } }";
+    let missing = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("Paper:2101.00001")
+    };
+    let d = app
+        .data(q, json!({ "ids": [author_id, paper_id, missing] }))
+        .await;
+    let nodes = d["nodes"].as_array().unwrap();
+    assert_eq!(nodes[0]["__typename"], "Author");
+    assert_eq!(nodes[0]["name"], author["name"]);
+    assert_eq!(nodes[1]["__typename"], "Paper");
+    assert_eq!(nodes[1]["arxivId"], "2309.02481");
+    assert!(nodes[2].is_null());
+    let one = app
+        .data(
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": paper_id }),
+        )
+        .await;
+    assert_eq!(one["node"]["id"], json!(paper_id));
+    for bad in ["nope", "2309.02481", ""] {
+        let code = app
+            .error_code(
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": bad }),
+            )
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT", "{bad}");
+    }
+    let many: Vec<String> = (0..101).map(|_| paper_id.clone()).collect();
+    assert_eq!(
+        app.error_code(q, json!({ "ids": many })).await,
+        "BAD_USER_INPUT"
+    );
+}
+
+#[tokio::test]
+async fn authors_search_folds_case_and_accents_and_lists_their_papers() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let mut want: Vec<String> = samples()
+        .iter()
+        .flat_map(|(_, i)| i["paper"]["authors"].as_array().unwrap().clone())
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .filter(|n| papergraph::domain::fold_for_search(n).contains("nguyen"))
+        .collect();
+    want.sort();
+    want.dedup();
+    assert!(
+        want.iter().any(|n| n.contains('ễ')),
+        "the samples hold an accented Nguyễn"
+    );
+    let d = app
+        .data(
+            r#"{ authors(search: "NGUYEN", first: 100) { totalCount nodes { name paperCount
+                papers(orderBy: {field: UPVOTES}) { totalCount nodes { arxivId authors { name } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let mut got: Vec<String> = d["authors"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(d["authors"]["totalCount"], json!(want.len()));
+    for a in d["authors"]["nodes"].as_array().unwrap() {
+        let papers = a["papers"]["nodes"].as_array().unwrap();
+        assert_eq!(a["paperCount"], json!(papers.len()));
+        assert_eq!(a["papers"]["totalCount"], json!(papers.len()));
+        for p in papers {
+            assert!(
+                p["authors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["name"] == a["name"])
+            );
+        }
+    }
+    // Most prolific first, and paging through authors works.
+    let d = app
+        .data(
+            "{ authors(first: 3) { pageInfo { hasNextPage endCursor } nodes { paperCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["authors"]["pageInfo"]["hasNextPage"], true);
+    let cursor = d["authors"]["pageInfo"]["endCursor"].as_str().unwrap();
+    let next = app
+        .data(
+            "query($c: String) { authors(first: 3, after: $c) { nodes { name } } }",
+            json!({ "c": cursor }),
+        )
+        .await;
+    assert_eq!(next["authors"]["nodes"].as_array().unwrap().len(), 3);
+    let code = app
+        .error_code(
+            r#"{ authors(first: 2, after: "bogus") { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn daily_calendar_and_sync_status_report_the_mirror() {
+    let app = spawn_app().await;
+    let d = app
+        .data(
+            "{ syncStatus { paperCount lastSuccessAt days { date } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["syncStatus"]["paperCount"], 0);
+    assert!(d["syncStatus"]["lastSuccessAt"].is_null());
+    app.import_samples().await;
+    let d = app
+        .data(
+            r#"{ dailyCalendar(from: "2026-01-01", to: "2026-12-31") { date count }
+                 syncStatus { paperCount authorCount lastSuccessAt lagSeconds latestDailyDate
+                   days(last: 2) { date status paperCount source } failedDays { date } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["dailyCalendar"],
+        json!([
+            { "date": "2026-01-14", "count": 7 },
+            { "date": "2026-01-30", "count": 8 },
+            { "date": "2026-04-02", "count": 8 },
+        ])
+    );
+    let s = &d["syncStatus"];
+    assert_eq!(s["paperCount"], 23);
+    assert!(s["authorCount"].as_i64().unwrap() > 23);
+    assert!(s["lastSuccessAt"].is_string());
+    assert_eq!(s["latestDailyDate"], "2026-04-02");
+    assert_eq!(s["days"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s["days"][0],
+        json!({ "date": "2026-04-02", "status": "ok", "paperCount": 8, "source": "file" })
+    );
+    assert_eq!(s["failedDays"], json!([]));
+    let code = app
+        .error_code(
+            r#"{ dailyCalendar(from: "2026-02-01", to: "2026-01-01") { date } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn bad_input_is_answered_with_codes() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let cases = [
+        (
+            r#"{ papers(filter: {dailyDate: "2026-13-01"}) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(filter: {dailyDate: "yesterday"}) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(filter: {publishedFrom: "2026-01-01"}) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(filter: {week: "2026-3"}) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(filter: {week: "2025-W53"}) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(filter: {month: "2026-13"}) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(filter: {author: "  "}) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        ("{ papers(first: 101) { totalCount } }", "BAD_USER_INPUT"),
+        ("{ papers(last: 101) { totalCount } }", "BAD_USER_INPUT"),
+        ("{ papers(first: -1) { totalCount } }", "BAD_USER_INPUT"),
+        (
+            "{ papers(first: 1, last: 1) { totalCount } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(first: 1, after: "not-a-cursor") { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(last: 1, before: "!!!") { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        (
+            r#"{ papers(orderBy: {field: LIKES}) { totalCount } }"#,
+            "BAD_USER_INPUT",
+        ),
+        ("{ papers { nope } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ papers(first: 1) { totalCount ", "GRAPHQL_PARSE_FAILED"),
+        (
+            r#"{ dailyCalendar(from: "2000-01-01", to: "2026-01-01") { date } }"#,
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (q, code) in cases {
+        assert_eq!(app.error_code(q, json!({})).await, code, "{q}");
+    }
+    // A cursor from one order is refused by another.
+    let d = app
+        .data(
+            "{ papers(orderBy: {field: UPVOTES}, first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let cursor = d["papers"]["pageInfo"]["endCursor"].as_str().unwrap();
+    let code = app
+        .error_code(
+            "query($c: String) { papers(orderBy: {field: COMMENTS}, first: 1, after: $c) { totalCount } }",
+            json!({ "c": cursor }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    // Variables of the wrong type are the caller's error too.
+    let code = app
+        .error_code(
+            "query($d: Date) { papers(filter: {dailyDate: $d}) { totalCount } }",
+            json!({ "d": "2026-02-30" }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+}
