@@ -67,6 +67,10 @@ pub struct ServeOpts {
     /// Serve the GraphiQL playground on `GET /graphql` from a browser.
     #[arg(long, env = "PAPERGRAPH_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
+    /// Memory for cached query responses, in MiB (0 turns the cache off). Entries are dropped
+    /// the moment a write commits.
+    #[arg(long, env = "PAPERGRAPH_RESPONSE_CACHE_MB", default_value_t = 64)]
+    pub response_cache_mb: usize,
 }
 
 impl Default for ServeOpts {
@@ -75,6 +79,7 @@ impl Default for ServeOpts {
             bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             demo: false,
             graphiql: true,
+            response_cache_mb: 64,
         }
     }
 }

@@ -5,7 +5,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::cache::CacheKey;
 use crate::app::AppState;
+use crate::events;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -48,11 +50,12 @@ fn request_error(status: StatusCode, accept: Accept, message: &str, code: &str) 
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });
-    let media = match accept {
-        Accept::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
-        Accept::Json => JSON,
-    };
-    (status, [(header::CONTENT_TYPE, media)], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, media_of(accept))],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn not_acceptable() -> Response {
@@ -64,7 +67,40 @@ fn not_acceptable() -> Response {
     )
 }
 
+fn media_of(accept: Accept) -> &'static str {
+    match accept {
+        Accept::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+        Accept::Json => JSON,
+    }
+}
+
+fn cache_key(request: &async_graphql::Request, accept: Accept) -> CacheKey {
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    CacheKey::new(
+        &request.query,
+        request.operation_name.as_deref(),
+        &variables,
+        media_of(accept),
+    )
+}
+
+fn respond(status: StatusCode, media: &'static str, body: Bytes, cache: &'static str) -> Response {
+    let mut r = (status, [(header::CONTENT_TYPE, media)], body).into_response();
+    r.headers_mut()
+        .insert("x-papergraph-cache", HeaderValue::from_static(cache));
+    r
+}
+
+/// Answers from the response cache when it can, else executes and caches a clean query result.
 async fn execute(state: &AppState, request: async_graphql::Request, accept: Accept) -> Response {
+    let key = state.cache.enabled().then(|| cache_key(&request, accept));
+    if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
+        return respond(hit.status, hit.media, hit.body, "hit");
+    }
+    let generation = events::generation();
+    let query = key
+        .as_ref()
+        .map(|_| (request.query.clone(), request.operation_name.clone()));
     let response = state.schema.execute(request).await;
     // With the new media type, a request that never reached execution answers 4xx.
     let not_executed = response.data == async_graphql::Value::Null
@@ -78,7 +114,18 @@ async fn execute(state: &AppState, request: async_graphql::Request, accept: Acce
         Accept::Json => (StatusCode::OK, JSON),
     };
     match serde_json::to_vec(&response) {
-        Ok(body) => (status, [(header::CONTENT_TYPE, media)], body).into_response(),
+        Ok(body) => {
+            let body = Bytes::from(body);
+            if let (Some(key), Some((query, op))) = (key, query)
+                && response.errors.is_empty()
+                && !is_mutation(&query, op.as_deref())
+            {
+                state
+                    .cache
+                    .put(key, generation, status, media, body.clone());
+            }
+            respond(status, media, body, "miss")
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a GraphQL response");
             request_error(

@@ -1,5 +1,6 @@
 //! The HTTP surface: GraphQL over HTTP at `/graphql` (POST, and GET for queries), GraphiQL for
 //! browsers, and health checks.
+pub mod cache;
 mod graphiql;
 mod graphql;
 

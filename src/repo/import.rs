@@ -262,6 +262,7 @@ where
         .exec_without_returning(&txn)
         .await?;
     txn.commit().await?;
+    crate::events::data_changed();
     Ok(outcome)
 }
 

@@ -70,3 +70,17 @@ pub async fn record_run<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// A value that changes whenever any process imports a list that changed something: the
+/// number of daily lists and the latest fetch time among them.
+pub async fn write_mark<C: ConnectionTrait>(db: &C) -> Result<(i64, Option<String>), DbErr> {
+    use sea_orm::sea_query::Expr;
+    let row: Option<(i64, Option<String>)> = daily_list::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .column_as(Expr::cust("CAST(MAX(fetched_at) AS TEXT)"), "latest")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.unwrap_or((0, None)))
+}

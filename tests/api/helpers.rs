@@ -78,7 +78,7 @@ pub async fn spawn_app() -> TestApp {
     app::migrate(&db).await.expect("migrate the test database");
     let listener = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app::router(db.clone(), true);
+    let router = app::router(db.clone(), &app::HttpOptions::default());
     tokio::spawn(app::serve(listener, router, std::future::pending()));
     TestApp {
         addr,

@@ -223,3 +223,80 @@ async fn health_and_readiness() {
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200, "liveness does not depend on the database");
 }
+
+#[tokio::test]
+async fn the_response_cache_never_serves_an_answer_older_than_the_last_commit() {
+    let app = spawn_app().await;
+    app.import_fixture("api/daily_papers_date-2026-01-30.json", "2026-01-30")
+        .await;
+    let q = "{ papers(filter: {dailyDate: \"2026-01-30\"}, orderBy: {field: UPVOTES}, first: 1) { nodes { arxivId upvotes } } }";
+    let get = || async {
+        let r = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[("query", q)])
+            .send()
+            .await
+            .unwrap();
+        let cache = r.headers()["x-papergraph-cache"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        (cache, r.json::<Value>().await.unwrap())
+    };
+    // Other tests in this process commit too (the data generation is process-wide), so a hit
+    // may take a retry; it must come, and it must equal the miss.
+    let (c1, v1) = get().await;
+    let mut hit = None;
+    for _ in 0..50 {
+        let (c, v) = get().await;
+        if c == "hit" {
+            hit = Some(v);
+            break;
+        }
+    }
+    assert_eq!(c1, "miss");
+    assert_eq!(hit.expect("a repeated query is served from the cache"), v1);
+    let top = v1["data"]["papers"]["nodes"][0]["arxivId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A newer copy of the day with more upvotes for its top paper: the next answer shows them.
+    let body = std::fs::read(crate::helpers::fixture(
+        "api/daily_papers_date-2026-01-30.json",
+    ))
+    .unwrap();
+    let mut items: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    for item in &mut items {
+        if item["paper"]["id"] == json!(top) {
+            item["paper"]["upvotes"] = json!(999);
+        }
+    }
+    papergraph::sync::files::import_body(
+        &app.db,
+        &serde_json::to_vec(&items).unwrap(),
+        Some("2026-01-30".parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    let (c3, v3) = get().await;
+    assert_eq!(c3, "miss");
+    assert_eq!(
+        v3["data"]["papers"]["nodes"][0],
+        json!({ "arxivId": top, "upvotes": 999 })
+    );
+
+    // Errors are never cached.
+    let bad = "{ papers(first: 500) { totalCount } }";
+    for _ in 0..2 {
+        let r = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[("query", bad)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["x-papergraph-cache"], "miss");
+    }
+}

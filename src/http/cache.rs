@@ -1,0 +1,115 @@
+//! The response cache. Stored data changes only when a write commits, so the bytes of a query's
+//! response stay valid until the data generation moves (`events`). Entries remember the
+//! generation they were computed under — read before execution, so a write that commits while
+//! a response is being computed makes that response stale at once — and are served only while
+//! it is current: never a stale answer after a commit.
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+
+use crate::events;
+
+/// What identifies a response: the document, operation, variables and the negotiated media type.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    pub fn new(query: &str, operation: Option<&str>, variables: &str, media: &str) -> Self {
+        let mut k = String::with_capacity(query.len() + variables.len() + 64);
+        for part in [media, operation.unwrap_or(""), variables, query] {
+            k.push_str(part);
+            k.push('\u{0}');
+        }
+        Self(k)
+    }
+
+    fn cost(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[derive(Clone)]
+pub struct Cached {
+    pub status: StatusCode,
+    pub media: &'static str,
+    pub body: Bytes,
+    generation: u64,
+}
+
+/// A bounded map from request to response bytes.
+pub struct ResponseCache {
+    budget: usize,
+    inner: RwLock<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<CacheKey, Cached>,
+    bytes: usize,
+}
+
+impl ResponseCache {
+    /// A cache holding at most `budget` bytes of keys and bodies; 0 disables it.
+    pub fn new(budget: usize) -> Self {
+        Self {
+            budget,
+            inner: RwLock::new(Inner::default()),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.budget > 0
+    }
+
+    /// The cached response, if one was computed under the current data generation.
+    pub fn get(&self, key: &CacheKey) -> Option<Cached> {
+        if !self.enabled() {
+            return None;
+        }
+        let now = events::generation();
+        let inner = self.inner.read().ok()?;
+        inner.map.get(key).filter(|c| c.generation == now).cloned()
+    }
+
+    /// Stores a response computed under `generation` (read before executing it).
+    pub fn put(
+        &self,
+        key: CacheKey,
+        generation: u64,
+        status: StatusCode,
+        media: &'static str,
+        body: Bytes,
+    ) {
+        let cost = key.cost() + body.len();
+        if !self.enabled() || cost > self.budget / 16 || generation != events::generation() {
+            return;
+        }
+        let Ok(mut inner) = self.inner.write() else {
+            return;
+        };
+        if inner.bytes + cost > self.budget {
+            // Drop what is stale first; if that is not enough, start over.
+            let now = events::generation();
+            inner.map.retain(|_, c| c.generation == now);
+            inner.bytes = inner.map.iter().map(|(k, c)| k.cost() + c.body.len()).sum();
+            if inner.bytes + cost > self.budget {
+                inner.map.clear();
+                inner.bytes = 0;
+            }
+        }
+        if let Some(old) = inner.map.insert(
+            key.clone(),
+            Cached {
+                status,
+                media,
+                body,
+                generation,
+            },
+        ) {
+            inner.bytes -= key.cost() + old.body.len();
+        }
+        inner.bytes += cost;
+    }
+}
