@@ -4,8 +4,8 @@
 #
 #   bench/run.sh [sqlite|postgres|all] [DURATION_S=10]
 #
-# Prints one RESULT line per (backend, query, concurrency) with req/s, p50 and p99, and the
-# server's peak RSS. Needs wrk (apt-get install wrk); PostgreSQL at $BENCH_PG_URL.
+# Prints one RESULT line per (backend, cache off/on, query, concurrency) with req/s, p50 and p99,
+# and the server's RSS. Needs wrk (apt-get install wrk); PostgreSQL at $BENCH_PG_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BACKENDS="${1:-all}"
@@ -61,8 +61,9 @@ PY
 }
 
 run_backend() {
-  local backend="$1" url="$2"
-  "$BIN" --log warn --database-url "$url" serve --bind "127.0.0.1:$PORT" --graphiql false &
+  local backend="$1" url="$2" cache_mb="$3"
+  "$BIN" --log warn --database-url "$url" serve --bind "127.0.0.1:$PORT" --graphiql false \
+    --response-cache-mb "$cache_mb" &
   local pid=$!
   trap "kill $pid 2>/dev/null || true" EXIT
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
@@ -82,12 +83,12 @@ run_backend() {
       local p50=$(echo "$out" | awk '$1=="50%" {print $2}')
       local p99=$(echo "$out" | awk '$1=="99%" {print $2}')
       local non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-      printf 'RESULT backend=%s query=%s c=%s rps=%s p50=%s p99=%s non2xx=%s\n' \
-        "$backend" "$q" "$c" "$rps" "$p50" "$p99" "${non2xx:-0}"
+      printf 'RESULT backend=%s cache=%s query=%s c=%s rps=%s p50=%s p99=%s non2xx=%s\n' \
+        "$backend" "$([ "$cache_mb" = 0 ] && echo off || echo on)" "$q" "$c" "$rps" "$p50" "$p99" "${non2xx:-0}"
     done
   done
   local rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status) hwm=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
-  printf 'RSS backend=%s idle_kb=%s after_kb=%s peak_kb=%s\n' "$backend" "$rss_idle" "$rss" "$hwm"
+  printf 'RSS backend=%s cache_mb=%s idle_kb=%s after_kb=%s peak_kb=%s\n' "$backend" "$cache_mb" "$rss_idle" "$rss" "$hwm"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   trap - EXIT
 }
@@ -95,7 +96,7 @@ run_backend() {
 if [ "$BACKENDS" = sqlite ] || [ "$BACKENDS" = all ]; then
   db="$WORK/bench-$PAPERS.db"
   load "sqlite://$db?mode=rwc" "$WORK/.loaded-sqlite-$PAPERS"
-  run_backend sqlite "sqlite://$db?mode=rwc"
+  for mb in 0 64; do run_backend sqlite "sqlite://$db?mode=rwc" "$mb"; done
 fi
 if [ "$BACKENDS" = postgres ] || [ "$BACKENDS" = all ]; then
   dbname="${PG_URL##*/}"
@@ -103,5 +104,5 @@ if [ "$BACKENDS" = postgres ] || [ "$BACKENDS" = all ]; then
     psql "${PG_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname"
   fi
   load "$PG_URL" "$WORK/.loaded-pg-$PAPERS"
-  run_backend postgres "$PG_URL"
+  for mb in 0 64; do run_backend postgres "$PG_URL" "$mb"; done
 fi

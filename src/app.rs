@@ -84,10 +84,6 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // Reads come from a shared memory map instead of a read() per page, and each
-                // connection keeps a 16 MiB page cache.
-                .pragma("mmap_size", "268435456")
-                .pragma("cache_size", "-16384")
         });
     }
     if is_pg && let Some(schema) = &opts.database_schema {

@@ -53,6 +53,9 @@ enum Papers {
     WithdrawnAt,
     IsAuthorParticipating,
     AuthorCount,
+    NumLinkedModels,
+    NumLinkedDatasets,
+    NumLinkedSpaces,
     OrganizationId,
     SubmittedById,
     CreatedAt,
@@ -179,6 +182,9 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null(Papers::WithdrawnAt))
                 .col(boolean(Papers::IsAuthorParticipating).default(false))
                 .col(integer(Papers::AuthorCount).default(0))
+                .col(integer_null(Papers::NumLinkedModels))
+                .col(integer_null(Papers::NumLinkedDatasets))
+                .col(integer_null(Papers::NumLinkedSpaces))
                 .col(big_integer_null(Papers::OrganizationId))
                 .col(big_integer_null(Papers::SubmittedById))
                 .col(timestamp_with_time_zone(Papers::CreatedAt))

@@ -30,6 +30,10 @@ pub struct DailyPaper {
     pub discussion_id: Option<String>,
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub is_author_participating: bool,
+    /// Hub models, datasets and Spaces citing the paper (only in the paper-details payload).
+    pub num_linked_models: Option<i32>,
+    pub num_linked_datasets: Option<i32>,
+    pub num_linked_spaces: Option<i32>,
     pub organization: Option<OrganizationRef>,
     pub submitted_by: Option<HfUserRef>,
 }

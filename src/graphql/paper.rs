@@ -167,6 +167,21 @@ impl Paper {
         self.row.is_author_participating
     }
 
+    /// Models on the Hugging Face Hub citing this paper (null until the paper's details were fetched).
+    async fn num_linked_models(&self) -> Option<i32> {
+        self.row.num_linked_models
+    }
+
+    /// Datasets on the Hugging Face Hub citing this paper (null until fetched).
+    async fn num_linked_datasets(&self) -> Option<i32> {
+        self.row.num_linked_datasets
+    }
+
+    /// Spaces on the Hugging Face Hub citing this paper (null until fetched).
+    async fn num_linked_spaces(&self) -> Option<i32> {
+        self.row.num_linked_spaces
+    }
+
     /// The Hugging Face organization that claimed the paper.
     async fn organization(&self) -> ApiResult<Option<Organization>> {
         let Some(id) = self.row.organization_id else {

@@ -150,6 +150,16 @@ where
             withdrawn_at: Set(p.withdrawn_at),
             is_author_participating: Set(p.is_author_participating),
             author_count: Set(p.authors.len() as i32),
+            // Daily lists do not carry these; keep what a detail fetch stored.
+            num_linked_models: Set(p
+                .num_linked_models
+                .or(old.and_then(|o| o.num_linked_models))),
+            num_linked_datasets: Set(p
+                .num_linked_datasets
+                .or(old.and_then(|o| o.num_linked_datasets))),
+            num_linked_spaces: Set(p
+                .num_linked_spaces
+                .or(old.and_then(|o| o.num_linked_spaces))),
             organization_id: Set(p
                 .organization
                 .as_ref()
@@ -189,6 +199,9 @@ where
                         P::WithdrawnAt,
                         P::IsAuthorParticipating,
                         P::AuthorCount,
+                        P::NumLinkedModels,
+                        P::NumLinkedDatasets,
+                        P::NumLinkedSpaces,
                         P::OrganizationId,
                         P::SubmittedById,
                         P::UpdatedAt,

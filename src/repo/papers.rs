@@ -118,11 +118,17 @@ impl PaperCriteria {
     pub fn condition(&self) -> Condition {
         use paper::Column as P;
         let mut c = Condition::all();
-        if let Some(d) = self.daily_from {
-            c = c.add(P::DailyDate.gte(d));
-        }
-        if let Some(d) = self.daily_to {
-            c = c.add(P::DailyDate.lte(d));
+        match (self.daily_from, self.daily_to) {
+            // One day is an equality, so both planners walk (daily_date, key, id) in order.
+            (Some(f), Some(t)) if f == t => c = c.add(P::DailyDate.eq(f)),
+            (from, to) => {
+                if let Some(d) = from {
+                    c = c.add(P::DailyDate.gte(d));
+                }
+                if let Some(d) = to {
+                    c = c.add(P::DailyDate.lte(d));
+                }
+            }
         }
         if let Some(t) = self.published_from {
             c = c.add(P::PublishedAt.gte(t));

@@ -60,6 +60,17 @@ pub async fn author_total<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     author::Entity::find().count(db).await
 }
 
+/// Refreshes the planner's statistics after bulk writes (PostgreSQL's autovacuum may be off or
+/// late; SQLite's `PRAGMA optimize` analyses what needs it).
+pub async fn refresh_statistics<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "ANALYZE papers, authors, paper_authors, upvote_snapshots",
+        _ => "PRAGMA optimize",
+    };
+    db.execute_unprepared(sql).await?;
+    Ok(())
+}
+
 /// Records a finished run of `kind` (e.g. `import`).
 pub async fn record_run<C: ConnectionTrait>(
     db: &C,

@@ -13,7 +13,7 @@ use super::parse::parse_daily_list;
 use crate::domain::DailyPaper;
 use crate::entities::sync_run;
 use crate::repo::import::{ImportOutcome, ListSource, import_daily_list};
-use crate::repo::status::record_run;
+use crate::repo::status::{record_run, refresh_statistics};
 
 /// The sample daily lists shipped in the binary for `serve --demo`.
 pub const DEMO_LISTS: [(&str, &[u8]); 3] = [
@@ -118,6 +118,9 @@ pub async fn import_files(
         error: Set(failure.as_ref().map(|e| format!("{e:#}"))),
     };
     record_run(db, run).await?;
+    if !outcomes.is_empty() {
+        refresh_statistics(db).await?;
+    }
     match failure {
         Some(e) => Err(e),
         None => Ok(outcomes),
@@ -133,5 +136,6 @@ pub async fn load_demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
             papers += o.papers;
         }
     }
+    refresh_statistics(db).await?;
     Ok(papers)
 }

@@ -119,6 +119,9 @@ struct WirePaper {
     organization: Option<WireOrg>,
     media_urls: Option<Vec<String>>,
     withdrawn_at: Option<String>,
+    num_total_models: Option<i64>,
+    num_total_datasets: Option<i64>,
+    num_total_spaces: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -215,6 +218,9 @@ fn into_domain(item: WireItem) -> Result<DailyPaper, String> {
         discussion_id: non_empty(paper.discussion_id),
         withdrawn_at: paper.withdrawn_at.as_deref().and_then(timestamp),
         is_author_participating: item.is_author_participating.unwrap_or(false),
+        num_linked_models: paper.num_total_models.map(|n| clamp_count(Some(n))),
+        num_linked_datasets: paper.num_total_datasets.map(|n| clamp_count(Some(n))),
+        num_linked_spaces: paper.num_total_spaces.map(|n| clamp_count(Some(n))),
         organization: item.organization.or(paper.organization).and_then(org_ref),
         submitted_by: item
             .submitted_by

@@ -193,6 +193,9 @@ pub fn paper(n: u32, date: &str, upvotes: i32) -> DailyPaper {
         discussion_id: None,
         withdrawn_at: None,
         is_author_participating: false,
+        num_linked_models: None,
+        num_linked_datasets: None,
+        num_linked_spaces: None,
         organization: (n.is_multiple_of(3)).then(|| OrganizationRef {
             name: "synthetic-lab".into(),
             hf_id: None,

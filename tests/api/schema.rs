@@ -56,3 +56,25 @@ async fn every_type_field_and_enum_value_has_a_description() {
     }
     assert!(missing.is_empty(), "undescribed: {missing:?}");
 }
+
+#[tokio::test]
+async fn the_readme_first_query_runs_on_the_demo_data() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let start = readme
+        .find("```graphql\n")
+        .expect("README has a GraphQL example")
+        + "```graphql\n".len();
+    let query = &readme[start..start + readme[start..].find("```").unwrap()];
+    let app = spawn_app().await;
+    papergraph::sync::files::load_demo(&app.db).await.unwrap();
+    let d = app.data(query, json!({})).await;
+    let nodes = d["papers"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 5, "{d:#}");
+    assert!(
+        nodes[0]["authors"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+}
