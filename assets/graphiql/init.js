@@ -2,8 +2,8 @@
 // under a Content-Security-Policy without 'unsafe-inline' scripts.
 (function () {
   var defaultQuery = [
-    "# Welcome to papergraph: Hugging Face Daily Papers as a GraphQL API.",
-    "# Press the run button (or Ctrl-Enter) to fetch the most upvoted papers.",
+    "# papergraph: Hugging Face Daily Papers as GraphQL.",
+    "# Run with the play button or Ctrl-Enter; Docs on the left.",
     "{",
     "  papers(orderBy: {field: UPVOTES}, first: 5) {",
     "    totalCount",

@@ -26,8 +26,9 @@ pub use query::Query;
 /// The papergraph schema type.
 pub type ApiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Depth limit: deep enough for `papers → authors → author → papers → authors → author`.
-pub const MAX_DEPTH: usize = 12;
+/// Depth limit: deep enough for GraphiQL's introspection query (its type references nest
+/// `ofType` nine levels) and for `papers → authors → author → papers → authors → author`.
+pub const MAX_DEPTH: usize = 20;
 
 fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
     Schema::build(Query::default(), EmptyMutation, EmptySubscription)

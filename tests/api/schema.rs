@@ -78,3 +78,34 @@ async fn the_readme_first_query_runs_on_the_demo_data() {
             .is_some_and(|a| !a.is_empty())
     );
 }
+
+/// The introspection query GraphiQL 3 sends on load (graphql-js `getIntrospectionQuery` with
+/// descriptions, specifiedByURL, directive repeatability and deprecated input values).
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description isRepeatable locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) { name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType {
+  kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } } }
+"#;
+
+#[tokio::test]
+async fn graphiqls_introspection_query_is_within_the_limits() {
+    let app = spawn_app().await;
+    let d = app.data(INTROSPECTION, json!({})).await;
+    assert_eq!(d["__schema"]["queryType"]["name"], "Query");
+    assert!(d["__schema"]["types"].as_array().unwrap().len() > 20);
+}
