@@ -3,6 +3,7 @@
 pub mod authors;
 pub mod cursor;
 pub mod import;
+pub mod keyset;
 pub mod papers;
 pub mod status;
 

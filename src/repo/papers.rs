@@ -9,6 +9,8 @@ use sea_orm::{
 };
 
 use super::cursor::{Cursor, SortKey};
+use super::keyset;
+pub use super::keyset::{Page, Slice};
 use crate::entities::{author, hf_user, organization, paper, paper_author};
 
 /// Which papers a list holds. Every field narrows the set; `None` means no constraint.
@@ -99,21 +101,6 @@ impl Sort {
     }
 }
 
-/// Which slice of the ordered list to read: forward from `after`, or backward from `before`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Slice {
-    Forward { first: u64, after: Option<Cursor> },
-    Backward { last: u64, before: Option<Cursor> },
-}
-
-/// A page of papers in list order.
-#[derive(Debug)]
-pub struct Page<T> {
-    pub rows: Vec<T>,
-    pub has_next_page: bool,
-    pub has_previous_page: bool,
-}
-
 impl PaperCriteria {
     pub fn condition(&self) -> Condition {
         use paper::Column as P;
@@ -192,49 +179,9 @@ pub async fn page<C: ConnectionTrait>(
     sort: Sort,
     slice: &Slice,
 ) -> Result<Page<paper::Model>, DbErr> {
-    let (limit, cursor, descending, backward) = match slice {
-        Slice::Forward { first, after } => (*first, after.as_ref(), sort.descending, false),
-        Slice::Backward { last, before } => (*last, before.as_ref(), !sort.descending, true),
-    };
-    let mut query = paper::Entity::find().filter(criteria.condition());
-    if let Some(c) = cursor {
-        let key = sort.field.expr();
-        let v = c.key.to_value();
-        let id = Expr::col((paper::Entity, paper::Column::Id));
-        let cond = if descending {
-            Condition::any()
-                .add(key.clone().lt(v.clone()))
-                .add(Condition::all().add(key.eq(v)).add(id.lt(c.id)))
-        } else {
-            Condition::any()
-                .add(key.clone().gt(v.clone()))
-                .add(Condition::all().add(key.eq(v)).add(id.gt(c.id)))
-        };
-        query = query.filter(cond);
-    }
-    let order = if descending { Order::Desc } else { Order::Asc };
-    let mut rows = query
-        .order_by(sort.field.expr(), order.clone())
-        .order_by(paper::Column::Id, order)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    if backward {
-        rows.reverse();
-        Ok(Page {
-            rows,
-            has_next_page: cursor.is_some(),
-            has_previous_page: more,
-        })
-    } else {
-        Ok(Page {
-            rows,
-            has_next_page: more,
-            has_previous_page: cursor.is_some(),
-        })
-    }
+    let query = paper::Entity::find().filter(criteria.condition());
+    let id = Expr::col((paper::Entity, paper::Column::Id));
+    keyset::fetch(db, query, sort.field.expr(), id, sort.descending, slice).await
 }
 
 /// How many papers match `criteria`.
