@@ -31,6 +31,83 @@ pub enum Command {
     Import(ImportOpts),
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Fetch daily lists from Hugging Face into the database (default: today and yesterday).
+    Sync(SyncOpts),
+}
+
+/// How to reach Hugging Face.
+#[derive(Debug, Clone, Args)]
+pub struct UpstreamOpts {
+    /// Base URL of the upstream (tests point it at a local server).
+    #[arg(
+        long,
+        env = "PAPERGRAPH_UPSTREAM_URL",
+        default_value = "https://huggingface.co"
+    )]
+    pub upstream_url: String,
+    /// Hugging Face token (raises the rate limits); never logged.
+    #[arg(long, env = "PAPERGRAPH_UPSTREAM_TOKEN", hide_env_values = true)]
+    pub upstream_token: Option<String>,
+    /// Upstream requests in flight at most.
+    #[arg(long, env = "PAPERGRAPH_SYNC_CONCURRENCY", default_value_t = 4)]
+    pub sync_concurrency: usize,
+    /// Upstream requests per 5-minute window (the Hub allows 500 anonymously).
+    #[arg(long, env = "PAPERGRAPH_UPSTREAM_BUDGET", default_value_t = 450)]
+    pub upstream_budget: u32,
+    /// Retries of a failed request (408, 429, 5xx, timeouts) before the day counts as failed.
+    #[arg(long, env = "PAPERGRAPH_UPSTREAM_RETRIES", default_value_t = 4)]
+    pub upstream_retries: u32,
+}
+
+impl UpstreamOpts {
+    pub fn config(&self) -> crate::sync::upstream::UpstreamConfig {
+        crate::sync::upstream::UpstreamConfig {
+            base_url: self.upstream_url.clone(),
+            token: self.upstream_token.clone().filter(|t| !t.is_empty()),
+            concurrency: self.sync_concurrency.max(1),
+            budget: self.upstream_budget.max(1),
+            max_retries: self.upstream_retries,
+            ..Default::default()
+        }
+    }
+}
+
+/// Which days `papergraph sync` fetches.
+#[derive(Debug, Clone, Args)]
+pub struct SyncOpts {
+    #[command(flatten)]
+    pub upstream: UpstreamOpts,
+    /// One day, YYYY-MM-DD.
+    #[arg(long, conflicts_with_all = ["from", "days"])]
+    pub date: Option<chrono::NaiveDate>,
+    /// First day of a backfill (with --to, default today).
+    #[arg(long, conflicts_with = "days")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day of a backfill.
+    #[arg(long, requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+    /// The last N days, ending today (UTC).
+    #[arg(long)]
+    pub days: Option<u32>,
+}
+
+impl SyncOpts {
+    /// The days to sync, given today's UTC date.
+    pub fn dates(&self, today: chrono::NaiveDate) -> Result<Vec<chrono::NaiveDate>, String> {
+        let span = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+            if from > to {
+                return Err(format!("--from {from} is after --to {to}"));
+            }
+            Ok(from.iter_days().take_while(|d| *d <= to).collect())
+        };
+        match (self.date, self.from, self.days) {
+            (Some(d), _, _) => Ok(vec![d]),
+            (_, Some(from), _) => span(from, self.to.unwrap_or(today)),
+            (_, _, Some(0)) => Err("--days must be at least 1".into()),
+            (_, _, Some(n)) => span(today - chrono::Duration::days(i64::from(n) - 1), today),
+            _ => span(today - chrono::Duration::days(1), today),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use papergraph::app;
-use papergraph::config::{Cli, Command, DbOpts, ServeOpts};
+use papergraph::config::{Cli, Command, DbOpts, ServeOpts, SyncOpts};
 use tracing_subscriber::EnvFilter;
 
 // glibc malloc showed up as ~20 % of the server's CPU under load (many small, short-lived
@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Sync(opts)) => sync(cli.db, opts).await,
         Some(Command::Schema) => {
             print!("{}", papergraph::graphql::sdl());
             Ok(())
@@ -99,4 +100,64 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
         tokio::spawn(papergraph::events::watch_external_writes(db.clone()));
     }
     app::serve(listener, app::router(db, &http), app::shutdown_signal()).await
+}
+
+async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let dates = opts
+        .dates(chrono::Utc::now().date_naive())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let (db, _) = app::connect(&db_opts).await?;
+    app::migrate(&db).await?;
+    let upstream = Arc::new(papergraph::sync::upstream::Upstream::new(
+        opts.upstream.config(),
+    )?);
+    let progress = indicatif::ProgressBar::new(dates.len() as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} days · {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let kind = if dates.len() > 2 { "backfill" } else { "sync" };
+    let report =
+        papergraph::sync::worker::sync_days(&db, upstream.clone(), dates, kind, &progress).await?;
+    println!(
+        "synced {} days: {} papers ({} new, {} with new figures), {} unchanged days, {} failed; {} requests, {} rate-limit waits",
+        report.days_ok + report.days_unchanged + report.days_failed,
+        report.papers_seen,
+        report.papers_added,
+        report.papers_updated,
+        report.days_unchanged,
+        report.days_failed,
+        upstream
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        upstream
+            .stats
+            .rate_limit_waits
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    if report.unreachable {
+        anyhow::bail!(
+            "the upstream at {} is unreachable ({}); check PAPERGRAPH_UPSTREAM_URL and the network",
+            opts.upstream.upstream_url,
+            report
+                .failures
+                .first()
+                .map(|f| f.1.as_str())
+                .unwrap_or("no answer")
+        );
+    }
+    if report.days_failed > 0 {
+        for (d, reason) in &report.failures {
+            eprintln!("failed {d}: {reason}");
+        }
+        anyhow::bail!(
+            "{} days failed; they are recorded and will be retried by the next sync",
+            report.days_failed
+        );
+    }
+    Ok(())
 }

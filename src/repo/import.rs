@@ -515,3 +515,40 @@ async fn replace_authors<C: ConnectionTrait>(
     }
     Ok(())
 }
+
+/// Records that the list of `date` could not be fetched or parsed, so that it is retried later;
+/// papers already stored for that day are left as they are.
+pub async fn record_failed_day<C: ConnectionTrait>(
+    db: &C,
+    date: NaiveDate,
+    error: &str,
+    source: ListSource,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let previous = daily_list::Entity::find_by_id(date).one(db).await?;
+    let row = daily_list::ActiveModel {
+        date: Set(date),
+        fetched_at: Set(at),
+        paper_count: Set(previous.as_ref().map(|p| p.paper_count).unwrap_or(0)),
+        content_hash: Set(previous.as_ref().and_then(|p| p.content_hash.clone())),
+        status: Set("failed".into()),
+        error: Set(Some(error.chars().take(2000).collect())),
+        attempts: Set(previous.as_ref().map(|p| p.attempts).unwrap_or(0) + 1),
+        source: Set(source.as_str().into()),
+    };
+    daily_list::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(daily_list::Column::Date)
+                .update_columns([
+                    daily_list::Column::FetchedAt,
+                    daily_list::Column::Status,
+                    daily_list::Column::Error,
+                    daily_list::Column::Attempts,
+                    daily_list::Column::Source,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! Everything that brings upstream data in: parsers of the upstream formats, and file imports
-//! over the shared write path (`repo::import`). The HTTP client and scheduler come with the sync
-//! worker.
+//! over the shared write path (`repo::import`), the upstream client and the worker that syncs days.
 pub mod files;
 pub mod parse;
+pub mod upstream;
+pub mod worker;

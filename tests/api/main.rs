@@ -11,3 +11,5 @@ mod nplus1;
 mod pagination;
 mod papers;
 mod schema;
+mod sync;
+mod upstream;

@@ -1,0 +1,398 @@
+//! The one HTTP client to Hugging Face: base URL from config, optional token, a User-Agent naming
+//! papergraph, timeouts, gzip, bounded concurrency, a request budget per window, and retries that
+//! honour `RateLimit` (`t=`) and `Retry-After` before falling back to exponential backoff with
+//! jitter.
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+/// How to reach and treat the upstream.
+#[derive(Clone, Debug)]
+pub struct UpstreamConfig {
+    /// e.g. `https://huggingface.co` (no trailing slash needed).
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer …` when set (raises the Hub's rate limits).
+    pub token: Option<String>,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// Requests allowed per `window`; the Hub allows 500 per 5 minutes anonymously.
+    pub budget: u32,
+    pub window: Duration,
+    /// Retries of a request after a retryable failure (408, 429, 5xx, timeouts, resets).
+    pub max_retries: u32,
+    /// First backoff step; doubles per retry, with jitter, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Longest wait honoured from a `RateLimit`/`Retry-After` header.
+    pub max_rate_limit_wait: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://huggingface.co".into(),
+            token: None,
+            concurrency: 4,
+            budget: 450,
+            window: Duration::from_secs(300),
+            max_retries: 4,
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            max_rate_limit_wait: Duration::from_secs(310),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a fetch failed, after retries.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("cannot reach {url}: {reason}; check PAPERGRAPH_UPSTREAM_URL and the network")]
+    Unreachable { url: String, reason: String },
+    #[error("{url} timed out after {attempts} attempts")]
+    Timeout { url: String, attempts: u32 },
+    #[error("{url} answered HTTP {status}{message}")]
+    Status {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{url} answered with a body that is not the expected JSON: {reason}")]
+    Body { url: String, reason: String },
+}
+
+impl FetchError {
+    /// The upstream could not be reached at all (as opposed to answering badly).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, FetchError::Unreachable { .. })
+    }
+}
+
+/// Counters the tests and the progress display read.
+#[derive(Debug, Default)]
+pub struct UpstreamStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limit_waits: AtomicU64,
+    pub in_flight: AtomicUsize,
+}
+
+struct Budget {
+    window_start: Instant,
+    used: u32,
+}
+
+/// The upstream client. Cheap to share behind an `Arc`.
+pub struct Upstream {
+    http: reqwest::Client,
+    cfg: UpstreamConfig,
+    permits: Semaphore,
+    budget: Mutex<Budget>,
+    pub stats: UpstreamStats,
+}
+
+/// Items per page of `/api/daily_papers` (the API's maximum).
+pub const PAGE_SIZE: usize = 100;
+
+impl Upstream {
+    pub fn new(cfg: UpstreamConfig) -> Result<Self, FetchError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = &cfg.token
+            && let Ok(v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        {
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!(
+                "papergraph/",
+                env!("CARGO_PKG_VERSION"),
+                " (Daily Papers mirror; polite sync)"
+            ))
+            .default_headers(headers)
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.request_timeout)
+            .gzip(true)
+            .build()
+            .map_err(|e| FetchError::Unreachable {
+                url: cfg.base_url.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            permits: Semaphore::new(cfg.concurrency.max(1)),
+            budget: Mutex::new(Budget {
+                window_start: Instant::now(),
+                used: 0,
+            }),
+            cfg,
+            stats: UpstreamStats::default(),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.cfg.base_url.trim_end_matches('/')
+    }
+
+    /// Every item of the daily list of `date`, paging with `limit=100&p=N` until a short page.
+    pub async fn daily_list(&self, date: NaiveDate) -> Result<Vec<Value>, FetchError> {
+        let mut items = Vec::new();
+        for page in 0.. {
+            let url = format!(
+                "{}/api/daily_papers?date={date}&limit={PAGE_SIZE}&p={page}",
+                self.base_url()
+            );
+            let body = self.get_json(&url).await?;
+            let Value::Array(batch) = body else {
+                return Err(FetchError::Body {
+                    url,
+                    reason: format!(
+                        "expected a JSON array of papers, got {}",
+                        short(&body.to_string())
+                    ),
+                });
+            };
+            let n = batch.len();
+            items.extend(batch);
+            if n < PAGE_SIZE || page >= 50 {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    /// Waits for a slot in the request budget of the current window.
+    async fn spend_budget(&self) {
+        loop {
+            let wait = {
+                let Ok(mut b) = self.budget.lock() else {
+                    return;
+                };
+                let elapsed = b.window_start.elapsed();
+                if elapsed >= self.cfg.window {
+                    b.window_start = Instant::now();
+                    b.used = 0;
+                }
+                if b.used < self.cfg.budget {
+                    b.used += 1;
+                    return;
+                }
+                self.cfg.window.saturating_sub(elapsed)
+            };
+            self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                wait_s = wait.as_secs(),
+                "request budget for this window is spent; waiting"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// GETs `url` as JSON with the retry policy.
+    pub async fn get_json(&self, url: &str) -> Result<Value, FetchError> {
+        let mut attempt = 0u32;
+        loop {
+            self.spend_budget().await;
+            let outcome = {
+                let _permit = self.permits.acquire().await;
+                self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
+                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let r = self.try_once(url).await;
+                self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+                r
+            };
+            let (err, wait) = match outcome {
+                Ok(v) => return Ok(v),
+                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(Attempt::Retry(e, hinted)) => (e, hinted),
+            };
+            if attempt >= self.cfg.max_retries {
+                return Err(err);
+            }
+            let wait = wait
+                .map(|w| w.min(self.cfg.max_rate_limit_wait))
+                .unwrap_or_else(|| self.backoff(attempt));
+            if matches!(&err, FetchError::Status { status: 429, .. }) {
+                self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+            }
+            tracing::warn!(%url, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.cfg.base_backoff.saturating_mul(1 << attempt.min(16));
+        let jitter = jitter_fraction();
+        base.mul_f64(0.5 + jitter).min(self.cfg.max_backoff)
+    }
+
+    async fn try_once(&self, url: &str) -> Result<Value, Attempt> {
+        let resp = match self
+            .http
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return Err(Attempt::Retry(
+                    FetchError::Timeout {
+                        url: url.into(),
+                        attempts: 1,
+                    },
+                    None,
+                ));
+            }
+            Err(e) => {
+                let err = FetchError::Unreachable {
+                    url: url.into(),
+                    reason: root_cause(&e),
+                };
+                return Err(Attempt::Retry(err, None));
+            }
+        };
+        let status = resp.status();
+        if !status.is_success() {
+            let hinted = rate_limit_wait(resp.headers());
+            let message = resp
+                .headers()
+                .get("x-error-message")
+                .and_then(|v| v.to_str().ok())
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            let err = FetchError::Status {
+                url: url.into(),
+                status: status.as_u16(),
+                message,
+            };
+            let retryable = matches!(
+                status,
+                StatusCode::REQUEST_TIMEOUT
+                    | StatusCode::TOO_MANY_REQUESTS
+                    | StatusCode::INTERNAL_SERVER_ERROR
+                    | StatusCode::BAD_GATEWAY
+                    | StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::GATEWAY_TIMEOUT
+            );
+            return Err(if retryable {
+                Attempt::Retry(err, hinted)
+            } else {
+                Attempt::Fatal(err)
+            });
+        }
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) if e.is_timeout() => {
+                return Err(Attempt::Retry(
+                    FetchError::Timeout {
+                        url: url.into(),
+                        attempts: 1,
+                    },
+                    None,
+                ));
+            }
+            Err(e) => {
+                let err = FetchError::Body {
+                    url: url.into(),
+                    reason: root_cause(&e),
+                };
+                return Err(Attempt::Retry(err, None));
+            }
+        };
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Attempt::Fatal(FetchError::Body {
+                url: url.into(),
+                reason: format!("invalid JSON ({e})"),
+            })
+        })
+    }
+}
+
+enum Attempt {
+    Retry(FetchError, Option<Duration>),
+    Fatal(FetchError),
+}
+
+/// The wait a 429/503 asks for: the `RateLimit` header's `t=` (plus a second, as the Hub's own
+/// client does), else a numeric `Retry-After`.
+pub fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    if let Some(v) = headers.get("ratelimit").and_then(|v| v.to_str().ok()) {
+        for part in v.split(';') {
+            if let Some(t) = part.trim().strip_prefix("t=")
+                && let Ok(secs) = t.trim().parse::<u64>()
+            {
+                return Some(Duration::from_secs(secs + 1));
+            }
+        }
+    }
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+/// A fraction in [0, 1) from a per-process xorshift, for backoff jitter.
+fn jitter_fraction() -> f64 {
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let mut x = STATE.load(Ordering::Relaxed);
+    if x == 0 {
+        x = u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(7),
+        ) | 1;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    STATE.store(x, Ordering::Relaxed);
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_headers_are_honoured_in_order() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("ratelimit", "\"api\";r=0;t=55".parse().unwrap());
+        h.insert("retry-after", "187".parse().unwrap());
+        assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(56)));
+        h.remove("ratelimit");
+        assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(187)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2026 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(rate_limit_wait(&h), None);
+        for _ in 0..1000 {
+            let j = jitter_fraction();
+            assert!((0.0..1.0).contains(&j));
+        }
+    }
+}

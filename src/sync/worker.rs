@@ -1,0 +1,138 @@
+//! Syncing days from the upstream: fetch lists concurrently (the client bounds requests), write
+//! each day in its own transaction, one writer at a time, and record days that fail for a retry.
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+use indicatif::ProgressBar;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::DatabaseConnection;
+use tokio::task::JoinSet;
+
+use super::parse::parse_items;
+use super::upstream::{FetchError, Upstream};
+use crate::entities::sync_run;
+use crate::repo::import::{ListSource, import_daily_list, record_failed_day};
+use crate::repo::status::{record_run, refresh_statistics};
+
+/// What a sync run did.
+#[derive(Debug, Default, Clone)]
+pub struct SyncReport {
+    pub days_ok: usize,
+    pub days_unchanged: usize,
+    pub days_failed: usize,
+    pub papers_added: usize,
+    pub papers_updated: usize,
+    pub papers_seen: usize,
+    /// The failed days with the reason, oldest first.
+    pub failures: Vec<(NaiveDate, String)>,
+    /// Every failure was "cannot connect": the upstream is unreachable.
+    pub unreachable: bool,
+}
+
+/// Syncs `dates` (any order; each at most once) and records the run as `kind`.
+pub async fn sync_days(
+    db: &DatabaseConnection,
+    upstream: Arc<Upstream>,
+    dates: impl IntoIterator<Item = NaiveDate>,
+    kind: &str,
+    progress: &ProgressBar,
+) -> anyhow::Result<SyncReport> {
+    let dates: BTreeSet<NaiveDate> = dates.into_iter().collect();
+    let started_at = Utc::now();
+    progress.set_length(dates.len() as u64);
+    let mut report = SyncReport::default();
+    let mut unreachable_failures = 0usize;
+    let mut pending = dates.into_iter();
+    let mut fetches: JoinSet<(NaiveDate, Result<Vec<serde_json::Value>, FetchError>)> =
+        JoinSet::new();
+    // Keep a few lists in flight ahead of the writer, no more.
+    let ahead = 4usize;
+    loop {
+        while fetches.len() < ahead {
+            let Some(date) = pending.next() else { break };
+            let up = upstream.clone();
+            fetches.spawn(async move { (date, up.daily_list(date).await) });
+        }
+        let Some(joined) = fetches.join_next().await else {
+            break;
+        };
+        let (date, fetched) = match joined {
+            Ok(r) => r,
+            Err(e) => anyhow::bail!("a fetch task failed: {e}"),
+        };
+        let result = match fetched {
+            Ok(items) => {
+                let parsed = parse_items(items);
+                if parsed.skipped > 0 {
+                    tracing::warn!(%date, skipped = parsed.skipped, "unusable items skipped");
+                }
+                report.papers_seen += parsed.papers.len();
+                import_daily_list(db, date, &parsed.papers, ListSource::Api, Utc::now())
+                    .await
+                    .map_err(|e| format!("could not store the list: {e}"))
+            }
+            Err(e) => {
+                if e.is_unreachable() {
+                    unreachable_failures += 1;
+                }
+                Err(e.to_string())
+            }
+        };
+        match result {
+            Ok(outcome) if outcome.unchanged => report.days_unchanged += 1,
+            Ok(outcome) => {
+                report.days_ok += 1;
+                report.papers_added += outcome.added.len();
+                report.papers_updated += outcome.updated.len();
+            }
+            Err(reason) => {
+                tracing::warn!(%date, %reason, "day failed; it will be retried");
+                record_failed_day(db, date, &reason, ListSource::Api, Utc::now()).await?;
+                report.days_failed += 1;
+                report.failures.push((date, reason));
+            }
+        }
+        progress.set_message(format!(
+            "{} papers, {} new · {} rate-limit waits",
+            report.papers_seen,
+            report.papers_added,
+            upstream
+                .stats
+                .rate_limit_waits
+                .load(std::sync::atomic::Ordering::Relaxed)
+        ));
+        progress.inc(1);
+    }
+    report.failures.sort();
+    report.unreachable = report.days_failed > 0
+        && unreachable_failures == report.days_failed
+        && report.days_ok + report.days_unchanged == 0;
+    if report.papers_added > 0 {
+        refresh_statistics(db).await?;
+    }
+    let status = match (report.days_failed, report.days_ok + report.days_unchanged) {
+        (0, _) => "ok",
+        (_, 0) => "failed",
+        _ => "partial",
+    };
+    record_run(
+        db,
+        sync_run::ActiveModel {
+            id: NotSet,
+            kind: Set(kind.into()),
+            started_at: Set(started_at),
+            finished_at: Set(Some(Utc::now())),
+            status: Set(status.into()),
+            days_total: Set((report.days_ok + report.days_unchanged + report.days_failed) as i32),
+            days_ok: Set((report.days_ok + report.days_unchanged) as i32),
+            days_failed: Set(report.days_failed as i32),
+            papers_added: Set(report.papers_added as i32),
+            papers_updated: Set(report.papers_updated as i32),
+            error: Set(report.failures.first().map(|(d, r)| format!("{d}: {r}"))),
+        },
+    )
+    .await?;
+    progress.finish_and_clear();
+    Ok(report)
+}

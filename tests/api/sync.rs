@@ -1,0 +1,296 @@
+//! The sync worker against the fake upstream: the mirror equals what was served, faults are
+//! retried politely, failed days leave stored data alone and are recorded for a retry.
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use indicatif::ProgressBar;
+use papergraph::sync::upstream::{Upstream, UpstreamConfig};
+use papergraph::sync::worker::{SyncReport, sync_days};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, day, spawn_app};
+use crate::upstream::{FakeUpstream, Fault, day_items};
+
+fn config(up: &FakeUpstream) -> UpstreamConfig {
+    UpstreamConfig {
+        base_url: up.url(),
+        concurrency: 2,
+        base_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(100),
+        request_timeout: Duration::from_millis(500),
+        ..Default::default()
+    }
+}
+
+async fn run(app: &TestApp, cfg: UpstreamConfig, dates: &[&str]) -> (SyncReport, Arc<Upstream>) {
+    let upstream = Arc::new(Upstream::new(cfg).unwrap());
+    let dates: Vec<NaiveDate> = dates.iter().map(|d| day(d)).collect();
+    let report = sync_days(
+        &app.db,
+        upstream.clone(),
+        dates,
+        "sync",
+        &ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
+    (report, upstream)
+}
+
+const DATES: [&str; 6] = [
+    "2026-02-02",
+    "2026-02-03",
+    "2026-02-04",
+    "2026-02-05",
+    "2026-02-06",
+    "2026-02-07",
+];
+
+#[tokio::test]
+async fn the_mirror_equals_what_the_upstream_served_and_a_second_pass_writes_nothing() {
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    let mut served = Vec::new();
+    for (i, d) in DATES.iter().enumerate() {
+        // One day longer than a page (100), one empty day (a weekend).
+        let n = match i {
+            1 => 130,
+            4 => 0,
+            _ => 8 + i,
+        };
+        let items = day_items(d, i as u32 + 10, n);
+        served.extend(items.iter().map(|it| (d.to_string(), it.clone())));
+        up.set_day(d, items);
+    }
+    let (report, _) = run(&app, config(&up), &DATES).await;
+    assert_eq!(report.days_failed, 0, "{report:?}");
+    assert_eq!(report.days_ok, 6);
+    assert_eq!(report.papers_added, served.len());
+    assert_eq!(
+        up.requests(),
+        7,
+        "one request a day, two for the 130-paper day"
+    );
+
+    let q = r#"query($id: String!) { paper(arxivId: $id) { title abstract upvotes numComments dailyDate
+        submittedAt publishedAt githubRepo githubStars aiKeywords authors { name position hidden claimStatus hfUser { username } }
+        submittedBy { username } organization { name } } }"#;
+    for (date, item) in served.iter().step_by(7) {
+        let p = &item["paper"];
+        let d = app.data(q, json!({ "id": p["id"] })).await;
+        let got = &d["paper"];
+        assert_eq!(got["title"], p["title"]);
+        assert_eq!(got["upvotes"], p["upvotes"]);
+        assert_eq!(got["numComments"], item["numComments"]);
+        assert_eq!(got["dailyDate"], json!(date));
+        assert_eq!(got["submittedAt"], p["submittedOnDailyAt"]);
+        assert_eq!(got["publishedAt"], p["publishedAt"]);
+        assert_eq!(got["githubStars"], p["githubStars"].clone());
+        assert_eq!(got["aiKeywords"], p["ai_keywords"]);
+        let want_abstract = p["summary"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(got["abstract"], json!(want_abstract));
+        let names: Vec<Value> = p["authors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].clone())
+            .collect();
+        let got_names: Vec<Value> = got["authors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].clone())
+            .collect();
+        assert_eq!(got_names, names, "author order");
+        assert_eq!(got["submittedBy"]["username"], item["submittedBy"]["name"]);
+    }
+    let cal = app
+        .data(
+            r#"{ dailyCalendar(from: "2026-02-01", to: "2026-02-28") { date count } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        cal["dailyCalendar"].as_array().unwrap().len(),
+        5,
+        "the empty day has no papers"
+    );
+    assert_eq!(
+        cal["dailyCalendar"][1],
+        json!({ "date": "2026-02-03", "count": 130 })
+    );
+
+    let before = app.stats.statements();
+    let (again, _) = run(&app, config(&up), &DATES).await;
+    assert_eq!(
+        (again.days_unchanged, again.days_ok, again.papers_added),
+        (6, 0, 0),
+        "{again:?}"
+    );
+    // Per unchanged day: the hash read only (plus the run's own record).
+    assert!(
+        app.stats.statements() - before <= 6 * 3 + 2,
+        "{}",
+        app.stats.statements() - before
+    );
+}
+
+#[tokio::test]
+async fn faults_are_retried_within_the_concurrency_bound() {
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    for (i, d) in DATES.iter().enumerate() {
+        up.set_day(d, day_items(d, i as u32 + 20, 5));
+    }
+    *up.state.delay.lock().unwrap() = Duration::from_millis(40);
+    up.state.next_faults.lock().unwrap().extend([
+        Fault::Status(500),
+        Fault::Status(503),
+        Fault::RateLimited { t: 0 },
+        Fault::Hang(Duration::from_secs(3)),
+        Fault::Status(502),
+    ]);
+    let started = Instant::now();
+    let (report, upstream) = run(&app, config(&up), &DATES).await;
+    assert_eq!(report.days_failed, 0, "{report:?}");
+    assert_eq!(report.papers_added, 30);
+    assert_eq!(upstream.stats.retries.load(Ordering::Relaxed), 5);
+    assert!(upstream.stats.rate_limit_waits.load(Ordering::Relaxed) >= 1);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the 429's t=0 asks for a 1 s wait"
+    );
+    assert!(
+        up.state.peak.load(Ordering::SeqCst) <= 2,
+        "never more than the configured 2 in flight"
+    );
+    assert_eq!(up.requests(), 6 + 5);
+}
+
+#[tokio::test]
+async fn a_failing_day_leaves_stored_data_alone_and_is_retried_later() {
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    up.set_day("2026-03-02", day_items("2026-03-02", 30, 6));
+    up.set_day("2026-03-03", day_items("2026-03-03", 31, 4));
+    run(&app, config(&up), &["2026-03-02", "2026-03-03"]).await;
+    let snapshot = r#"{ papers(first: 100, orderBy: {field: UPVOTES}) { totalCount nodes { arxivId upvotes title authors { name } } } }"#;
+    let before = app.data(snapshot, json!({})).await;
+
+    // A newer copy exists upstream, but every way of serving it fails.
+    let mut newer = day_items("2026-03-02", 30, 6);
+    newer[0]["paper"]["upvotes"] = json!(5000);
+    up.set_day("2026-03-02", newer);
+    for fault in [
+        Fault::Truncated,
+        Fault::NotAList,
+        Fault::Status(400),
+        Fault::Status(500),
+    ] {
+        up.state
+            .day_faults
+            .lock()
+            .unwrap()
+            .insert("2026-03-02".into(), fault.clone());
+        let requests = up.requests();
+        let (report, _) = run(&app, config(&up), &["2026-03-02"]).await;
+        assert_eq!(report.days_failed, 1, "{fault:?}: {report:?}");
+        let retried = up.requests() - requests;
+        match fault {
+            Fault::Status(500) => assert_eq!(retried, 5, "500 is retried 4 times"),
+            _ => assert_eq!(retried, 1, "{fault:?} is not retried"),
+        }
+        assert_eq!(
+            app.data(snapshot, json!({})).await,
+            before,
+            "{fault:?} changed stored data"
+        );
+    }
+    let status = app
+        .data(
+            "{ syncStatus { failedDays { date status attempts error } lastError } }",
+            json!({}),
+        )
+        .await;
+    let failed = &status["syncStatus"]["failedDays"];
+    assert_eq!(failed.as_array().unwrap().len(), 1);
+    assert_eq!(failed[0]["date"], "2026-03-02");
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("500"),
+        "{failed}"
+    );
+    assert!(
+        status["syncStatus"]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("2026-03-02")
+    );
+
+    up.state.day_faults.lock().unwrap().clear();
+    let (report, _) = run(&app, config(&up), &["2026-03-02"]).await;
+    assert_eq!(
+        (report.days_ok, report.papers_updated),
+        (1, 1),
+        "{report:?}"
+    );
+    let status = app
+        .data("{ syncStatus { failedDays { date } } }", json!({}))
+        .await;
+    assert_eq!(status["syncStatus"]["failedDays"], json!([]));
+}
+
+#[tokio::test]
+async fn the_request_budget_is_never_exceeded() {
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    for (i, d) in DATES.iter().enumerate() {
+        up.set_day(d, day_items(d, i as u32 + 40, 3));
+    }
+    let cfg = UpstreamConfig {
+        budget: 4,
+        window: Duration::from_millis(700),
+        ..config(&up)
+    };
+    let started = Instant::now();
+    let (report, upstream) = run(&app, cfg, &DATES).await;
+    assert_eq!(report.days_ok, 6);
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "6 requests with 4 per window need a second window"
+    );
+    assert!(upstream.stats.rate_limit_waits.load(Ordering::Relaxed) >= 1);
+}
+
+#[test]
+fn cli_sync_says_so_when_the_upstream_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_papergraph"))
+        .args([
+            "--database-url",
+            &url,
+            "sync",
+            "--date",
+            "2026-01-30",
+            "--upstream-url",
+            "http://127.0.0.1:9",
+            "--upstream-retries",
+            "0",
+        ])
+        .env("PAPERGRAPH_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unreachable") && err.contains("PAPERGRAPH_UPSTREAM_URL"),
+        "{err}"
+    );
+}

@@ -1,0 +1,165 @@
+//! A fake Hugging Face on 127.0.0.1: serves daily lists in the real `/api/daily_papers` format
+//! (items built from the sample files) with switchable faults, and counts requests and the peak
+//! number in flight.
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::helpers::fixture;
+
+#[derive(Clone, Debug)]
+pub enum Fault {
+    Status(u16),
+    RateLimited { t: u64 },
+    Truncated,
+    NotAList,
+    Hang(Duration),
+}
+
+#[derive(Default)]
+pub struct FakeState {
+    pub days: Mutex<HashMap<String, Vec<Value>>>,
+    /// Consumed one per request, in order.
+    pub next_faults: Mutex<VecDeque<Fault>>,
+    /// Applied to every request for that day until removed.
+    pub day_faults: Mutex<HashMap<String, Fault>>,
+    pub delay: Mutex<Duration>,
+    pub requests: AtomicUsize,
+    pub in_flight: AtomicUsize,
+    pub peak: AtomicUsize,
+}
+
+pub struct FakeUpstream {
+    pub addr: SocketAddr,
+    pub state: Arc<FakeState>,
+}
+
+impl FakeUpstream {
+    pub async fn start() -> Self {
+        let state = Arc::new(FakeState::default());
+        let app = axum::Router::new()
+            .route("/api/daily_papers", axum::routing::get(daily_papers))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_day(&self, date: &str, items: Vec<Value>) {
+        self.state
+            .days
+            .lock()
+            .unwrap()
+            .insert(date.to_string(), items);
+    }
+
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn daily_papers(
+    State(s): State<Arc<FakeState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    s.requests.fetch_add(1, Ordering::SeqCst);
+    let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    s.peak.fetch_max(now, Ordering::SeqCst);
+    let delay = *s.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let date = q.get("date").cloned().unwrap_or_default();
+    let fault = s
+        .next_faults
+        .lock()
+        .unwrap()
+        .pop_front()
+        .or_else(|| s.day_faults.lock().unwrap().get(&date).cloned());
+    let response = match fault {
+        Some(f) => fault_response(f).await,
+        None => {
+            let limit: usize = q.get("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
+            let page: usize = q.get("p").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let items = s
+                .days
+                .lock()
+                .unwrap()
+                .get(&date)
+                .cloned()
+                .unwrap_or_default();
+            let slice: Vec<Value> = items.into_iter().skip(page * limit).take(limit).collect();
+            axum::Json(Value::Array(slice)).into_response()
+        }
+    };
+    s.in_flight.fetch_sub(1, Ordering::SeqCst);
+    response
+}
+
+async fn fault_response(f: Fault) -> Response {
+    match f {
+        Fault::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap();
+            (status, axum::Json(json!({ "error": "injected fault" }))).into_response()
+        }
+        Fault::RateLimited { t } => {
+            let mut h = HeaderMap::new();
+            h.insert("ratelimit", format!("\"api\";r=0;t={t}").parse().unwrap());
+            h.insert(
+                "ratelimit-policy",
+                "\"fixed window\";\"api\";q=500;w=300".parse().unwrap(),
+            );
+            h.insert(
+                "x-error-message",
+                "You have been rate-limited".parse().unwrap(),
+            );
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                h,
+                axum::Json(json!({ "error": "rate limited" })),
+            )
+                .into_response()
+        }
+        Fault::Truncated => {
+            let body = std::fs::read(fixture("bad/daily_papers_truncated.json")).unwrap();
+            ([("content-type", "application/json")], body).into_response()
+        }
+        Fault::NotAList => axum::Json(json!({ "error": "Invalid query" })).into_response(),
+        Fault::Hang(d) => {
+            tokio::time::sleep(d).await;
+            axum::Json(json!([])).into_response()
+        }
+    }
+}
+
+/// `n` items for `date` in the upstream format, built from the 2026-01-30 sample with fresh ids
+/// (`2601.<seed><nn>`), listing times on that day and varied upvotes.
+pub fn day_items(date: &str, seed: u32, n: usize) -> Vec<Value> {
+    let body = std::fs::read(fixture("api/daily_papers_date-2026-01-30.json")).unwrap();
+    let samples: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    (0..n)
+        .map(|i| {
+            let mut item = samples[i % samples.len()].clone();
+            let id = format!("2601.{:05}", seed * 1000 + i as u32);
+            let at = format!("{date}T{:02}:{:02}:00.000Z", 6 + i % 12, i % 60);
+            item["paper"]["id"] = json!(id);
+            item["paper"]["title"] = json!(format!("Paper {id} on {date}"));
+            item["paper"]["upvotes"] = json!((i * 7 + seed as usize) % 97);
+            item["paper"]["submittedOnDailyAt"] = json!(at);
+            item["publishedAt"] = json!(at);
+            item
+        })
+        .collect()
+}
