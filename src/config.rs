@@ -59,6 +59,18 @@ pub struct UpstreamOpts {
     pub upstream_retries: u32,
 }
 
+impl Default for UpstreamOpts {
+    fn default() -> Self {
+        Self {
+            upstream_url: "https://huggingface.co".into(),
+            upstream_token: None,
+            sync_concurrency: 4,
+            upstream_budget: 450,
+            upstream_retries: 4,
+        }
+    }
+}
+
 impl UpstreamOpts {
     pub fn config(&self) -> crate::sync::upstream::UpstreamConfig {
         crate::sync::upstream::UpstreamConfig {
@@ -148,6 +160,20 @@ pub struct ServeOpts {
     /// the moment a write commits.
     #[arg(long, env = "PAPERGRAPH_RESPONSE_CACHE_MB", default_value_t = 64)]
     pub response_cache_mb: usize,
+    /// Run the sync worker inside the server (off with --demo).
+    #[arg(long, env = "PAPERGRAPH_SYNC", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sync: bool,
+    /// Seconds between sync passes.
+    #[arg(long, env = "PAPERGRAPH_SYNC_INTERVAL_SECS", default_value_t = 900)]
+    pub sync_interval_secs: u64,
+    /// Days backfilled when the database is empty.
+    #[arg(long, env = "PAPERGRAPH_BACKFILL_DAYS", default_value_t = 30)]
+    pub backfill_days: u32,
+    /// Recent days re-fetched every pass to refresh upvotes, comments and stars.
+    #[arg(long, env = "PAPERGRAPH_REFRESH_DAYS", default_value_t = 3)]
+    pub refresh_days: u32,
+    #[command(flatten)]
+    pub upstream: UpstreamOpts,
 }
 
 impl Default for ServeOpts {
@@ -157,6 +183,11 @@ impl Default for ServeOpts {
             demo: false,
             graphiql: true,
             response_cache_mb: 64,
+            sync: true,
+            sync_interval_secs: 900,
+            backfill_days: 30,
+            refresh_days: 3,
+            upstream: UpstreamOpts::default(),
         }
     }
 }

@@ -99,7 +99,41 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
     if http.response_cache_bytes > 0 {
         tokio::spawn(papergraph::events::watch_external_writes(db.clone()));
     }
-    app::serve(listener, app::router(db, &http), app::shutdown_signal()).await
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = if opts.sync && !opts.demo {
+        let upstream = std::sync::Arc::new(papergraph::sync::upstream::Upstream::new(
+            opts.upstream.config(),
+        )?);
+        let schedule = papergraph::sync::scheduler::Schedule {
+            interval: std::time::Duration::from_secs(opts.sync_interval_secs.max(1)),
+            backfill_days: opts.backfill_days,
+            refresh_days: opts.refresh_days,
+        };
+        let stop = papergraph::sync::worker::Stop::on(stop_rx);
+        Some(tokio::spawn(papergraph::sync::scheduler::run(
+            db.clone(),
+            upstream,
+            schedule,
+            stop,
+        )))
+    } else {
+        None
+    };
+    let shutdown = async move {
+        app::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    app::serve(listener, app::router(db, &http), shutdown).await?;
+    if let Some(worker) = worker
+        && tokio::time::timeout(std::time::Duration::from_secs(30), worker)
+            .await
+            .is_err()
+    {
+        tracing::warn!(
+            "the sync worker did not reach a safe point within 30 s; the day in progress rolls back"
+        );
+    }
+    Ok(())
 }
 
 async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {

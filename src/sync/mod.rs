@@ -2,5 +2,6 @@
 //! over the shared write path (`repo::import`), the upstream client and the worker that syncs days.
 pub mod files;
 pub mod parse;
+pub mod scheduler;
 pub mod upstream;
 pub mod worker;

@@ -38,6 +38,54 @@ pub async fn sync_days(
     kind: &str,
     progress: &ProgressBar,
 ) -> anyhow::Result<SyncReport> {
+    sync_days_until(db, upstream, dates, kind, progress, &Stop::never()).await
+}
+
+/// A stop request, checked between days (each day is its own transaction: a safe point).
+#[derive(Clone, Debug)]
+pub struct Stop(Option<tokio::sync::watch::Receiver<bool>>);
+
+impl Stop {
+    pub fn never() -> Self {
+        Self(None)
+    }
+
+    pub fn on(rx: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self(Some(rx))
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.as_ref().is_some_and(|rx| *rx.borrow())
+    }
+
+    /// Resolves when a stop is requested (never, for `Stop::never()`).
+    pub async fn wait(&mut self) {
+        match &mut self.0 {
+            Some(rx) => {
+                while !*rx.borrow_and_update() {
+                    if rx.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
+/// Consecutive "cannot connect" failures, with nothing fetched yet, that end a run early.
+const UNREACHABLE_GIVE_UP: usize = 3;
+
+/// [`sync_days`] that stops starting new days once `stop` is requested, and gives up early when
+/// the upstream cannot be reached at all.
+pub async fn sync_days_until(
+    db: &DatabaseConnection,
+    upstream: Arc<Upstream>,
+    dates: impl IntoIterator<Item = NaiveDate>,
+    kind: &str,
+    progress: &ProgressBar,
+    stop: &Stop,
+) -> anyhow::Result<SyncReport> {
     let dates: BTreeSet<NaiveDate> = dates.into_iter().collect();
     let started_at = Utc::now();
     progress.set_length(dates.len() as u64);
@@ -49,7 +97,9 @@ pub async fn sync_days(
     // Keep a few lists in flight ahead of the writer, no more.
     let ahead = 4usize;
     loop {
-        while fetches.len() < ahead {
+        let give_up = unreachable_failures >= UNREACHABLE_GIVE_UP
+            && report.days_ok + report.days_unchanged == 0;
+        while fetches.len() < ahead && !stop.requested() && !give_up {
             let Some(date) = pending.next() else { break };
             let up = upstream.clone();
             fetches.spawn(async move { (date, up.daily_list(date).await) });

@@ -294,3 +294,169 @@ fn cli_sync_says_so_when_the_upstream_is_unreachable() {
         "{err}"
     );
 }
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_scheduler_backfills_while_serving_then_refreshes_and_stops_between_days() {
+    use papergraph::sync::scheduler::{Schedule, run as run_schedule};
+    use papergraph::sync::worker::Stop;
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    let today = chrono::Utc::now().date_naive();
+    let days: Vec<String> = (0..5)
+        .map(|b| (today - chrono::Duration::days(b)).to_string())
+        .collect();
+    for (i, d) in days.iter().enumerate() {
+        up.set_day(d, day_items(d, 60 + i as u32, 4));
+    }
+    *up.state.delay.lock().unwrap() = Duration::from_millis(30);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let schedule = Schedule {
+        interval: Duration::from_millis(300),
+        backfill_days: 5,
+        refresh_days: 2,
+    };
+    let upstream = Arc::new(Upstream::new(config(&up)).unwrap());
+    let worker = tokio::spawn(run_schedule(
+        app.db.clone(),
+        upstream,
+        schedule,
+        Stop::on(rx),
+    ));
+
+    // The API answers while the backfill runs.
+    let first = app.data("{ syncStatus { paperCount } }", json!({})).await;
+    assert!(first["syncStatus"]["paperCount"].as_i64().unwrap() < 20);
+    eventually("the backfill", async || {
+        app.data("{ syncStatus { paperCount } }", json!({})).await["syncStatus"]["paperCount"] == 20
+    })
+    .await;
+    let run = app
+        .data(
+            "{ syncStatus { lastRun { kind status daysTotal } lagSeconds } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(run["syncStatus"]["lastRun"]["kind"], "backfill");
+    assert_eq!(run["syncStatus"]["lastRun"]["daysTotal"], 5);
+
+    // New figures upstream for today arrive with a later pass.
+    let mut items = day_items(&days[0], 60, 4);
+    items[0]["paper"]["upvotes"] = json!(777);
+    let id = items[0]["paper"]["id"].clone();
+    up.set_day(&days[0], items);
+    eventually("the refresh", async || {
+        let d = app
+            .data(
+                "query($id: String!) { paper(arxivId: $id) { upvotes } }",
+                json!({ "id": id }),
+            )
+            .await;
+        d["paper"]["upvotes"] == 777
+    })
+    .await;
+    let run = app
+        .data("{ syncStatus { lastRun { kind } } }", json!({}))
+        .await;
+    assert_eq!(run["syncStatus"]["lastRun"]["kind"], "sync");
+
+    tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(3), worker)
+        .await
+        .expect("the worker stops at the next safe point")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn serve_syncs_in_the_background_and_exits_cleanly_on_sigterm() {
+    let up = FakeUpstream::start().await;
+    let today = chrono::Utc::now().date_naive();
+    for b in 0..3 {
+        let d = (today - chrono::Duration::days(b)).to_string();
+        up.set_day(&d, day_items(&d, 70 + b as u32, 3));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("serve.db").display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_papergraph"))
+            .args([
+                "--database-url",
+                &url,
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args([
+                "--upstream-url",
+                &up.url(),
+                "--backfill-days",
+                "3",
+                "--sync-interval-secs",
+                "3600",
+            ])
+            .env("PAPERGRAPH_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let gql = format!("http://127.0.0.1:{port}/graphql");
+    let mut papers = 0;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Ok(r) = client
+            .post(&gql)
+            .json(&json!({ "query": "{ syncStatus { paperCount } }" }))
+            .send()
+            .await
+            && let Ok(v) = r.json::<Value>().await
+        {
+            papers = v["data"]["syncStatus"]["paperCount"].as_i64().unwrap_or(0);
+            if papers == 9 {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        papers, 9,
+        "the backfill of 3 days × 3 papers ran inside serve"
+    );
+    let started = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "serve did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
