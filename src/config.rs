@@ -54,6 +54,15 @@ pub struct UpstreamOpts {
     /// Upstream requests per 5-minute window (the Hub allows 500 anonymously).
     #[arg(long, env = "PAPERGRAPH_UPSTREAM_BUDGET", default_value_t = 450)]
     pub upstream_budget: u32,
+    /// Where daily lists come from: the JSON API, the HTML pages, or the API with the pages as
+    /// fallback.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_SYNC_SOURCE",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub sync_source: crate::sync::upstream::Source,
     /// Retries of a failed request (408, 429, 5xx, timeouts) before the day counts as failed.
     #[arg(long, env = "PAPERGRAPH_UPSTREAM_RETRIES", default_value_t = 4)]
     pub upstream_retries: u32,
@@ -67,6 +76,7 @@ impl Default for UpstreamOpts {
             sync_concurrency: 4,
             upstream_budget: 450,
             upstream_retries: 4,
+            sync_source: crate::sync::upstream::Source::Auto,
         }
     }
 }
@@ -79,6 +89,7 @@ impl UpstreamOpts {
             concurrency: self.sync_concurrency.max(1),
             budget: self.upstream_budget.max(1),
             max_retries: self.upstream_retries,
+            source: self.sync_source,
             ..Default::default()
         }
     }

@@ -142,7 +142,11 @@ where
             github_stars: Set(p.github_stars),
             project_page: Set(p.project_page.clone()),
             ai_summary: Set(p.ai_summary.clone()),
-            ai_summary_model: Set(p.ai_summary_model.clone()),
+            // Only the HTML page names the summary's model; an API refresh keeps it.
+            ai_summary_model: Set(p
+                .ai_summary_model
+                .clone()
+                .or(old.and_then(|o| o.ai_summary_model.clone()))),
             ai_keywords: Set(serde_json::json!(p.ai_keywords)),
             thumbnail_url: Set(p.thumbnail_url.clone()),
             media_urls: Set(serde_json::json!(p.media_urls)),

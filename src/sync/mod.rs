@@ -1,6 +1,7 @@
 //! Everything that brings upstream data in: parsers of the upstream formats, and file imports
 //! over the shared write path (`repo::import`), the upstream client and the worker that syncs days.
 pub mod files;
+pub mod html;
 pub mod parse;
 pub mod scheduler;
 pub mod upstream;

@@ -11,9 +11,22 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+/// Where daily lists are read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// The JSON API only.
+    Api,
+    /// The HTML pages only.
+    Html,
+    /// The JSON API, falling back to the HTML page when the API answers with something that is
+    /// not a list of papers (or 404).
+    Auto,
+}
+
 /// How to reach and treat the upstream.
 #[derive(Clone, Debug)]
 pub struct UpstreamConfig {
+    pub source: Source,
     /// e.g. `https://huggingface.co` (no trailing slash needed).
     pub base_url: String,
     /// Sent as `Authorization: Bearer …` when set (raises the Hub's rate limits).
@@ -37,6 +50,7 @@ pub struct UpstreamConfig {
 impl Default for UpstreamConfig {
     fn default() -> Self {
         Self {
+            source: Source::Auto,
             base_url: "https://huggingface.co".into(),
             token: None,
             concurrency: 4,
@@ -195,8 +209,28 @@ impl Upstream {
         }
     }
 
+    /// The HTML page of the daily list of `date`.
+    pub async fn daily_page(&self, date: NaiveDate) -> Result<String, FetchError> {
+        let url = format!("{}/papers/date/{date}", self.base_url());
+        let bytes = self.get(&url, "text/html").await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    pub fn source(&self) -> Source {
+        self.cfg.source
+    }
+
     /// GETs `url` as JSON with the retry policy.
     pub async fn get_json(&self, url: &str) -> Result<Value, FetchError> {
+        let bytes = self.get(url, "application/json").await?;
+        serde_json::from_slice(&bytes).map_err(|e| FetchError::Body {
+            url: url.into(),
+            reason: format!("invalid JSON ({e})"),
+        })
+    }
+
+    /// GETs `url` with the retry policy and returns the body.
+    async fn get(&self, url: &str, accept: &str) -> Result<axum::body::Bytes, FetchError> {
         let mut attempt = 0u32;
         loop {
             self.spend_budget().await;
@@ -204,7 +238,7 @@ impl Upstream {
                 let _permit = self.permits.acquire().await;
                 self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
-                let r = self.try_once(url).await;
+                let r = self.try_once(url, accept).await;
                 self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
                 r
             };
@@ -235,14 +269,8 @@ impl Upstream {
         base.mul_f64(0.5 + jitter).min(self.cfg.max_backoff)
     }
 
-    async fn try_once(&self, url: &str) -> Result<Value, Attempt> {
-        let resp = match self
-            .http
-            .get(url)
-            .header("accept", "application/json")
-            .send()
-            .await
-        {
+    async fn try_once(&self, url: &str, accept: &str) -> Result<axum::body::Bytes, Attempt> {
+        let resp = match self.http.get(url).header("accept", accept).send().await {
             Ok(r) => r,
             Err(e) if e.is_timeout() => {
                 return Err(Attempt::Retry(
@@ -290,31 +318,23 @@ impl Upstream {
                 Attempt::Fatal(err)
             });
         }
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) if e.is_timeout() => {
-                return Err(Attempt::Retry(
-                    FetchError::Timeout {
-                        url: url.into(),
-                        attempts: 1,
-                    },
-                    None,
-                ));
-            }
+        match resp.bytes().await {
+            Ok(b) => Ok(b),
+            Err(e) if e.is_timeout() => Err(Attempt::Retry(
+                FetchError::Timeout {
+                    url: url.into(),
+                    attempts: 1,
+                },
+                None,
+            )),
             Err(e) => {
                 let err = FetchError::Body {
                     url: url.into(),
                     reason: root_cause(&e),
                 };
-                return Err(Attempt::Retry(err, None));
+                Err(Attempt::Retry(err, None))
             }
-        };
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Attempt::Fatal(FetchError::Body {
-                url: url.into(),
-                reason: format!("invalid JSON ({e})"),
-            })
-        })
+        }
     }
 }
 

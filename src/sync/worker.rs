@@ -9,8 +9,9 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinSet;
 
-use super::parse::parse_items;
-use super::upstream::{FetchError, Upstream};
+use super::html::parse_daily_page;
+use super::parse::{ParsedList, parse_items};
+use super::upstream::{FetchError, Source, Upstream};
 use crate::entities::sync_run;
 use crate::repo::import::{ListSource, import_daily_list, record_failed_day};
 use crate::repo::status::{record_run, refresh_statistics};
@@ -92,8 +93,7 @@ pub async fn sync_days_until(
     let mut report = SyncReport::default();
     let mut unreachable_failures = 0usize;
     let mut pending = dates.into_iter();
-    let mut fetches: JoinSet<(NaiveDate, Result<Vec<serde_json::Value>, FetchError>)> =
-        JoinSet::new();
+    let mut fetches: JoinSet<(NaiveDate, Fetched)> = JoinSet::new();
     // Keep a few lists in flight ahead of the writer, no more.
     let ahead = 4usize;
     loop {
@@ -102,7 +102,7 @@ pub async fn sync_days_until(
         while fetches.len() < ahead && !stop.requested() && !give_up {
             let Some(date) = pending.next() else { break };
             let up = upstream.clone();
-            fetches.spawn(async move { (date, up.daily_list(date).await) });
+            fetches.spawn(async move { (date, fetch_day(&up, date).await) });
         }
         let Some(joined) = fetches.join_next().await else {
             break;
@@ -112,13 +112,12 @@ pub async fn sync_days_until(
             Err(e) => anyhow::bail!("a fetch task failed: {e}"),
         };
         let result = match fetched {
-            Ok(items) => {
-                let parsed = parse_items(items);
+            Ok((parsed, source)) => {
                 if parsed.skipped > 0 {
                     tracing::warn!(%date, skipped = parsed.skipped, "unusable items skipped");
                 }
                 report.papers_seen += parsed.papers.len();
-                import_daily_list(db, date, &parsed.papers, ListSource::Api, Utc::now())
+                import_daily_list(db, date, &parsed.papers, source, Utc::now())
                     .await
                     .map_err(|e| format!("could not store the list: {e}"))
             }
@@ -185,4 +184,36 @@ pub async fn sync_days_until(
     .await?;
     progress.finish_and_clear();
     Ok(report)
+}
+
+type Fetched = Result<(ParsedList, ListSource), FetchError>;
+
+/// One day's list from the configured source; `auto` reads the HTML page when the API answers
+/// with something that is not a list of papers, or 404.
+pub async fn fetch_day(up: &Upstream, date: NaiveDate) -> Fetched {
+    match up.source() {
+        Source::Api => Ok((parse_items(up.daily_list(date).await?), ListSource::Api)),
+        Source::Html => fetch_page(up, date).await,
+        Source::Auto => match up.daily_list(date).await {
+            Ok(items) => Ok((parse_items(items), ListSource::Api)),
+            Err(api @ (FetchError::Body { .. } | FetchError::Status { status: 404, .. })) => {
+                tracing::warn!(%date, error = %api, "the API did not answer with a list; reading the HTML page");
+                fetch_page(up, date).await.map_err(|html| FetchError::Body {
+                    url: up.base_url().to_string(),
+                    reason: format!("{api}; then the HTML page: {html}"),
+                })
+            }
+            Err(e) => Err(e),
+        },
+    }
+}
+
+async fn fetch_page(up: &Upstream, date: NaiveDate) -> Fetched {
+    let page = up.daily_page(date).await?;
+    parse_daily_page(&page)
+        .map(|list| (list, ListSource::Html))
+        .map_err(|e| FetchError::Body {
+            url: format!("{}/papers/date/{date}", up.base_url()),
+            reason: e.to_string(),
+        })
 }

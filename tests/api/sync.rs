@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use indicatif::ProgressBar;
-use papergraph::sync::upstream::{Upstream, UpstreamConfig};
+use papergraph::sync::upstream::{Source, Upstream, UpstreamConfig};
 use papergraph::sync::worker::{SyncReport, sync_days};
 use serde_json::{Value, json};
 
@@ -180,6 +180,11 @@ async fn a_failing_day_leaves_stored_data_alone_and_is_retried_later() {
     let up = FakeUpstream::start().await;
     up.set_day("2026-03-02", day_items("2026-03-02", 30, 6));
     up.set_day("2026-03-03", day_items("2026-03-03", 31, 4));
+    // The API alone: the HTML fallback has its own test.
+    let config = |up: &FakeUpstream| UpstreamConfig {
+        source: Source::Api,
+        ..config(up)
+    };
     run(&app, config(&up), &["2026-03-02", "2026-03-03"]).await;
     let snapshot = r#"{ papers(first: 100, orderBy: {field: UPVOTES}) { totalCount nodes { arxivId upvotes title authors { name } } } }"#;
     let before = app.data(snapshot, json!({})).await;
@@ -459,4 +464,79 @@ async fn serve_syncs_in_the_background_and_exits_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn auto_reads_the_html_page_when_the_api_does_not_answer_with_a_list() {
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    let items = day_items("2026-04-06", 80, 5);
+    up.set_day("2026-04-06", items.clone());
+    up.set_day("2026-04-07", day_items("2026-04-07", 81, 3));
+    up.state
+        .day_faults
+        .lock()
+        .unwrap()
+        .insert("2026-04-06".into(), Fault::NotAList);
+    up.state
+        .day_faults
+        .lock()
+        .unwrap()
+        .insert("2026-04-07".into(), Fault::Truncated);
+    up.state
+        .html_without_island
+        .lock()
+        .unwrap()
+        .insert("2026-04-07".into());
+    let (report, _) = run(&app, config(&up), &["2026-04-06", "2026-04-07"]).await;
+    assert_eq!((report.days_ok, report.days_failed), (1, 1), "{report:?}");
+    let reason = &report.failures[0].1;
+    assert!(
+        reason.contains("invalid JSON") && reason.contains("no DailyPapers data island"),
+        "{reason}"
+    );
+    let d = app
+        .data(
+            r#"{ syncStatus { days { date source status } }
+                 papers(filter: {dailyDate: "2026-04-06"}, orderBy: {field: UPVOTES, direction: ASC}) { totalCount nodes { arxivId title authors { name } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["papers"]["totalCount"], 5);
+    let days = d["syncStatus"]["days"].as_array().unwrap();
+    assert!(
+        days.contains(&json!({ "date": "2026-04-06", "source": "html", "status": "ok" })),
+        "{days:?}"
+    );
+    assert!(
+        days.contains(&json!({ "date": "2026-04-07", "source": "api", "status": "failed" })),
+        "{days:?}"
+    );
+    let first = &d["papers"]["nodes"][0];
+    let served = items
+        .iter()
+        .find(|i| i["paper"]["id"] == first["arxivId"])
+        .unwrap();
+    assert_eq!(first["title"], served["paper"]["title"]);
+    assert_eq!(
+        first["authors"].as_array().unwrap().len(),
+        served["paper"]["authors"].as_array().unwrap().len()
+    );
+
+    // The HTML source alone reads pages only.
+    let api_requests = up.requests();
+    let cfg = UpstreamConfig {
+        source: Source::Html,
+        ..config(&up)
+    };
+    let (report, _) = run(&app, cfg, &["2026-04-06"]).await;
+    assert_eq!(
+        report.days_unchanged, 1,
+        "the same papers by either path hash the same: {report:?}"
+    );
+    assert_eq!(
+        up.requests(),
+        api_requests,
+        "no API request with --sync-source html"
+    );
 }

@@ -31,6 +31,9 @@ pub struct FakeState {
     /// Applied to every request for that day until removed.
     pub day_faults: Mutex<HashMap<String, Fault>>,
     pub delay: Mutex<Duration>,
+    /// Days whose HTML page comes without its data island (a challenge page, a new layout).
+    pub html_without_island: Mutex<std::collections::HashSet<String>>,
+    pub html_requests: AtomicUsize,
     pub requests: AtomicUsize,
     pub in_flight: AtomicUsize,
     pub peak: AtomicUsize,
@@ -46,6 +49,7 @@ impl FakeUpstream {
         let state = Arc::new(FakeState::default());
         let app = axum::Router::new()
             .route("/api/daily_papers", axum::routing::get(daily_papers))
+            .route("/papers/date/{date}", axum::routing::get(daily_page))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -106,6 +110,34 @@ async fn daily_papers(
     };
     s.in_flight.fetch_sub(1, Ordering::SeqCst);
     response
+}
+
+/// The day as the site renders it: the items in a `DailyPapers` island, attribute-escaped.
+async fn daily_page(
+    State(s): State<Arc<FakeState>>,
+    axum::extract::Path(date): axum::extract::Path<String>,
+) -> Response {
+    s.html_requests.fetch_add(1, Ordering::SeqCst);
+    let items = s
+        .days
+        .lock()
+        .unwrap()
+        .get(&date)
+        .cloned()
+        .unwrap_or_default();
+    let island = if s.html_without_island.lock().unwrap().contains(&date) {
+        String::new()
+    } else {
+        let props =
+            json!({ "dailyPapers": items, "dateString": date, "periodType": "day", "query": {} })
+                .to_string();
+        let escaped = props.replace('&', "&amp;").replace('"', "&quot;");
+        format!(r#" data-props="{escaped}""#)
+    };
+    let page = format!(
+        r#"<!doctype html><html><head><title>Daily Papers</title></head><body><main class="flex flex-1 flex-col"><div class="SVELTE_HYDRATER contents" data-target="DailyPapers"{island}><h1>Daily Papers</h1></div></main></body></html>"#
+    );
+    ([("content-type", "text/html; charset=utf-8")], page).into_response()
 }
 
 async fn fault_response(f: Fault) -> Response {
