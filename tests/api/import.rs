@@ -289,3 +289,30 @@ fn cli_serve_reports_a_taken_port() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already in use"), "{err}");
 }
+
+#[tokio::test]
+async fn a_changed_author_list_moves_paper_counts_exactly() {
+    use crate::helpers::author;
+    let app = spawn_app().await;
+    let mut p = paper(7, "2026-02-09", 3);
+    p.authors = vec![author("Ann Alpha"), author("Bob Beta"), author("Ann Alpha")];
+    app.import("2026-02-09", &[p.clone(), paper(8, "2026-02-09", 1)])
+        .await;
+    p.authors = vec![author("Ann Alpha"), author("Cid Gamma")];
+    p.upvotes = 4;
+    app.import("2026-02-09", &[p, paper(8, "2026-02-09", 1)])
+        .await;
+    let q = r#"query($s: String) { authors(search: $s, first: 10) { nodes { name paperCount papers { totalCount } } } }"#;
+    for (name, count) in [
+        ("Ann Alpha", 1),
+        ("Bob Beta", 0),
+        ("Cid Gamma", 1),
+        ("Shared Author", 1),
+    ] {
+        let d = app.data(q, json!({ "s": name })).await;
+        let node = &d["authors"]["nodes"][0];
+        assert_eq!(node["name"], name);
+        assert_eq!(node["paperCount"], count, "{name}");
+        assert_eq!(node["papers"]["totalCount"], count, "{name}");
+    }
+}
