@@ -540,3 +540,99 @@ async fn auto_reads_the_html_page_when_the_api_does_not_answer_with_a_list() {
         "no API request with --sync-source html"
     );
 }
+
+#[tokio::test]
+async fn a_backfill_killed_with_sigkill_finishes_on_restart_with_nothing_missing_or_doubled() {
+    let up = FakeUpstream::start().await;
+    let days: Vec<String> = (1..=24).map(|d| format!("2026-05-{d:02}")).collect();
+    let mut expected_slots = 0usize;
+    for (i, d) in days.iter().enumerate() {
+        let items = day_items(d, 40 + i as u32, 7);
+        expected_slots += items
+            .iter()
+            .map(|it| it["paper"]["authors"].as_array().unwrap().len())
+            .sum::<usize>();
+        up.set_day(d, items);
+    }
+    *up.state.delay.lock().unwrap() = Duration::from_millis(40);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("killed.db").display()
+    );
+    let (db_url, up_url) = (url.clone(), up.url());
+    let sync = move || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_papergraph"));
+        c.args([
+            "--database-url",
+            &db_url,
+            "sync",
+            "--from",
+            "2026-05-01",
+            "--to",
+            "2026-05-24",
+        ])
+        .args(["--upstream-url", &up_url, "--sync-concurrency", "2"])
+        .env("PAPERGRAPH_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        c
+    };
+    let mut child = sync().spawn().unwrap();
+    // Kill it mid-backfill, once some days are in.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while up.requests() < 8 {
+        assert!(Instant::now() < deadline, "the backfill never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let served_before_kill = up.requests();
+    assert!(
+        served_before_kill < 24,
+        "killed before the end ({served_before_kill} requests)"
+    );
+
+    let status = tokio::task::spawn_blocking(move || sync().status().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+
+    let opts = papergraph::config::DbOpts {
+        database_url: url.clone(),
+        database_schema: None,
+        db_max_connections: 2,
+    };
+    let (db, _) = papergraph::app::connect(&opts).await.unwrap();
+    let total = papergraph::repo::papers::count(&db, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(total, 24 * 7, "every paper once");
+    let ids: Vec<i64> = {
+        use sea_orm::{EntityTrait, QuerySelect};
+        papergraph::entities::paper::Entity::find()
+            .select_only()
+            .column(papergraph::entities::paper::Column::Id)
+            .into_tuple()
+            .all(&db)
+            .await
+            .unwrap()
+    };
+    let slots = papergraph::repo::papers::author_slots(&db, &ids)
+        .await
+        .unwrap();
+    assert_eq!(
+        slots.values().map(Vec::len).sum::<usize>(),
+        expected_slots,
+        "no author slot lost or doubled"
+    );
+    let days_ok = papergraph::repo::status::recent_days(&db, 100)
+        .await
+        .unwrap();
+    assert_eq!(days_ok.len(), 24);
+    assert!(
+        days_ok
+            .iter()
+            .all(|d| d.status == "ok" && d.paper_count == 7)
+    );
+}

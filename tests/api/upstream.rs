@@ -179,6 +179,10 @@ async fn fault_response(f: Fault) -> Response {
 /// `n` items for `date` in the upstream format, built from the 2026-01-30 sample with fresh ids
 /// (`2601.<seed><nn>`), listing times on that day and varied upvotes.
 pub fn day_items(date: &str, seed: u32, n: usize) -> Vec<Value> {
+    assert!(
+        seed < 100 && n < 1000,
+        "ids must stay valid arXiv ids (YYMM.NNNNN)"
+    );
     let body = std::fs::read(fixture("api/daily_papers_date-2026-01-30.json")).unwrap();
     let samples: Vec<Value> = serde_json::from_slice(&body).unwrap();
     (0..n)
