@@ -57,6 +57,17 @@ pub fn parse_items(items: Vec<serde_json::Value>) -> ParsedList {
     out
 }
 
+/// Parses a `/api/papers/{id}` body: a bare paper object (no `paper` wrapper).
+pub fn parse_paper_details(body: serde_json::Value) -> Result<DailyPaper, String> {
+    if !body.is_object() {
+        return Err(format!("expected a paper object, got {}", describe(&body)));
+    }
+    let item = serde_json::json!({ "paper": body });
+    serde_json::from_value::<WireItem>(item)
+        .map_err(|e| e.to_string())
+        .and_then(into_domain)
+}
+
 fn describe(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::Object(map) => match map.get("error") {

@@ -209,6 +209,16 @@ impl Upstream {
         }
     }
 
+    /// The details of one paper (`/api/papers/{id}`); `None` when the Hub does not index it.
+    pub async fn paper_details(&self, arxiv_id: &str) -> Result<Option<Value>, FetchError> {
+        let url = format!("{}/api/papers/{arxiv_id}", self.base_url());
+        match self.get_json(&url).await {
+            Ok(v) => Ok(Some(v)),
+            Err(FetchError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The HTML page of the daily list of `date`.
     pub async fn daily_page(&self, date: NaiveDate) -> Result<String, FetchError> {
         let url = format!("{}/papers/date/{date}", self.base_url());

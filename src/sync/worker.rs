@@ -112,7 +112,8 @@ pub async fn sync_days_until(
             Err(e) => anyhow::bail!("a fetch task failed: {e}"),
         };
         let result = match fetched {
-            Ok((parsed, source)) => {
+            Ok((mut parsed, source)) => {
+                complete_from_details(&upstream, &mut parsed.papers).await;
                 if parsed.skipped > 0 {
                     tracing::warn!(%date, skipped = parsed.skipped, "unusable items skipped");
                 }
@@ -216,4 +217,43 @@ async fn fetch_page(up: &Upstream, date: NaiveDate) -> Fetched {
             url: format!("{}/papers/date/{date}", up.base_url()),
             reason: e.to_string(),
         })
+}
+
+/// Papers looked up per day at most when their list item lacks an abstract or authors.
+const DETAILS_PER_DAY: usize = 20;
+
+/// Fills what a list item lacks (abstract, authors, dates, AI fields, linked-repo counts) from
+/// `/api/papers/{id}`. A 404 (not indexed) or a failed lookup leaves the paper as listed.
+async fn complete_from_details(up: &Upstream, papers: &mut [crate::domain::DailyPaper]) {
+    let lacking = papers
+        .iter_mut()
+        .filter(|p| p.abstract_text.is_empty() || p.authors.is_empty())
+        .take(DETAILS_PER_DAY);
+    for p in lacking {
+        let details = match up.paper_details(p.arxiv_id.as_str()).await {
+            Ok(Some(body)) => super::parse::parse_paper_details(body),
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(arxiv_id = %p.arxiv_id, error = %e, "paper details unavailable; keeping the list item");
+                continue;
+            }
+        };
+        let Ok(d) = details else { continue };
+        if p.abstract_text.is_empty() {
+            p.abstract_text = d.abstract_text;
+        }
+        if p.authors.is_empty() {
+            p.authors = d.authors;
+        }
+        p.published_at = p.published_at.or(d.published_at);
+        p.ai_summary = p.ai_summary.take().or(d.ai_summary);
+        p.ai_summary_model = p.ai_summary_model.take().or(d.ai_summary_model);
+        if p.ai_keywords.is_empty() {
+            p.ai_keywords = d.ai_keywords;
+        }
+        p.project_page = p.project_page.take().or(d.project_page);
+        p.num_linked_models = p.num_linked_models.or(d.num_linked_models);
+        p.num_linked_datasets = p.num_linked_datasets.or(d.num_linked_datasets);
+        p.num_linked_spaces = p.num_linked_spaces.or(d.num_linked_spaces);
+    }
 }

@@ -636,3 +636,62 @@ async fn a_backfill_killed_with_sigkill_finishes_on_restart_with_nothing_missing
             .all(|d| d.status == "ok" && d.paper_count == 7)
     );
 }
+
+#[tokio::test]
+async fn items_lacking_abstract_or_authors_are_completed_from_the_paper_details() {
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    let details: Value = serde_json::from_slice(
+        &std::fs::read(crate::helpers::fixture("api/papers_2601.25962.json")).unwrap(),
+    )
+    .unwrap();
+    let mut items = day_items("2026-06-01", 90, 3);
+    // Item 0: the real paper, listed without abstract and authors; item 1 lacks them too but is
+    // not indexed (404); item 2 is complete.
+    items[0]["paper"]["id"] = json!("2601.25962");
+    for i in [0, 1] {
+        items[i]["paper"]["authors"] = json!([]);
+        items[i]["paper"].as_object_mut().unwrap().remove("summary");
+        items[i].as_object_mut().unwrap().remove("summary");
+    }
+    up.set_day("2026-06-01", items);
+    up.state
+        .details
+        .lock()
+        .unwrap()
+        .insert("2601.25962".into(), details.clone());
+    let (report, upstream) = run(&app, config(&up), &["2026-06-01"]).await;
+    assert_eq!((report.days_ok, report.days_failed), (1, 0), "{report:?}");
+    assert_eq!(
+        upstream.stats.requests.load(Ordering::Relaxed),
+        1 + 2,
+        "one list, two detail lookups"
+    );
+    let d = app
+        .data(
+            r#"{ a: paper(arxivId: "2601.25962") { abstract authors { name } numLinkedModels numLinkedSpaces }
+                 b: paper(arxivId: "2601.90001") { abstract authors { name } } }"#,
+            json!({}),
+        )
+        .await;
+    let want: Vec<Value> = details["authors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| json!({ "name": a["name"] }))
+        .collect();
+    assert_eq!(d["a"]["authors"], json!(want));
+    assert!(
+        d["a"]["abstract"]
+            .as_str()
+            .unwrap()
+            .starts_with(&details["summary"].as_str().unwrap()[..20])
+    );
+    assert_eq!(d["a"]["numLinkedModels"], details["numTotalModels"]);
+    assert_eq!(d["a"]["numLinkedSpaces"], details["numTotalSpaces"]);
+    assert_eq!(
+        d["b"],
+        json!({ "abstract": "", "authors": [] }),
+        "a 404 keeps the item as listed"
+    );
+}

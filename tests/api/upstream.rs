@@ -34,6 +34,8 @@ pub struct FakeState {
     /// Days whose HTML page comes without its data island (a challenge page, a new layout).
     pub html_without_island: Mutex<std::collections::HashSet<String>>,
     pub html_requests: AtomicUsize,
+    /// Bare paper objects served at `/api/papers/{id}` (others answer 404).
+    pub details: Mutex<HashMap<String, Value>>,
     pub requests: AtomicUsize,
     pub in_flight: AtomicUsize,
     pub peak: AtomicUsize,
@@ -50,6 +52,7 @@ impl FakeUpstream {
         let app = axum::Router::new()
             .route("/api/daily_papers", axum::routing::get(daily_papers))
             .route("/papers/date/{date}", axum::routing::get(daily_page))
+            .route("/api/papers/{id}", axum::routing::get(paper_details))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -110,6 +113,21 @@ async fn daily_papers(
     };
     s.in_flight.fetch_sub(1, Ordering::SeqCst);
     response
+}
+
+async fn paper_details(
+    State(s): State<Arc<FakeState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match s.details.lock().unwrap().get(&id) {
+        Some(v) => axum::Json(v.clone()).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [("x-error-code", "EntryNotFound")],
+            axum::Json(json!({ "error": "Entry not found" })),
+        )
+            .into_response(),
+    }
 }
 
 /// The day as the site renders it: the items in a `DailyPapers` island, attribute-escaped.
