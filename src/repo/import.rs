@@ -193,7 +193,12 @@ where
         });
     }
     use paper::Column as P;
-    for chunk in chunks_by_size(&rows, papers, rows_per_insert(31), 6_000) {
+    // The byte cap is for PostgreSQL's TCP path (see `rows_per_insert`); SQLite is in-process.
+    let max_bytes = match txn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => 6_000,
+        _ => usize::MAX,
+    };
+    for chunk in chunks_by_size(&rows, papers, rows_per_insert(31), max_bytes) {
         paper::Entity::insert_many(chunk.to_vec())
             .on_conflict(
                 OnConflict::column(P::ArxivId)

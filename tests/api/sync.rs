@@ -75,9 +75,10 @@ async fn the_mirror_equals_what_the_upstream_served_and_a_second_pass_writes_not
     );
 
     let q = r#"query($id: String!) { paper(arxivId: $id) { title abstract upvotes numComments dailyDate
-        submittedAt publishedAt githubRepo githubStars aiKeywords authors { name position hidden claimStatus hfUser { username } }
+        submittedAt publishedAt githubRepo githubStars aiKeywords aiSummary projectPage thumbnailUrl
+        authors { name position hidden claimStatus hfUser { username } }
         submittedBy { username } organization { name } } }"#;
-    for (date, item) in served.iter().step_by(7) {
+    for (date, item) in &served {
         let p = &item["paper"];
         let d = app.data(q, json!({ "id": p["id"] })).await;
         let got = &d["paper"];
@@ -89,6 +90,30 @@ async fn the_mirror_equals_what_the_upstream_served_and_a_second_pass_writes_not
         assert_eq!(got["publishedAt"], p["publishedAt"]);
         assert_eq!(got["githubStars"], p["githubStars"].clone());
         assert_eq!(got["aiKeywords"], p["ai_keywords"]);
+        assert_eq!(got["aiSummary"], p["ai_summary"]);
+        assert_eq!(
+            got["githubRepo"],
+            p.get("githubRepo").cloned().unwrap_or(Value::Null)
+        );
+        assert_eq!(
+            got["projectPage"],
+            p.get("projectPage").cloned().unwrap_or(Value::Null)
+        );
+        assert_eq!(
+            got["thumbnailUrl"],
+            item.get("thumbnail").cloned().unwrap_or(Value::Null)
+        );
+        assert_eq!(got["organization"]["name"], item["organization"]["name"]);
+        let slots = got["authors"].as_array().unwrap();
+        for (k, a) in p["authors"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(slots[k]["position"], json!(k));
+            assert_eq!(slots[k]["hidden"], a["hidden"]);
+            assert_eq!(
+                slots[k]["claimStatus"],
+                a.get("status").cloned().unwrap_or(Value::Null)
+            );
+            assert_eq!(slots[k]["hfUser"]["username"], a["user"]["user"]);
+        }
         let want_abstract = p["summary"]
             .as_str()
             .unwrap()
