@@ -84,9 +84,6 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // 8 MiB of page cache per connection (default 2 MiB): backfills slow down
-                // as indexes outgrow the default.
-                .pragma("cache_size", "-8192")
         });
     }
     if is_pg && let Some(schema) = &opts.database_schema {
