@@ -78,12 +78,18 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
         // connections surface as errors and are replaced by the pool anyway.
         .test_before_acquire(false);
     if is_sqlite {
-        options.map_sqlx_sqlite_opts(|o| {
+        let cache_kib = opts.sqlite_page_cache_kib;
+        options.map_sqlx_sqlite_opts(move |o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            o.journal_mode(SqliteJournalMode::Wal)
+            let o = o
+                .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
+                .foreign_keys(true);
+            match cache_kib {
+                Some(kib) => o.pragma("cache_size", format!("-{kib}")),
+                None => o,
+            }
         });
     }
     if is_pg && let Some(schema) = &opts.database_schema {

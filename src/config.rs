@@ -154,6 +154,10 @@ pub struct DbOpts {
         global = true
     )]
     pub db_max_connections: u32,
+    /// SQLite page cache per connection in KiB (None: SQLite's 2 MiB). Set per command: bulk
+    /// writers (`import`, `sync`) want more; a server with many pooled connections less.
+    #[arg(skip)]
+    pub sqlite_page_cache_kib: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -47,7 +47,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Import(opts)) => {
-            let (db, _) = app::connect(&cli.db).await?;
+            let (db, _) = app::connect(&bulk_writer(cli.db)).await?;
             app::migrate(&db).await?;
             let outcomes =
                 papergraph::sync::files::import_files(&db, &opts.files, opts.date).await?;
@@ -141,7 +141,7 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
     let dates = opts
         .dates(chrono::Utc::now().date_naive())
         .map_err(|e| anyhow::anyhow!(e))?;
-    let (db, _) = app::connect(&db_opts).await?;
+    let (db, _) = app::connect(&bulk_writer(db_opts)).await?;
     app::migrate(&db).await?;
     let upstream = Arc::new(papergraph::sync::upstream::Upstream::new(
         opts.upstream.config(),
@@ -194,4 +194,13 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Connection settings for commands that write in bulk: a few connections with a 16 MiB SQLite
+/// page cache (backfills slow down as indexes outgrow SQLite's default 2 MiB; `serve` keeps the
+/// default so that its many pooled connections stay small).
+fn bulk_writer(mut opts: DbOpts) -> DbOpts {
+    opts.sqlite_page_cache_kib = Some(16 * 1024);
+    opts.db_max_connections = opts.db_max_connections.min(4);
+    opts
 }

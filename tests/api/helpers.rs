@@ -36,6 +36,7 @@ pub fn fresh_db_opts(dir: &tempfile::TempDir) -> (DbOpts, &'static str) {
                     database_url: url,
                     database_schema: Some(schema),
                     db_max_connections: 4,
+                    sqlite_page_cache_kib: None,
                 },
                 "postgres",
             )
@@ -47,6 +48,7 @@ pub fn fresh_db_opts(dir: &tempfile::TempDir) -> (DbOpts, &'static str) {
                     database_url: format!("sqlite://{}?mode=rwc", path.display()),
                     database_schema: None,
                     db_max_connections: 4,
+                    sqlite_page_cache_kib: None,
                 },
                 "sqlite",
             )
