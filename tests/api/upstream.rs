@@ -96,6 +96,14 @@ async fn daily_papers(
         .pop_front()
         .or_else(|| s.day_faults.lock().unwrap().get(&date).cloned());
     let response = match fault {
+        // A hung request stops counting as in flight once the client has timed out on it
+        // (its timeout is far shorter than the hang), so it does not inflate the peak.
+        Some(Fault::Hang(d)) => {
+            s.in_flight.fetch_sub(1, Ordering::SeqCst);
+            tokio::time::sleep(d).await;
+            s.in_flight.fetch_add(1, Ordering::SeqCst);
+            axum::Json(json!([])).into_response()
+        }
         Some(f) => fault_response(f).await,
         None => {
             let limit: usize = q.get("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
