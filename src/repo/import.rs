@@ -283,22 +283,7 @@ where
         attempts: Set(previous.map(|p| p.attempts).unwrap_or(0) + 1),
         source: Set(source.as_str().into()),
     };
-    daily_list::Entity::insert(list)
-        .on_conflict(
-            OnConflict::column(daily_list::Column::Date)
-                .update_columns([
-                    daily_list::Column::FetchedAt,
-                    daily_list::Column::PaperCount,
-                    daily_list::Column::ContentHash,
-                    daily_list::Column::Status,
-                    daily_list::Column::Error,
-                    daily_list::Column::Attempts,
-                    daily_list::Column::Source,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
+    upsert_daily_list(&txn, list).await?;
     txn.commit().await?;
     crate::events::data_changed();
     Ok(outcome)
@@ -330,6 +315,31 @@ fn chunks_by_size<'a, T>(
         out.push(&rows[start..]);
     }
     out
+}
+
+/// Inserts or replaces the state row of one day (both the stored and the failed outcome).
+async fn upsert_daily_list<C: ConnectionTrait>(
+    db: &C,
+    row: daily_list::ActiveModel,
+) -> Result<(), DbErr> {
+    use daily_list::Column as D;
+    daily_list::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(D::Date)
+                .update_columns([
+                    D::FetchedAt,
+                    D::PaperCount,
+                    D::ContentHash,
+                    D::Status,
+                    D::Error,
+                    D::Attempts,
+                    D::Source,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 fn ignore_conflict(r: Result<u64, DbErr>) -> Result<u64, DbErr> {
@@ -602,19 +612,6 @@ pub async fn record_failed_day<C: ConnectionTrait>(
         attempts: Set(previous.as_ref().map(|p| p.attempts).unwrap_or(0) + 1),
         source: Set(source.as_str().into()),
     };
-    daily_list::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(daily_list::Column::Date)
-                .update_columns([
-                    daily_list::Column::FetchedAt,
-                    daily_list::Column::Status,
-                    daily_list::Column::Error,
-                    daily_list::Column::Attempts,
-                    daily_list::Column::Source,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    upsert_daily_list(db, row).await?;
     Ok(())
 }

@@ -41,6 +41,18 @@ pub struct FakeState {
     pub peak: AtomicUsize,
 }
 
+impl FakeState {
+    /// The items served for `date` (none for a day never set).
+    fn day(&self, date: &str) -> Vec<Value> {
+        self.days
+            .lock()
+            .unwrap()
+            .get(date)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
 pub struct FakeUpstream {
     pub addr: SocketAddr,
     pub state: Arc<FakeState>,
@@ -96,25 +108,11 @@ async fn daily_papers(
         .pop_front()
         .or_else(|| s.day_faults.lock().unwrap().get(&date).cloned());
     let response = match fault {
-        // A hung request stops counting as in flight once the client has timed out on it
-        // (its timeout is far shorter than the hang), so it does not inflate the peak.
-        Some(Fault::Hang(d)) => {
-            s.in_flight.fetch_sub(1, Ordering::SeqCst);
-            tokio::time::sleep(d).await;
-            s.in_flight.fetch_add(1, Ordering::SeqCst);
-            axum::Json(json!([])).into_response()
-        }
-        Some(f) => fault_response(f).await,
+        Some(f) => fault_response(&s, f).await,
         None => {
             let limit: usize = q.get("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
             let page: usize = q.get("p").and_then(|v| v.parse().ok()).unwrap_or(0);
-            let items = s
-                .days
-                .lock()
-                .unwrap()
-                .get(&date)
-                .cloned()
-                .unwrap_or_default();
+            let items = s.day(&date);
             let slice: Vec<Value> = items.into_iter().skip(page * limit).take(limit).collect();
             axum::Json(Value::Array(slice)).into_response()
         }
@@ -144,13 +142,7 @@ async fn daily_page(
     axum::extract::Path(date): axum::extract::Path<String>,
 ) -> Response {
     s.html_requests.fetch_add(1, Ordering::SeqCst);
-    let items = s
-        .days
-        .lock()
-        .unwrap()
-        .get(&date)
-        .cloned()
-        .unwrap_or_default();
+    let items = s.day(&date);
     let island = if s.html_without_island.lock().unwrap().contains(&date) {
         String::new()
     } else {
@@ -166,7 +158,7 @@ async fn daily_page(
     ([("content-type", "text/html; charset=utf-8")], page).into_response()
 }
 
-async fn fault_response(f: Fault) -> Response {
+async fn fault_response(s: &FakeState, f: Fault) -> Response {
     match f {
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap();
@@ -195,8 +187,12 @@ async fn fault_response(f: Fault) -> Response {
             ([("content-type", "application/json")], body).into_response()
         }
         Fault::NotAList => axum::Json(json!({ "error": "Invalid query" })).into_response(),
+        // A hung request stops counting as in flight while it hangs: the client has timed out
+        // on it long before, so it must not inflate the peak.
         Fault::Hang(d) => {
+            s.in_flight.fetch_sub(1, Ordering::SeqCst);
             tokio::time::sleep(d).await;
+            s.in_flight.fetch_add(1, Ordering::SeqCst);
             axum::Json(json!([])).into_response()
         }
     }
