@@ -157,12 +157,13 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
     let report =
         papergraph::sync::worker::sync_days(&db, upstream.clone(), dates, kind, &progress).await?;
     println!(
-        "synced {} days: {} papers ({} new, {} with new figures), {} unchanged days, {} failed; {} requests, {} rate-limit waits",
-        report.days_ok + report.days_unchanged + report.days_failed,
+        "synced {} days: {} papers ({} new, {} with new figures), {} unchanged days, {} from visible cards only, {} failed; {} requests, {} rate-limit waits",
+        report.days_stored() + report.days_failed,
         report.papers_seen,
         report.papers_added,
         report.papers_updated,
         report.days_unchanged,
+        report.days_partial,
         report.days_failed,
         upstream
             .stats

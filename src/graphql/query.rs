@@ -299,7 +299,8 @@ impl SyncStatus {
 pub struct DailyListState {
     /// The day.
     pub date: Date,
-    /// `ok` or `failed`.
+    /// `ok`, `failed`, or `partial` (the page had no data; only the upvotes of its visible
+    /// cards were taken, and the day will be fetched again).
     pub status: String,
     /// When it was last fetched.
     pub fetched_at: DateTime,
@@ -309,7 +310,7 @@ pub struct DailyListState {
     pub attempts: i32,
     /// Why the last fetch failed.
     pub error: Option<String>,
-    /// Where the list came from: `api`, `html` or `file`.
+    /// Where the list came from: `api`, `html`, `cards` (a page's visible cards) or `file`.
     pub source: String,
 }
 

@@ -54,6 +54,8 @@ pub struct ImportOutcome {
     pub date: Option<NaiveDate>,
     /// The content was identical to what is stored: nothing was written.
     pub unchanged: bool,
+    /// Only figures from a page's visible cards were stored; the day is due a full fetch.
+    pub partial: bool,
     pub papers: usize,
     /// Papers that did not exist before.
     pub added: Vec<String>,
@@ -96,20 +98,174 @@ where
         });
     }
 
+    relax_commit(&txn).await?;
+    let outcome = write_papers(&txn, date, papers, fetched_at).await?;
+
+    let list = daily_list::ActiveModel {
+        date: Set(date),
+        fetched_at: Set(fetched_at),
+        paper_count: Set(papers.len() as i32),
+        content_hash: Set(Some(hash)),
+        status: Set("ok".into()),
+        error: Set(None),
+        attempts: Set(previous.map(|p| p.attempts).unwrap_or(0) + 1),
+        source: Set(source.as_str().into()),
+    };
+    upsert_daily_list(&txn, list).await?;
+    txn.commit().await?;
+    crate::events::data_changed();
+    Ok(outcome)
+}
+
+/// What a list page's visible card shows of a paper: the last resort when the page has no data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardFigures {
+    pub arxiv_id: String,
+    pub upvotes: Option<i32>,
+}
+
+/// Stores what the visible cards of `date`'s page show, in one transaction, without erasing
+/// anything: `new_papers` (cards of papers not yet stored, completed from their detail pages) are
+/// written in full; a stored paper only gets the card's upvote count (and a snapshot when it
+/// moved). The day is marked `partial`, so it is fetched again for its full data.
+pub async fn import_card_figures<C>(
+    db: &C,
+    date: NaiveDate,
+    cards: &[CardFigures],
+    new_papers: &[DailyPaper],
+    fetched_at: DateTime<Utc>,
+) -> Result<ImportOutcome, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db.begin().await?;
+    relax_commit(&txn).await?;
+    let previous = daily_list::Entity::find_by_id(date).one(&txn).await?;
+    let mut outcome = if new_papers.is_empty() {
+        ImportOutcome::default()
+    } else {
+        write_papers(&txn, date, new_papers, fetched_at).await?
+    };
+    let fresh: BTreeSet<&str> = new_papers.iter().map(|p| p.arxiv_id.as_str()).collect();
+    let known: Vec<String> = cards
+        .iter()
+        .filter(|c| !fresh.contains(c.arxiv_id.as_str()))
+        .map(|c| c.arxiv_id.clone())
+        .collect();
+    let mut stored: HashMap<String, paper::Model> = HashMap::new();
+    for chunk in known.chunks(CHUNK) {
+        for row in paper::Entity::find()
+            .filter(paper::Column::ArxivId.is_in(chunk.iter().cloned()))
+            .all(&txn)
+            .await?
+        {
+            stored.insert(row.arxiv_id.clone(), row);
+        }
+    }
+    let mut snapshots = Vec::new();
+    for card in cards {
+        let (Some(old), Some(upvotes)) = (stored.get(&card.arxiv_id), card.upvotes) else {
+            continue;
+        };
+        if old.upvotes == upvotes {
+            continue;
+        }
+        let listed_on = old.daily_date.unwrap_or(date);
+        let listed_at = old
+            .submitted_at
+            .unwrap_or_else(|| listed_on.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+        let stmt = Query::update()
+            .table(paper::Entity)
+            .value(paper::Column::Upvotes, upvotes)
+            .value(
+                paper::Column::TrendingScore,
+                trending_score(upvotes, listed_at),
+            )
+            .value(paper::Column::UpdatedAt, fetched_at)
+            .and_where(paper::Column::Id.eq(old.id))
+            .to_owned();
+        txn.execute(&stmt).await?;
+        outcome.updated.push(card.arxiv_id.clone());
+        snapshots.push(upvote_snapshot::ActiveModel {
+            id: NotSet,
+            paper_id: Set(old.id),
+            taken_at: Set(fetched_at),
+            upvotes: Set(upvotes),
+            num_comments: Set(old.num_comments),
+            github_stars: Set(old.github_stars),
+        });
+    }
+    for chunk in snapshots.chunks(rows_per_insert(5)) {
+        ignore_conflict(
+            upvote_snapshot::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        upvote_snapshot::Column::PaperId,
+                        upvote_snapshot::Column::TakenAt,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await,
+        )?;
+    }
+    let missing = cards.len().saturating_sub(stored.len() + fresh.len());
+    let list = daily_list::ActiveModel {
+        date: Set(date),
+        fetched_at: Set(fetched_at),
+        paper_count: Set(std::cmp::max(
+            previous.as_ref().map_or(0, |p| p.paper_count),
+            cards.len() as i32,
+        )),
+        // No hash: the next full list is written whatever it holds.
+        content_hash: Set(None),
+        status: Set("partial".into()),
+        error: Set(Some(format!(
+            "the page had no data island; upvotes taken from its {} visible cards, {} new papers \
+             completed from their detail pages, {missing} not available; the day will be fetched \
+             again for its full data",
+            cards.len(),
+            fresh.len()
+        ))),
+        attempts: Set(previous.as_ref().map_or(0, |p| p.attempts) + 1),
+        source: Set("cards".into()),
+    };
+    upsert_daily_list(&txn, list).await?;
+    txn.commit().await?;
+    outcome.date = Some(date);
+    outcome.papers = cards.len();
+    outcome.partial = true;
+    crate::events::data_changed();
+    Ok(outcome)
+}
+
+/// On PostgreSQL, lets the transaction's commit skip the WAL flush: a mirror can re-fetch what a
+/// power cut loses. (Atomicity is unchanged, and a killed process loses nothing committed.)
+async fn relax_commit<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        // A mirror can re-fetch what a power cut loses; a commit need not wait for the WAL
-        // flush. (Atomicity is unchanged, and a killed process loses nothing committed.)
         txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
             .await?;
     }
-    let org_ids = upsert_organizations(&txn, papers).await?;
-    let user_ids = upsert_users(&txn, papers).await?;
+    Ok(())
+}
+
+/// Upserts `papers` (listed on `date`) with their organizations, users and author slots, and
+/// appends a snapshot for every paper that is new or whose figures moved.
+async fn write_papers<C: ConnectionTrait>(
+    txn: &C,
+    date: NaiveDate,
+    papers: &[DailyPaper],
+    fetched_at: DateTime<Utc>,
+) -> Result<ImportOutcome, DbErr> {
+    let org_ids = upsert_organizations(txn, papers).await?;
+    let user_ids = upsert_users(txn, papers).await?;
     let arxiv_ids: Vec<String> = papers.iter().map(|p| p.arxiv_id.to_string()).collect();
     let mut existing: HashMap<String, paper::Model> = HashMap::new();
     for chunk in arxiv_ids.chunks(CHUNK) {
         for row in paper::Entity::find()
             .filter(paper::Column::ArxivId.is_in(chunk.iter().cloned()))
-            .all(&txn)
+            .all(txn)
             .await?
         {
             existing.insert(row.arxiv_id.clone(), row);
@@ -233,12 +389,12 @@ where
                     ])
                     .to_owned(),
             )
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
-    let paper_ids = select_ids(&txn, &arxiv_ids).await?;
+    let paper_ids = select_ids(txn, &arxiv_ids).await?;
 
-    replace_authors(&txn, papers, &paper_ids, &user_ids).await?;
+    replace_authors(txn, papers, &paper_ids, &user_ids).await?;
 
     let snapshots: Vec<upvote_snapshot::ActiveModel> = papers
         .iter()
@@ -268,24 +424,11 @@ where
                     .do_nothing()
                     .to_owned(),
                 )
-                .exec_without_returning(&txn)
+                .exec_without_returning(txn)
                 .await,
         )?;
     }
 
-    let list = daily_list::ActiveModel {
-        date: Set(date),
-        fetched_at: Set(fetched_at),
-        paper_count: Set(papers.len() as i32),
-        content_hash: Set(Some(hash)),
-        status: Set("ok".into()),
-        error: Set(None),
-        attempts: Set(previous.map(|p| p.attempts).unwrap_or(0) + 1),
-        source: Set(source.as_str().into()),
-    };
-    upsert_daily_list(&txn, list).await?;
-    txn.commit().await?;
-    crate::events::data_changed();
     Ok(outcome)
 }
 
@@ -347,6 +490,14 @@ fn ignore_conflict(r: Result<u64, DbErr>) -> Result<u64, DbErr> {
         Err(DbErr::RecordNotInserted) => Ok(0),
         other => other,
     }
+}
+
+/// Which of `arxiv_ids` are stored.
+pub async fn stored_arxiv_ids<C: ConnectionTrait>(
+    db: &C,
+    arxiv_ids: &[String],
+) -> Result<BTreeSet<String>, DbErr> {
+    Ok(select_ids(db, arxiv_ids).await?.into_keys().collect())
 }
 
 async fn select_ids<C: ConnectionTrait>(

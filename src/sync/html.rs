@@ -1,7 +1,7 @@
 //! The HTML path: Daily Papers pages carry their data as JSON in a Svelte hydration island
 //! (`div[data-target="DailyPapers"][data-props]`); html5ever decodes the attribute's entities, so
-//! the JSON inside is the API's item format. The visible cards are read only to say what a page
-//! without its island still shows.
+//! the JSON inside is the API's item format. When the island is missing, the visible cards
+//! still give each paper's id, title and upvotes: the sync's last resort.
 use scraper::{Html, Selector};
 
 use super::parse::{ParsedList, parse_items};
@@ -31,16 +31,37 @@ fn selector(css: &str) -> Option<Selector> {
     Selector::parse(css).ok()
 }
 
+/// What a list page gives: its data island, or, when the island is gone, its visible cards.
+#[derive(Debug)]
+pub enum DailyPage {
+    Island(ParsedList),
+    Cards(Vec<Card>),
+}
+
 /// Parses a `/papers/date/YYYY-MM-DD` page into the day's papers.
 pub fn parse_daily_page(html: &str) -> Result<ParsedList, HtmlError> {
+    island_of(&Html::parse_document(html))
+}
+
+/// [`parse_daily_page`], falling back to the visible cards when the page has no data island
+/// (a page without either is still an error).
+pub fn read_daily_page(html: &str) -> Result<DailyPage, HtmlError> {
     let doc = Html::parse_document(html);
+    match island_of(&doc) {
+        Ok(list) => Ok(DailyPage::Island(list)),
+        Err(HtmlError::NoIsland { cards }) if cards > 0 => Ok(DailyPage::Cards(cards_in(&doc))),
+        Err(e) => Err(e),
+    }
+}
+
+fn island_of(doc: &Html) -> Result<ParsedList, HtmlError> {
     let island = selector(r#"div[data-target="DailyPapers"]"#).and_then(|s| {
         doc.select(&s)
             .find(|e| e.value().attr("data-props").is_some())
     });
     let Some(island) = island else {
         return Err(HtmlError::NoIsland {
-            cards: cards_in(&doc).len(),
+            cards: cards_in(doc).len(),
         });
     };
     let props = island.value().attr("data-props").unwrap_or_default();

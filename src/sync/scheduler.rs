@@ -114,6 +114,7 @@ async fn pass(
     tracing::info!(
         kind,
         ok = report.days_ok,
+        partial = report.days_partial,
         unchanged = report.days_unchanged,
         failed = report.days_failed,
         new_papers = report.papers_added,

@@ -9,11 +9,15 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinSet;
 
-use super::html::parse_daily_page;
-use super::parse::{ParsedList, parse_items};
+use super::html::{Card, DailyPage, read_daily_page};
+use super::parse::{ParsedList, parse_items, parse_paper_details};
 use super::upstream::{FetchError, Source, Upstream};
+use crate::domain::{ArxivId, DailyPaper};
 use crate::entities::sync_run;
-use crate::repo::import::{ListSource, import_daily_list, record_failed_day};
+use crate::repo::import::{
+    CardFigures, ImportOutcome, ListSource, import_card_figures, import_daily_list,
+    record_failed_day, stored_arxiv_ids,
+};
 use crate::repo::status::{record_run, refresh_statistics};
 
 /// What a sync run did.
@@ -21,6 +25,8 @@ use crate::repo::status::{record_run, refresh_statistics};
 pub struct SyncReport {
     pub days_ok: usize,
     pub days_unchanged: usize,
+    /// Days stored from their page's visible cards only (figures; retried for full data).
+    pub days_partial: usize,
     pub days_failed: usize,
     pub papers_added: usize,
     pub papers_updated: usize,
@@ -29,6 +35,13 @@ pub struct SyncReport {
     pub failures: Vec<(NaiveDate, String)>,
     /// Every failure was "cannot connect": the upstream is unreachable.
     pub unreachable: bool,
+}
+
+impl SyncReport {
+    /// Days stored in full, unchanged, or from their cards.
+    pub fn days_stored(&self) -> usize {
+        self.days_ok + self.days_unchanged + self.days_partial
+    }
 }
 
 /// Syncs `dates` (any order; each at most once) and records the run as `kind`.
@@ -97,8 +110,7 @@ pub async fn sync_days_until(
     // Keep a few lists in flight ahead of the writer, no more.
     let ahead = 4usize;
     loop {
-        let give_up = unreachable_failures >= UNREACHABLE_GIVE_UP
-            && report.days_ok + report.days_unchanged == 0;
+        let give_up = unreachable_failures >= UNREACHABLE_GIVE_UP && report.days_stored() == 0;
         while fetches.len() < ahead && !stop.requested() && !give_up {
             let Some(date) = pending.next() else { break };
             let up = upstream.clone();
@@ -112,7 +124,11 @@ pub async fn sync_days_until(
             Err(e) => anyhow::bail!("a fetch task failed: {e}"),
         };
         let result = match fetched {
-            Ok((mut parsed, source)) => {
+            Ok(DayList::Cards(cards)) => {
+                report.papers_seen += cards.len();
+                store_cards(db, &upstream, date, &cards).await
+            }
+            Ok(DayList::Papers(mut parsed, source)) => {
                 complete_from_details(&upstream, &mut parsed.papers).await;
                 if parsed.skipped > 0 {
                     tracing::warn!(%date, skipped = parsed.skipped, "unusable items skipped");
@@ -131,6 +147,11 @@ pub async fn sync_days_until(
         };
         match result {
             Ok(outcome) if outcome.unchanged => report.days_unchanged += 1,
+            Ok(outcome) if outcome.partial => {
+                report.days_partial += 1;
+                report.papers_added += outcome.added.len();
+                report.papers_updated += outcome.updated.len();
+            }
             Ok(outcome) => {
                 report.days_ok += 1;
                 report.papers_added += outcome.added.len();
@@ -157,12 +178,12 @@ pub async fn sync_days_until(
     report.failures.sort();
     report.unreachable = report.days_failed > 0
         && unreachable_failures == report.days_failed
-        && report.days_ok + report.days_unchanged == 0;
+        && report.days_stored() == 0;
     if report.papers_added > 0 {
         refresh_statistics(db).await?;
     }
-    let status = match (report.days_failed, report.days_ok + report.days_unchanged) {
-        (0, _) => "ok",
+    let status = match (report.days_failed, report.days_stored()) {
+        (0, _) if report.days_partial == 0 => "ok",
         (_, 0) => "failed",
         _ => "partial",
     };
@@ -174,8 +195,8 @@ pub async fn sync_days_until(
             started_at: Set(started_at),
             finished_at: Set(Some(Utc::now())),
             status: Set(status.into()),
-            days_total: Set((report.days_ok + report.days_unchanged + report.days_failed) as i32),
-            days_ok: Set((report.days_ok + report.days_unchanged) as i32),
+            days_total: Set((report.days_stored() + report.days_failed) as i32),
+            days_ok: Set(report.days_stored() as i32),
             days_failed: Set(report.days_failed as i32),
             papers_added: Set(report.papers_added as i32),
             papers_updated: Set(report.papers_updated as i32),
@@ -187,16 +208,25 @@ pub async fn sync_days_until(
     Ok(report)
 }
 
-type Fetched = Result<(ParsedList, ListSource), FetchError>;
+/// A day as fetched: its full list, or only the visible cards of its page.
+pub enum DayList {
+    Papers(ParsedList, ListSource),
+    Cards(Vec<Card>),
+}
+
+type Fetched = Result<DayList, FetchError>;
 
 /// One day's list from the configured source; `auto` reads the HTML page when the API answers
 /// with something that is not a list of papers, or 404.
 pub async fn fetch_day(up: &Upstream, date: NaiveDate) -> Fetched {
     match up.source() {
-        Source::Api => Ok((parse_items(up.daily_list(date).await?), ListSource::Api)),
+        Source::Api => Ok(DayList::Papers(
+            parse_items(up.daily_list(date).await?),
+            ListSource::Api,
+        )),
         Source::Html => fetch_page(up, date).await,
         Source::Auto => match up.daily_list(date).await {
-            Ok(items) => Ok((parse_items(items), ListSource::Api)),
+            Ok(items) => Ok(DayList::Papers(parse_items(items), ListSource::Api)),
             Err(api @ (FetchError::Body { .. } | FetchError::Status { status: 404, .. })) => {
                 tracing::warn!(%date, error = %api, "the API did not answer with a list; reading the HTML page");
                 fetch_page(up, date).await.map_err(|html| FetchError::Body {
@@ -211,12 +241,75 @@ pub async fn fetch_day(up: &Upstream, date: NaiveDate) -> Fetched {
 
 async fn fetch_page(up: &Upstream, date: NaiveDate) -> Fetched {
     let page = up.daily_page(date).await?;
-    parse_daily_page(&page)
-        .map(|list| (list, ListSource::Html))
-        .map_err(|e| FetchError::Body {
+    match read_daily_page(&page) {
+        Ok(DailyPage::Island(list)) => Ok(DayList::Papers(list, ListSource::Html)),
+        Ok(DailyPage::Cards(cards)) => {
+            tracing::warn!(%date, cards = cards.len(), "the page has no data island; taking the figures of its visible cards");
+            Ok(DayList::Cards(cards))
+        }
+        Err(e) => Err(FetchError::Body {
             url: format!("{}/papers/date/{date}", up.base_url()),
             reason: e.to_string(),
-        })
+        }),
+    }
+}
+
+/// The last resort for a page without its data island: stored papers get the cards' upvotes;
+/// papers not stored yet are completed from their detail pages (a card alone has no authors or
+/// abstract) and stored in full. The day stays marked for a full fetch later.
+async fn store_cards(
+    db: &DatabaseConnection,
+    up: &Upstream,
+    date: NaiveDate,
+    cards: &[Card],
+) -> Result<ImportOutcome, String> {
+    let mut figures: Vec<CardFigures> = Vec::with_capacity(cards.len());
+    let mut titles: Vec<&str> = Vec::with_capacity(cards.len());
+    for card in cards {
+        match ArxivId::parse(&card.arxiv_id) {
+            Ok(id) if !figures.iter().any(|f| f.arxiv_id == id.as_str()) => {
+                figures.push(CardFigures {
+                    arxiv_id: id.to_string(),
+                    upvotes: card.upvotes,
+                });
+                titles.push(&card.title);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%date, id = %card.arxiv_id, error = %e, "card skipped"),
+        }
+    }
+    let ids: Vec<String> = figures.iter().map(|f| f.arxiv_id.clone()).collect();
+    let stored = stored_arxiv_ids(db, &ids)
+        .await
+        .map_err(|e| format!("could not read the stored papers: {e}"))?;
+    let mut new_papers: Vec<DailyPaper> = Vec::new();
+    for (f, title) in figures.iter().zip(titles) {
+        if stored.contains(&f.arxiv_id) {
+            continue;
+        }
+        let details = match up.paper_details(&f.arxiv_id).await {
+            Ok(Some(body)) => parse_paper_details(body),
+            Ok(None) => Err("not indexed (404)".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match details {
+            Ok(mut p) => {
+                if let Some(u) = f.upvotes {
+                    p.upvotes = u;
+                }
+                if p.title.trim().is_empty() {
+                    p.title = title.to_string();
+                }
+                new_papers.push(p);
+            }
+            Err(e) => {
+                tracing::warn!(%date, arxiv_id = %f.arxiv_id, error = %e, "a card's paper could not be completed; left for the next full fetch")
+            }
+        }
+    }
+    import_card_figures(db, date, &figures, &new_papers, Utc::now())
+        .await
+        .map_err(|e| format!("could not store the cards' figures: {e}"))
 }
 
 /// Papers looked up per day at most when their list item lacks an abstract or authors.

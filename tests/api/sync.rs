@@ -509,7 +509,7 @@ async fn auto_reads_the_html_page_when_the_api_does_not_answer_with_a_list() {
         .unwrap()
         .insert("2026-04-07".into(), Fault::Truncated);
     up.state
-        .html_without_island
+        .html_bare
         .lock()
         .unwrap()
         .insert("2026-04-07".into());
@@ -720,4 +720,110 @@ async fn items_lacking_abstract_or_authors_are_completed_from_the_paper_details(
         json!({ "abstract": "", "authors": [] }),
         "a 404 keeps the item as listed"
     );
+}
+
+#[tokio::test]
+async fn a_page_without_its_data_island_gives_upvotes_from_its_cards_and_erases_nothing() {
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    let date = "2026-06-08";
+    let mut items = day_items(date, 91, 4);
+    up.set_day(date, items.clone());
+    run(&app, config(&up), &[date]).await;
+    let query = r#"query($id: String!) { paper(arxivId: $id) { title abstract upvotes authors { name } upvoteHistory { upvotes } } }"#;
+    let id0 = items[0]["paper"]["id"].as_str().unwrap().to_string();
+    let before = app.data(query, json!({ "id": id0 })).await;
+    assert!(!before["paper"]["authors"].as_array().unwrap().is_empty());
+
+    // Upstream: item 0 gains upvotes, and two papers join the day: one with a detail page, one
+    // not indexed yet. The API answers garbage and the page lost its data island.
+    items[0]["paper"]["upvotes"] = json!(999);
+    let details: Value = serde_json::from_slice(
+        &std::fs::read(crate::helpers::fixture("api/papers_2601.25962.json")).unwrap(),
+    )
+    .unwrap();
+    let mut joined = day_items(date, 92, 2);
+    joined[0]["paper"]["id"] = json!("2601.25962");
+    joined[0]["paper"]["upvotes"] = json!(77);
+    items.extend(joined.clone());
+    up.set_day(date, items.clone());
+    up.state
+        .details
+        .lock()
+        .unwrap()
+        .insert("2601.25962".into(), details.clone());
+    up.state
+        .day_faults
+        .lock()
+        .unwrap()
+        .insert(date.into(), Fault::NotAList);
+    up.state
+        .html_without_island
+        .lock()
+        .unwrap()
+        .insert(date.into());
+    let (report, _) = run(&app, config(&up), &[date]).await;
+    assert_eq!(
+        (report.days_partial, report.days_failed, report.papers_added),
+        (1, 0, 1),
+        "{report:?}"
+    );
+    let after = app.data(query, json!({ "id": id0 })).await;
+    assert_eq!(after["paper"]["upvotes"], 999);
+    for field in ["title", "abstract", "authors"] {
+        assert_eq!(
+            after["paper"][field], before["paper"][field],
+            "{field} was changed by a cards-only day"
+        );
+    }
+    assert_eq!(
+        after["paper"]["upvoteHistory"].as_array().unwrap().len(),
+        before["paper"]["upvoteHistory"].as_array().unwrap().len() + 1,
+        "the new figure is a snapshot"
+    );
+    let new = app.data(query, json!({ "id": "2601.25962" })).await;
+    assert_eq!(new["paper"]["upvotes"], 77, "the card's count wins");
+    assert_eq!(
+        new["paper"]["authors"].as_array().unwrap().len(),
+        details["authors"].as_array().unwrap().len(),
+        "a new paper is completed from its detail page"
+    );
+    let missing_id = joined[1]["paper"]["id"].as_str().unwrap();
+    let missing = app.data(query, json!({ "id": missing_id })).await;
+    assert_eq!(missing["paper"], Value::Null, "no detail page, not stored");
+    let status = app
+        .data(
+            "{ syncStatus { failedDays { date status source error } } }",
+            json!({}),
+        )
+        .await;
+    let day_state = &status["syncStatus"]["failedDays"][0];
+    assert_eq!(
+        (
+            &day_state["date"],
+            &day_state["status"],
+            &day_state["source"]
+        ),
+        (&json!(date), &json!("partial"), &json!("cards")),
+        "{status}"
+    );
+    assert!(
+        day_state["error"]
+            .as_str()
+            .unwrap()
+            .contains("6 visible cards"),
+        "{day_state}"
+    );
+
+    // The island is back: the day is fetched in full and no longer due.
+    up.state.day_faults.lock().unwrap().clear();
+    up.state.html_without_island.lock().unwrap().clear();
+    let (report, _) = run(&app, config(&up), &[date]).await;
+    assert_eq!((report.days_ok, report.papers_added), (1, 1), "{report:?}");
+    let missing = app.data(query, json!({ "id": missing_id })).await;
+    assert_eq!(missing["paper"]["title"], joined[1]["paper"]["title"]);
+    let status = app
+        .data("{ syncStatus { failedDays { date } } }", json!({}))
+        .await;
+    assert_eq!(status["syncStatus"]["failedDays"], json!([]));
 }

@@ -31,8 +31,11 @@ pub struct FakeState {
     /// Applied to every request for that day until removed.
     pub day_faults: Mutex<HashMap<String, Fault>>,
     pub delay: Mutex<Duration>,
-    /// Days whose HTML page comes without its data island (a challenge page, a new layout).
+    /// Days whose HTML page comes without its data island but with its visible cards (a new
+    /// layout), as in `bad/papers_date_missing-data-props.html`.
     pub html_without_island: Mutex<std::collections::HashSet<String>>,
+    /// Days whose HTML page has neither island nor cards (a challenge page).
+    pub html_bare: Mutex<std::collections::HashSet<String>>,
     pub html_requests: AtomicUsize,
     /// Bare paper objects served at `/api/papers/{id}` (others answer 404).
     pub details: Mutex<HashMap<String, Value>>,
@@ -143,7 +146,21 @@ async fn daily_page(
 ) -> Response {
     s.html_requests.fetch_add(1, Ordering::SeqCst);
     let items = s.day(&date);
+    if s.html_bare.lock().unwrap().contains(&date) {
+        let page = "<!doctype html><html><head><title>Just a moment...</title></head><body><p>Checking your browser</p></body></html>";
+        return ([("content-type", "text/html; charset=utf-8")], page).into_response();
+    }
+    let mut cards = String::new();
     let island = if s.html_without_island.lock().unwrap().contains(&date) {
+        for item in &items {
+            let p = &item["paper"];
+            let id = p["id"].as_str().unwrap_or_default();
+            let title = html_escape(p["title"].as_str().unwrap_or_default());
+            let votes = p["upvotes"].as_i64().unwrap_or_default();
+            cards.push_str(&format!(
+                r#"<article class="relative flex flex-col"><a href="/papers/{id}" class="block"><img src="x.png" alt=""></a><div class="flex"><div class="flex flex-col"><div class="shadow-alternate flex h-14 w-12"><label class="flex flex-col items-center"><input type="checkbox" class="peer hidden"><div class="leading-none">{votes}</div></label></div></div><div class="w-full"><h3 class="mb-1 text-lg"><a href="/papers/{id}" class="line-clamp-3">{title}</a></h3></div></div></article>"#
+            ));
+        }
         String::new()
     } else {
         let props =
@@ -153,9 +170,16 @@ async fn daily_page(
         format!(r#" data-props="{escaped}""#)
     };
     let page = format!(
-        r#"<!doctype html><html><head><title>Daily Papers</title></head><body><main class="flex flex-1 flex-col"><div class="SVELTE_HYDRATER contents" data-target="DailyPapers"{island}><h1>Daily Papers</h1></div></main></body></html>"#
+        r#"<!doctype html><html><head><title>Daily Papers</title></head><body><main class="flex flex-1 flex-col"><div class="SVELTE_HYDRATER contents" data-target="DailyPapers"{island}><h1>Daily Papers</h1>{cards}</div></main></body></html>"#
     );
     ([("content-type", "text/html; charset=utf-8")], page).into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn fault_response(s: &FakeState, f: Fault) -> Response {
