@@ -138,6 +138,9 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("applying database migrations failed")?;
+    crate::repo::search::ensure_index(db)
+        .await
+        .context("building the keyword search index failed")?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@ mod arxiv_id;
 mod dates;
 mod names;
 mod paper;
+pub mod search;
 
 pub use arxiv_id::ArxivId;
 pub use dates::{DateRange, parse_iso_week, parse_month};

@@ -8,6 +8,7 @@ mod inputs;
 mod paper;
 mod query;
 pub mod scalars;
+mod search;
 
 use std::sync::Arc;
 

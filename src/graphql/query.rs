@@ -25,7 +25,13 @@ pub enum Node {
 
 /// The root of all queries.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, PaperQuery, AuthorQuery, StatusQuery);
+pub struct Query(
+    NodeQuery,
+    PaperQuery,
+    super::search::SearchQueryRoot,
+    AuthorQuery,
+    StatusQuery,
+);
 
 #[derive(Default)]
 pub struct NodeQuery;

@@ -279,9 +279,18 @@ async fn write_papers<C: ConnectionTrait>(
         ..Default::default()
     };
     let mut rows = Vec::with_capacity(papers.len());
+    // Papers whose searchable text (title, abstract, AI keywords) is new or changed.
+    let mut text_changed: BTreeSet<&str> = BTreeSet::new();
     for p in papers {
         let id = p.arxiv_id.to_string();
         let old = existing.get(&id);
+        if old.is_none_or(|o| {
+            o.title != p.title
+                || o.r#abstract != p.abstract_text
+                || o.ai_keywords != serde_json::json!(p.ai_keywords)
+        }) {
+            text_changed.insert(p.arxiv_id.as_str());
+        }
         let daily_date = match old.and_then(|o| o.daily_date) {
             Some(d) if d < date => d,
             _ => date,
@@ -394,7 +403,14 @@ async fn write_papers<C: ConnectionTrait>(
     }
     let paper_ids = select_ids(txn, &arxiv_ids).await?;
 
-    replace_authors(txn, papers, &paper_ids, &user_ids).await?;
+    let mut reindex = replace_authors(txn, papers, &paper_ids, &user_ids).await?;
+    reindex.extend(
+        text_changed
+            .iter()
+            .filter_map(|a| paper_ids.get(*a).copied()),
+    );
+    let reindex: Vec<i64> = reindex.into_iter().collect();
+    super::search::refresh(txn, &reindex).await?;
 
     let snapshots: Vec<upvote_snapshot::ActiveModel> = papers
         .iter()
@@ -620,13 +636,13 @@ async fn upsert_users<C: ConnectionTrait>(
 
 /// Rewrites the author slots of the listed papers whose author list changed, and moves the paper
 /// counts of every author who gained or lost a paper — in the same statement that inserts the
-/// authors not seen before.
+/// authors not seen before. Returns the papers whose slots were rewritten.
 async fn replace_authors<C: ConnectionTrait>(
     db: &C,
     papers: &[DailyPaper],
     paper_ids: &HashMap<String, i64>,
     user_ids: &HashMap<String, i64>,
-) -> Result<(), DbErr> {
+) -> Result<BTreeSet<i64>, DbErr> {
     let pids: Vec<i64> = paper_ids.values().copied().collect();
     // The stored slots of these papers, by paper, in position order.
     let mut stored: HashMap<i64, Vec<(String, paper_author::Model)>> = HashMap::new();
@@ -669,7 +685,7 @@ async fn replace_authors<C: ConnectionTrait>(
         }
     }
     if rewrite.is_empty() {
-        return Ok(());
+        return Ok(BTreeSet::new());
     }
     // (paper, name) pairs before and after: each author's paper count moves by the difference.
     let mut before: BTreeSet<(i64, &str)> = BTreeSet::new();
@@ -779,7 +795,7 @@ async fn replace_authors<C: ConnectionTrait>(
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
+    Ok(rewrite.iter().map(|(_, id)| *id).collect())
 }
 
 /// Records that the list of `date` could not be fetched or parsed, so that it is retried later;

@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod import;
 pub mod keyset;
 pub mod papers;
+pub mod search;
 pub mod status;
 
 /// Escapes `%`, `_` and `!` for a `LIKE … ESCAPE '!'` pattern. (`!`, not a backslash, because

@@ -11,5 +11,6 @@ mod nplus1;
 mod pagination;
 mod papers;
 mod schema;
+mod search;
 mod sync;
 mod upstream;

@@ -1,0 +1,240 @@
+//! `searchPapers`: ranked keyword search with highlights, as a Relay connection over
+//! `(score, id)`.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, SimpleObject};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use super::connection::{DEFAULT_PAGE, MAX_PAGE, PageInfo};
+use super::inputs::PaperFilter;
+use super::paper::Paper;
+use crate::domain::search::SearchQuery;
+use crate::entities::paper;
+use crate::error::{ApiResult, AppError};
+use crate::repo::cursor::{Cursor, SortKey};
+use crate::repo::papers::PaperCriteria;
+use crate::repo::search::{self, After, Highlight};
+
+#[derive(Default)]
+pub struct SearchQueryRoot;
+
+#[Object]
+impl SearchQueryRoot {
+    /// Papers matching a keyword query, best match first, with a relevance `score` and the
+    /// matched fragments per edge. The query searches titles, abstracts, author names and AI
+    /// keywords (a title match ranks above an abstract match), with stemming ("transformers"
+    /// finds "transformer"). Syntax: words (all must match), `"a phrase"`, `-excluded`,
+    /// `this OR that`, `prefix*`; anything else is read as plain words. At most 256 characters
+    /// and 16 words or phrases. Any `filter` narrows the results. `first` defaults to 20, at
+    /// most 100; continue with `after` an edge's cursor.
+    async fn search_papers(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        filter: Option<PaperFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<PaperSearchConnection> {
+        let q = SearchQuery::parse(&query).map_err(|e| AppError::bad_input(e.to_string()))?;
+        let criteria = filter.unwrap_or_default().criteria()?;
+        let first = first.unwrap_or(DEFAULT_PAGE);
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(AppError::bad_input(format!(
+                "`first` must be between 0 and {MAX_PAGE}; page with `after` cursors"
+            ))
+            .into());
+        }
+        let tag = tag(&q, &criteria);
+        let after = after
+            .map(|c| {
+                let c = Cursor::decode(&c, &tag).map_err(|_| {
+                    AppError::bad_input(format!(
+                        "`{c}` is not a cursor of this search (same query and filter); use a cursor from its edges"
+                    ))
+                })?;
+                match c.key {
+                    SortKey::Float(score) => Ok(After {
+                        score,
+                        paper_id: c.id,
+                    }),
+                    _ => Err(AppError::bad_input("not a search cursor")),
+                }
+            })
+            .transpose()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let mut hits = search::hits(db, &q, &criteria, after, first as u64 + 1)
+            .await
+            .map_err(AppError::from)?;
+        let has_next_page = hits.len() > first as usize;
+        hits.truncate(first as usize);
+        let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
+        let mut rows: HashMap<i64, paper::Model> = paper::Entity::find()
+            .filter(paper::Column::Id.is_in(ids.iter().copied()))
+            .all(db)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let ordered: Vec<(search::Hit, paper::Model)> = hits
+            .into_iter()
+            .filter_map(|h| rows.remove(&h.paper_id).map(|p| (h, p)))
+            .collect();
+        let cursors: Vec<String> = ordered
+            .iter()
+            .map(|(h, _)| {
+                Cursor {
+                    tag: tag.clone(),
+                    key: SortKey::Float(h.score),
+                    id: h.paper_id,
+                }
+                .encode()
+            })
+            .collect();
+        let scores: Vec<f64> = ordered.iter().map(|(h, _)| h.score).collect();
+        let papers = Paper::page(db, ordered.into_iter().map(|(_, p)| p).collect());
+        let info = PageInfo {
+            has_next_page,
+            has_previous_page: after.is_some(),
+            start_cursor: cursors.first().cloned(),
+            end_cursor: cursors.last().cloned(),
+        };
+        Ok(PaperSearchConnection {
+            shared: Arc::new(Shared {
+                query: q,
+                criteria,
+                ids,
+                highlights: OnceCell::new(),
+            }),
+            papers,
+            cursors,
+            scores,
+            info,
+        })
+    }
+}
+
+/// A cursor belongs to one query and filter.
+fn tag(q: &SearchQuery, criteria: &PaperCriteria) -> String {
+    let digest = Sha256::digest(format!("{}|{criteria:?}", q.canonical()).as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("S:{hex}")
+}
+
+struct Shared {
+    query: SearchQuery,
+    criteria: PaperCriteria,
+    ids: Vec<i64>,
+    /// The page's highlights, read in one statement when the first edge asks.
+    highlights: OnceCell<HashMap<i64, Vec<Highlight>>>,
+}
+
+/// A page of search results (a Relay connection).
+pub struct PaperSearchConnection {
+    shared: Arc<Shared>,
+    papers: Vec<Paper>,
+    cursors: Vec<String>,
+    scores: Vec<f64>,
+    info: PageInfo,
+}
+
+/// A page of search results (a Relay connection).
+#[Object]
+impl PaperSearchConnection {
+    /// The matches of this page, best first.
+    async fn edges(&self) -> Vec<PaperSearchEdge<'_>> {
+        self.papers
+            .iter()
+            .zip(&self.cursors)
+            .zip(&self.scores)
+            .map(|((node, cursor), score)| PaperSearchEdge {
+                cursor,
+                node,
+                score: *score,
+                shared: &self.shared,
+            })
+            .collect()
+    }
+
+    /// The papers of this page, best first.
+    async fn nodes(&self) -> &[Paper] {
+        &self.papers
+    }
+
+    /// Pagination state.
+    async fn page_info(&self) -> &PageInfo {
+        &self.info
+    }
+
+    /// How many papers match the query and filter in all pages (exact).
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let n = search::count(db, &self.shared.query, &self.shared.criteria)
+            .await
+            .map_err(AppError::from)?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
+
+/// One match.
+pub struct PaperSearchEdge<'a> {
+    cursor: &'a str,
+    node: &'a Paper,
+    score: f64,
+    shared: &'a Arc<Shared>,
+}
+
+/// A matched part of a paper.
+#[derive(SimpleObject)]
+pub struct SearchHighlight {
+    /// The field: `title`, `abstract`, `authors` (names, comma-separated) or `aiKeywords`.
+    pub field: String,
+    /// The field's text (for `abstract`, the best passage) with each match wrapped in
+    /// `<mark>…</mark>`; the rest is HTML-escaped, so the fragment is safe to insert as HTML.
+    pub fragment: String,
+}
+
+/// One match: the paper, its relevance and the matched fragments.
+#[Object]
+impl PaperSearchEdge<'_> {
+    /// Pass as `after` to continue after this match.
+    async fn cursor(&self) -> &str {
+        self.cursor
+    }
+
+    /// The paper.
+    async fn node(&self) -> &Paper {
+        self.node
+    }
+
+    /// Relevance: higher is better; comparable within one search only (bm25 on SQLite,
+    /// ts_rank on PostgreSQL).
+    async fn score(&self) -> f64 {
+        self.score
+    }
+
+    /// The fields that matched, with the matched words marked.
+    async fn highlights(&self, ctx: &Context<'_>) -> ApiResult<Vec<SearchHighlight>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let shared = self.shared;
+        let all = shared
+            .highlights
+            .get_or_try_init(|| search::highlights(db, &shared.query, &shared.ids))
+            .await
+            .map_err(AppError::from)?;
+        Ok(all
+            .get(&self.node.row.id)
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| SearchHighlight {
+                        field: h.field.to_string(),
+                        fragment: h.fragment.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
