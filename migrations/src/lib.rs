@@ -3,7 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_init;
-mod m20261126_000002_search;
+mod m20261126_000002_discovery;
 
 /// Applies every migration in order; `papergraph migrate` and `serve` both run it.
 #[derive(Debug)]
@@ -14,7 +14,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261126_000001_init::Migration),
-            Box::new(m20261126_000002_search::Migration),
+            Box::new(m20261126_000002_discovery::Migration),
         ]
     }
 }

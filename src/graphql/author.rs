@@ -2,11 +2,11 @@
 use async_graphql::{Context, ID, Object};
 use sea_orm::DatabaseConnection;
 
-use super::connection::{PaperConnection, slice};
+use super::connection::{MAX_PAGE, PaperConnection, slice};
 use super::ids::GlobalId;
 use super::inputs::PaperOrder;
 use crate::entities::author;
-use crate::error::ApiResult;
+use crate::error::{ApiResult, AppError};
 use crate::repo::papers::{AuthorSlot, PaperCriteria};
 
 /// A person who wrote papers: one entity per distinct name across all papers.
@@ -71,4 +71,38 @@ impl Author {
         };
         Ok(PaperConnection::load(db, criteria, sort, slice).await?)
     }
+
+    /// The people this author wrote papers with, most shared papers first (`first`: at most
+    /// 100, default 10).
+    async fn coauthors(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> ApiResult<Vec<Coauthor>> {
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(
+                AppError::bad_input(format!("`first` must be between 0 and {MAX_PAGE}")).into(),
+            );
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        let rows = crate::repo::authors::coauthors(db, self.id, first as u64)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|(a, n)| Coauthor {
+                author: Author::from_model(&a),
+                shared_papers: n as i32,
+            })
+            .collect())
+    }
+}
+
+/// A co-author and how many papers the two wrote together.
+#[derive(async_graphql::SimpleObject)]
+pub struct Coauthor {
+    /// The co-author.
+    pub author: Author,
+    /// Papers in the mirror that both are authors of.
+    pub shared_papers: i32,
 }

@@ -23,6 +23,42 @@ pub struct SearchQueryRoot;
 
 #[Object]
 impl SearchQueryRoot {
+    /// The papers that gained the most upvotes in the window, most gained first: velocity from
+    /// the upvote snapshots the sync records. The window ends at the mirror's latest observation
+    /// (its newest snapshot), so a mirror that stopped syncing still answers about its last
+    /// days. `first` defaults to 20, at most 100.
+    async fn trending_papers(
+        &self,
+        ctx: &Context<'_>,
+        window: TrendingWindow,
+        #[graphql(default = 20)] first: i32,
+    ) -> ApiResult<Vec<TrendingPaper>> {
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(
+                AppError::bad_input(format!("`first` must be between 0 and {MAX_PAGE}")).into(),
+            );
+        }
+        let span = match window {
+            TrendingWindow::Day => chrono::Duration::days(1),
+            TrendingWindow::Week => chrono::Duration::days(7),
+            TrendingWindow::Month => chrono::Duration::days(30),
+        };
+        let db = ctx.data::<DatabaseConnection>()?;
+        let rows = crate::repo::papers::trending(db, span, first as u64)
+            .await
+            .map_err(AppError::from)?;
+        let gained: Vec<i32> = rows.iter().map(|(_, g)| *g).collect();
+        let papers = Paper::page(db, rows.into_iter().map(|(p, _)| p).collect());
+        Ok(papers
+            .into_iter()
+            .zip(gained)
+            .map(|(paper, upvotes_gained)| TrendingPaper {
+                paper,
+                upvotes_gained,
+            })
+            .collect())
+    }
+
     /// Papers matching a keyword query, best match first, with a relevance `score` and the
     /// matched fragments per edge. The query searches titles, abstracts, author names and AI
     /// keywords (a title match ranks above an abstract match), with stemming ("transformers"
@@ -115,6 +151,26 @@ impl SearchQueryRoot {
             info,
         })
     }
+}
+
+/// How far back `trendingPapers` looks.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TrendingWindow {
+    /// The last 24 hours.
+    Day,
+    /// The last 7 days.
+    Week,
+    /// The last 30 days.
+    Month,
+}
+
+/// A paper with the upvotes it gained in the window.
+#[derive(SimpleObject)]
+pub struct TrendingPaper {
+    /// The paper.
+    pub paper: Paper,
+    /// Upvotes gained in the window (all its upvotes if it was first seen inside the window).
+    pub upvotes_gained: i32,
 }
 
 /// A cursor belongs to one query and filter.

@@ -64,3 +64,53 @@ pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<Vec<autho
         .all(db)
         .await
 }
+
+/// The co-authors of `author_id` with the number of papers they share, most shared first (then
+/// most prolific, then id), at most `limit`.
+pub async fn coauthors<C: ConnectionTrait>(
+    db: &C,
+    author_id: i64,
+    limit: u64,
+) -> Result<Vec<(author::Model, i64)>, DbErr> {
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => COAUTHORS_PG,
+        _ => COAUTHORS,
+    };
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [author_id.into(), (limit as i64).into()],
+        ))
+        .await?;
+    let mut shared: Vec<(i64, i64)> = Vec::with_capacity(rows.len());
+    for r in rows {
+        shared.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+    }
+    let ids: Vec<i64> = shared.iter().map(|(id, _)| *id).collect();
+    let mut models: std::collections::HashMap<i64, author::Model> = by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    Ok(shared
+        .into_iter()
+        .filter_map(|(id, n)| models.remove(&id).map(|a| (a, n)))
+        .collect())
+}
+
+const COAUTHORS: &str = "SELECT b.author_id, COUNT(DISTINCT b.paper_id) AS shared
+    FROM paper_authors a JOIN paper_authors b ON b.paper_id = a.paper_id AND b.author_id <> a.author_id
+    JOIN authors x ON x.id = b.author_id
+    WHERE a.author_id = ?
+    GROUP BY b.author_id, x.paper_count
+    ORDER BY shared DESC, x.paper_count DESC, b.author_id
+    LIMIT ?";
+
+const COAUTHORS_PG: &str = "SELECT b.author_id, COUNT(DISTINCT b.paper_id) AS shared
+    FROM paper_authors a JOIN paper_authors b ON b.paper_id = a.paper_id AND b.author_id <> a.author_id
+    JOIN authors x ON x.id = b.author_id
+    WHERE a.author_id = $1
+    GROUP BY b.author_id, x.paper_count
+    ORDER BY shared DESC, x.paper_count DESC, b.author_id
+    LIMIT $2";

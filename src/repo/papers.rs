@@ -326,3 +326,60 @@ pub async fn upvote_history<C: ConnectionTrait>(
     }
     Ok(out)
 }
+
+/// Papers by upvotes gained in the `window` that ends at the mirror's latest observation (its
+/// newest upvote snapshot): the current count minus the count at the last snapshot taken at or
+/// before the window's start (zero for papers first seen inside the window). Most gained first,
+/// then most upvotes, then id.
+pub async fn trending<C: ConnectionTrait>(
+    db: &C,
+    window: chrono::Duration,
+    limit: u64,
+) -> Result<Vec<(paper::Model, i32)>, DbErr> {
+    use crate::entities::upvote_snapshot as s;
+    let latest: Option<DateTime<Utc>> = s::Entity::find()
+        .select_only()
+        .column_as(Expr::col(s::Column::TakenAt).max(), "latest")
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(db)
+        .await?
+        .flatten();
+    let Some(latest) = latest else {
+        return Ok(Vec::new());
+    };
+    let since = latest - window;
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => TRENDING.replace("?1", "$1").replace("?2", "$2"),
+        _ => TRENDING.to_string(),
+    };
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [since.into(), (limit as i64).into()],
+        ))
+        .await?;
+    let mut gained: Vec<(i64, i32)> = Vec::with_capacity(rows.len());
+    for r in rows {
+        gained.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+    }
+    let ids: Vec<i64> = gained.iter().map(|(id, _)| *id).collect();
+    let mut models: HashMap<i64, paper::Model> = paper::Entity::find()
+        .filter(paper::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(gained
+        .into_iter()
+        .filter_map(|(id, g)| models.remove(&id).map(|p| (p, g)))
+        .collect())
+}
+
+const TRENDING: &str = "SELECT p.id, CAST(p.upvotes - COALESCE((SELECT s.upvotes FROM upvote_snapshots s
+        WHERE s.paper_id = p.id AND s.taken_at <= ?1 ORDER BY s.taken_at DESC LIMIT 1), 0) AS INTEGER) AS gained
+    FROM papers p
+    WHERE p.id IN (SELECT paper_id FROM upvote_snapshots WHERE taken_at > ?1)
+    ORDER BY gained DESC, p.upvotes DESC, p.id
+    LIMIT ?2";

@@ -1,4 +1,5 @@
-//! The keyword search index: an FTS5 table on SQLite (porter stemming, Unicode, accents folded),
+//! Discovery: the index that `trendingPapers` reads snapshots by time through, and the keyword
+//! search index: an FTS5 table on SQLite (porter stemming, Unicode, accents folded),
 //! a `tsvector` table with a GIN index on PostgreSQL. The importer keeps it in step with the
 //! papers; the server fills it at start when it is empty and papers exist (an upgraded database).
 use sea_orm_migration::prelude::*;
@@ -10,6 +11,10 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
+        db.execute_unprepared(
+            "CREATE INDEX idx_upvote_snapshots_taken ON upvote_snapshots (taken_at, paper_id)",
+        )
+        .await?;
         match m.get_database_backend() {
             sea_orm::DbBackend::Postgres => {
                 db.execute_unprepared(
@@ -47,6 +52,8 @@ impl MigrationTrait for Migration {
             }
             _ => db.execute_unprepared("DROP TABLE paper_fts").await?,
         };
+        db.execute_unprepared("DROP INDEX idx_upvote_snapshots_taken")
+            .await?;
         Ok(())
     }
 }

@@ -1,0 +1,103 @@
+//! Popularity over time (`trendingPapers`, `upvoteHistory`) and co-authors.
+use chrono::{Duration, TimeZone, Utc};
+use papergraph::repo::import::{ListSource, import_daily_list};
+use serde_json::json;
+
+use crate::helpers::{author, day, paper, spawn_app};
+
+#[tokio::test]
+async fn trending_ranks_by_upvotes_gained_in_the_window() {
+    let app = spawn_app().await;
+    let t0 = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
+    let (mut a, mut b) = (paper(1, "2026-05-01", 10), paper(2, "2026-05-01", 50));
+    import_daily_list(
+        &app.db,
+        day("2026-05-01"),
+        &[a.clone(), b.clone()],
+        ListSource::File,
+        t0,
+    )
+    .await
+    .unwrap();
+    // Two days later A gained 30, B only 5.
+    a.upvotes = 40;
+    b.upvotes = 55;
+    import_daily_list(
+        &app.db,
+        day("2026-05-01"),
+        &[a.clone(), b.clone()],
+        ListSource::File,
+        t0 + Duration::days(2),
+    )
+    .await
+    .unwrap();
+    let q = r#"query($w: TrendingWindow!) { trendingPapers(window: $w, first: 5) { upvotesGained paper { arxivId upvotes upvoteHistory { upvotes } } } }"#;
+    let day_ = app.data(q, json!({ "w": "DAY" })).await;
+    assert_eq!(
+        day_["trendingPapers"],
+        json!([
+            { "upvotesGained": 30, "paper": { "arxivId": "2601.00001", "upvotes": 40, "upvoteHistory": [{ "upvotes": 10 }, { "upvotes": 40 }] } },
+            { "upvotesGained": 5, "paper": { "arxivId": "2601.00002", "upvotes": 55, "upvoteHistory": [{ "upvotes": 50 }, { "upvotes": 55 }] } },
+        ])
+    );
+    // Over a week both were first seen inside the window: all their upvotes count.
+    let week = app.data(q, json!({ "w": "WEEK" })).await;
+    let order: Vec<_> = week["trendingPapers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["paper"]["arxivId"].clone(), t["upvotesGained"].clone()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (json!("2601.00002"), json!(55)),
+            (json!("2601.00001"), json!(40))
+        ]
+    );
+    assert_eq!(
+        app.error_code(
+            "{ trendingPapers(window: DAY, first: 500) { upvotesGained } }",
+            json!({})
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+}
+
+#[tokio::test]
+async fn coauthors_come_with_their_shared_paper_counts() {
+    let app = spawn_app().await;
+    let mut papers = Vec::new();
+    for (n, names) in [
+        (1, vec!["Ada", "Grace", "Alan"]),
+        (2, vec!["Ada", "Grace"]),
+        (3, vec!["Grace", "Alan", "Ada", "Grace"]),
+        (4, vec!["Hedy", "Alan"]),
+    ] {
+        let mut p = paper(n, "2026-05-02", 1);
+        p.authors = names.into_iter().map(author).collect();
+        papers.push(p);
+    }
+    app.import("2026-05-02", &papers).await;
+    let d = app
+        .data(
+            r#"{ authors(search: "ada") { nodes { name coauthors { sharedPapers author { name paperCount } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["authors"]["nodes"][0]["coauthors"],
+        json!([
+            { "sharedPapers": 3, "author": { "name": "Grace", "paperCount": 3 } },
+            { "sharedPapers": 2, "author": { "name": "Alan", "paperCount": 3 } },
+        ])
+    );
+    let d = app
+        .data(r#"{ authors(search: "hedy") { nodes { coauthors(first: 1) { sharedPapers author { name } } } } }"#, json!({}))
+        .await;
+    assert_eq!(
+        d["authors"]["nodes"][0]["coauthors"],
+        json!([{ "sharedPapers": 1, "author": { "name": "Alan" } }])
+    );
+}
