@@ -15,6 +15,23 @@ impl MigrationTrait for Migration {
             "CREATE INDEX idx_upvote_snapshots_taken ON upvote_snapshots (taken_at, paper_id)",
         )
         .await?;
+        // Precomputed similar papers (`Paper.similar`), best first per paper, and which papers
+        // have been through the similarity pass.
+        db.execute_unprepared(
+            "CREATE TABLE paper_similar (
+                paper_id BIGINT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+                similar_id BIGINT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+                score DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (paper_id, similar_id)
+            )",
+        )
+        .await?;
+        db.execute_unprepared(
+            "CREATE TABLE paper_similar_state (
+                paper_id BIGINT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE
+            )",
+        )
+        .await?;
         match m.get_database_backend() {
             sea_orm::DbBackend::Postgres => {
                 db.execute_unprepared(
@@ -54,6 +71,9 @@ impl MigrationTrait for Migration {
         };
         db.execute_unprepared("DROP INDEX idx_upvote_snapshots_taken")
             .await?;
+        db.execute_unprepared("DROP TABLE paper_similar_state")
+            .await?;
+        db.execute_unprepared("DROP TABLE paper_similar").await?;
         Ok(())
     }
 }

@@ -218,6 +218,50 @@ impl Paper {
         format!("https://arxiv.org/pdf/{}", self.row.arxiv_id)
     }
 
+    /// The papers most similar to this one by their text (tf-idf cosine over title and abstract,
+    /// precomputed when papers arrive), most similar first; `first` at most 10, default 5.
+    async fn similar(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(default = 5)] first: i32,
+    ) -> ApiResult<Vec<SimilarPaper>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let max = crate::repo::similar::NEIGHBOURS as i32;
+        if !(0..=max).contains(&first) {
+            return Err(crate::error::AppError::bad_input(format!(
+                "`first` must be between 0 and {max}"
+            ))
+            .into());
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        let mut list = crate::repo::similar::of(db, &[self.row.id])
+            .await
+            .map_err(crate::error::AppError::from)?
+            .remove(&self.row.id)
+            .unwrap_or_default();
+        list.truncate(first as usize);
+        let ids: Vec<i64> = list.iter().map(|(id, _)| *id).collect();
+        let mut rows: std::collections::HashMap<i64, paper::Model> = paper::Entity::find()
+            .filter(paper::Column::Id.is_in(ids))
+            .all(db)
+            .await
+            .map_err(crate::error::AppError::from)?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let ordered: Vec<(paper::Model, f64)> = list
+            .into_iter()
+            .filter_map(|(id, s)| rows.remove(&id).map(|p| (p, s)))
+            .collect();
+        let scores: Vec<f64> = ordered.iter().map(|(_, s)| *s).collect();
+        let papers = Paper::page(db, ordered.into_iter().map(|(p, _)| p).collect());
+        Ok(papers
+            .into_iter()
+            .zip(scores)
+            .map(|(paper, score)| SimilarPaper { paper, score })
+            .collect())
+    }
+
     /// Upvotes, comments and stars over time, oldest first: one point per sync that saw them change.
     async fn upvote_history(&self) -> ApiResult<Vec<MetricPoint>> {
         let rows = self.batch.history(self.row.id).await?;
@@ -231,6 +275,15 @@ impl Paper {
             })
             .collect())
     }
+}
+
+/// A paper similar to another, with how similar.
+#[derive(SimpleObject)]
+pub struct SimilarPaper {
+    /// The similar paper.
+    pub paper: Paper,
+    /// Cosine similarity of the two texts' tf-idf vectors, from 0 (nothing shared) to 1.
+    pub score: f64,
 }
 
 fn string_list(v: &serde_json::Value) -> Vec<String> {

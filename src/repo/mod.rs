@@ -6,6 +6,7 @@ pub mod import;
 pub mod keyset;
 pub mod papers;
 pub mod search;
+pub mod similar;
 pub mod status;
 
 /// Escapes `%`, `_` and `!` for a `LIKE … ESCAPE '!'` pattern. (`!`, not a backslash, because

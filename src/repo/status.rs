@@ -95,3 +95,22 @@ pub async fn write_mark<C: ConnectionTrait>(db: &C) -> Result<(i64, Option<Strin
         .await?;
     Ok(row.unwrap_or((0, None)))
 }
+
+/// What follows a write that added papers: fresh planner statistics, then the similar-papers
+/// pass for the new papers (its failure is logged, never fails the write that came before).
+pub async fn after_new_papers(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    refresh_statistics(db).await?;
+    let started = std::time::Instant::now();
+    match super::similar::update(db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            lists = n,
+            ms = started.elapsed().as_millis() as u64,
+            "similar papers updated"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "similar papers could not be updated; the next sync retries")
+        }
+    }
+    Ok(())
+}

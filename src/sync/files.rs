@@ -13,7 +13,7 @@ use super::parse::parse_daily_list;
 use crate::domain::DailyPaper;
 use crate::entities::sync_run;
 use crate::repo::import::{ImportOutcome, ListSource, import_daily_list};
-use crate::repo::status::{record_run, refresh_statistics};
+use crate::repo::status::{after_new_papers, record_run};
 
 /// The sample daily lists shipped in the binary for `serve --demo`.
 pub const DEMO_LISTS: [(&str, &[u8]); 3] = [
@@ -119,7 +119,7 @@ pub async fn import_files(
     };
     record_run(db, run).await?;
     if !outcomes.is_empty() {
-        refresh_statistics(db).await?;
+        after_new_papers(db).await?;
     }
     match failure {
         Some(e) => Err(e),
@@ -136,6 +136,6 @@ pub async fn load_demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
             papers += o.papers;
         }
     }
-    refresh_statistics(db).await?;
+    after_new_papers(db).await?;
     Ok(papers)
 }

@@ -20,7 +20,7 @@ use crate::repo::import::{
     CardFigures, ImportOutcome, ListSource, import_card_figures, import_daily_list,
     record_failed_day, stored_arxiv_ids,
 };
-use crate::repo::status::{record_run, refresh_statistics};
+use crate::repo::status::{after_new_papers, record_run};
 
 /// What a sync run did.
 #[derive(Debug, Default, Clone)]
@@ -211,9 +211,6 @@ pub async fn sync_days_until(
     report.unreachable = report.days_failed > 0
         && unreachable_failures == report.days_failed
         && report.days_stored() == 0;
-    if report.papers_added > 0 {
-        refresh_statistics(db).await?;
-    }
     let status = match (report.days_failed, report.days_stored()) {
         (0, _) if report.days_partial == 0 => "ok",
         (_, 0) => "failed",
@@ -236,6 +233,9 @@ pub async fn sync_days_until(
         },
     )
     .await?;
+    if report.papers_added > 0 {
+        after_new_papers(db).await?;
+    }
     progress.finish_and_clear();
     Ok(report)
 }

@@ -101,3 +101,97 @@ async fn coauthors_come_with_their_shared_paper_counts() {
         json!([{ "sharedPapers": 1, "author": { "name": "Alan" } }])
     );
 }
+
+#[tokio::test]
+async fn similar_papers_share_vocabulary_and_follow_new_papers() {
+    let app = spawn_app().await;
+    let texts = [
+        (
+            "Latent diffusion for images",
+            "Denoising diffusion with a latent autoencoder generates images from noise.",
+        ),
+        (
+            "Faster diffusion sampling",
+            "Fewer denoising steps for latent diffusion samplers of images.",
+        ),
+        (
+            "Video diffusion",
+            "Temporal denoising diffusion generates coherent video frames from noise.",
+        ),
+        (
+            "Speech recognition",
+            "Acoustic encoder and phoneme decoder transcribe spoken audio.",
+        ),
+        (
+            "Streaming speech",
+            "Low latency acoustic models transcribe streaming spoken audio.",
+        ),
+        (
+            "Graph networks",
+            "Message passing over molecular graphs predicts chemical properties.",
+        ),
+    ];
+    let mut papers = Vec::new();
+    for (i, (t, a)) in texts.iter().enumerate() {
+        let mut p = paper(i as u32 + 1, "2026-05-03", 1);
+        p.title = t.to_string();
+        p.abstract_text = a.to_string();
+        papers.push(p);
+    }
+    app.import("2026-05-03", &papers).await;
+    let written = papergraph::repo::similar::update(&app.db).await.unwrap();
+    assert_eq!(written, 6);
+    assert_eq!(
+        papergraph::repo::similar::update(&app.db).await.unwrap(),
+        0,
+        "nothing new, nothing written"
+    );
+    let q = r#"query($id: String!) { paper(arxivId: $id) { similar(first: 3) { score paper { arxivId } } } }"#;
+    let d = app.data(q, json!({ "id": "2601.00001" })).await;
+    let sim = d["paper"]["similar"].as_array().unwrap();
+    let ids: Vec<&str> = sim
+        .iter()
+        .map(|s| s["paper"]["arxivId"].as_str().unwrap())
+        .collect();
+    assert_eq!(&ids[..2], ["2601.00002", "2601.00003"], "{sim:?}");
+    assert!(!ids.contains(&"2601.00006"));
+    let scores: Vec<f64> = sim.iter().map(|s| s["score"].as_f64().unwrap()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]) && scores[0] <= 1.0 && scores[0] > 0.0,
+        "{scores:?}"
+    );
+    let d = app.data(q, json!({ "id": "2601.00004" })).await;
+    assert_eq!(d["paper"]["similar"][0]["paper"]["arxivId"], "2601.00005");
+
+    // A new paper arrives: it gets neighbours, and becomes one of its neighbours' neighbours.
+    let mut p = paper(7, "2026-05-04", 1);
+    p.title = "Latent video diffusion".into();
+    p.abstract_text = "Latent denoising diffusion of video frames from noise.".into();
+    app.import("2026-05-04", &[p]).await;
+    let written = papergraph::repo::similar::update(&app.db).await.unwrap();
+    assert!(
+        (2..=4).contains(&written),
+        "the new paper and the diffusion papers only: {written}"
+    );
+    let d = app.data(q, json!({ "id": "2601.00007" })).await;
+    let ids: Vec<&str> = d["paper"]["similar"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["paper"]["arxivId"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"2601.00003") && ids.contains(&"2601.00001"),
+        "{ids:?}"
+    );
+    let d = app.data(q, json!({ "id": "2601.00003" })).await;
+    assert_eq!(d["paper"]["similar"][0]["paper"]["arxivId"], "2601.00007");
+    assert_eq!(
+        app.error_code(
+            r#"{ paper(arxivId: "2601.00001") { similar(first: 50) { score } } }"#,
+            json!({})
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+}

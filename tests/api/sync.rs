@@ -365,7 +365,10 @@ async fn the_scheduler_backfills_while_serving_then_refreshes_and_stops_between_
     let first = app.data("{ syncStatus { paperCount } }", json!({})).await;
     assert!(first["syncStatus"]["paperCount"].as_i64().unwrap() < 20);
     eventually("the backfill", async || {
-        app.data("{ syncStatus { paperCount } }", json!({})).await["syncStatus"]["paperCount"] == 20
+        let d = app
+            .data("{ syncStatus { paperCount lastRun { kind } } }", json!({}))
+            .await;
+        d["syncStatus"]["paperCount"] == 20 && d["syncStatus"]["lastRun"]["kind"] == "backfill"
     })
     .await;
     let run = app
