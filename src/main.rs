@@ -87,6 +87,16 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
         let n = papergraph::sync::files::load_demo(&db).await?;
         tracing::info!(papers = n, "loaded the demo daily lists");
     }
+    // Papers stored by an interrupted run may lack their similar papers: fill them in the
+    // background (a no-op when every paper has been through the pass).
+    tokio::spawn({
+        let db = db.clone();
+        async move {
+            if let Err(e) = papergraph::repo::similar::update(&db).await {
+                tracing::warn!(error = %e, "similar papers could not be updated; the next sync retries");
+            }
+        }
+    });
     let listener = app::bind(opts.bind).await?;
     let addr = listener.local_addr()?;
     tracing::info!(

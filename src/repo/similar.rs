@@ -228,9 +228,14 @@ fn neighbours(c: &Corpus, i: usize, acc: &mut [f32], touched: &mut Vec<u32>) -> 
     for j in touched.drain(..) {
         acc[j as usize] = 0.0;
     }
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    out.truncate(NEIGHBOURS);
-    out
+    let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if out.len() > NEIGHBOURS {
+        out.select_nth_unstable_by(NEIGHBOURS, by_score);
+        out.truncate(NEIGHBOURS);
+    }
+    out.sort_by(by_score);
+    // A fresh vector: `out` has the capacity of every candidate, kept for every paper otherwise.
+    out.to_vec()
 }
 
 /// Computes the neighbours of every paper not processed yet, and refreshes the lists of the
@@ -239,6 +244,21 @@ pub async fn update<C>(db: &C) -> Result<usize, DbErr>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    // One pass at a time in this process (the sync and the start-up pass may meet).
+    static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = RUNNING.lock().await;
+    let pending = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM papers WHERE id NOT IN (SELECT paper_id FROM paper_similar_state)",
+        ))
+        .await?
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    if pending == 0 {
+        return Ok(0);
+    }
     let done: HashSet<i64> = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
@@ -299,6 +319,12 @@ where
             for (a, b, s) in part {
                 ins.values_panic([(*a).into(), (*b).into(), (*s).into()]);
             }
+            // Another replica's pass may have written the same pair meanwhile.
+            ins.on_conflict(
+                OnConflict::columns(["paper_id", "similar_id"])
+                    .update_column("score")
+                    .to_owned(),
+            );
             txn.execute(&ins).await?;
         }
     }
