@@ -195,21 +195,7 @@ where
             github_stars: Set(old.github_stars),
         });
     }
-    for chunk in snapshots.chunks(rows_per_insert(5)) {
-        ignore_conflict(
-            upvote_snapshot::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::columns([
-                        upvote_snapshot::Column::PaperId,
-                        upvote_snapshot::Column::TakenAt,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await,
-        )?;
-    }
+    insert_snapshots(&txn, snapshots).await?;
     let missing = cards.len().saturating_sub(stored.len() + fresh.len());
     let list = daily_list::ActiveModel {
         date: Set(date),
@@ -429,21 +415,7 @@ async fn write_papers<C: ConnectionTrait>(
             })
         })
         .collect();
-    for chunk in snapshots.chunks(rows_per_insert(5)) {
-        ignore_conflict(
-            upvote_snapshot::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::columns([
-                        upvote_snapshot::Column::PaperId,
-                        upvote_snapshot::Column::TakenAt,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await,
-        )?;
-    }
+    insert_snapshots(txn, snapshots).await?;
 
     Ok(outcome)
 }
@@ -498,6 +470,29 @@ async fn upsert_daily_list<C: ConnectionTrait>(
         )
         .exec_without_returning(db)
         .await?;
+    Ok(())
+}
+
+/// Appends upvote snapshots; one already taken at the same time for a paper is kept.
+async fn insert_snapshots<C: ConnectionTrait>(
+    db: &C,
+    snapshots: Vec<upvote_snapshot::ActiveModel>,
+) -> Result<(), DbErr> {
+    for chunk in snapshots.chunks(rows_per_insert(5)) {
+        ignore_conflict(
+            upvote_snapshot::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        upvote_snapshot::Column::PaperId,
+                        upvote_snapshot::Column::TakenAt,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await,
+        )?;
+    }
     Ok(())
 }
 
