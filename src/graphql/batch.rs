@@ -23,6 +23,13 @@ pub struct PaperBatch {
     organizations: OnceCell<HashMap<i64, organization::Model>>,
     submitters: OnceCell<HashMap<i64, hf_user::Model>>,
     history: OnceCell<HashMap<i64, Vec<upvote_snapshot::Model>>>,
+    similar: OnceCell<Similar>,
+}
+
+/// The stored neighbours of a page's papers, with the neighbour papers themselves.
+struct Similar {
+    lists: HashMap<i64, Vec<(i64, f64)>>,
+    papers: HashMap<i64, paper::Model>,
 }
 
 fn unique(mut ids: Vec<i64>) -> Vec<i64> {
@@ -43,6 +50,7 @@ impl PaperBatch {
             organizations: OnceCell::new(),
             submitters: OnceCell::new(),
             history: OnceCell::new(),
+            similar: OnceCell::new(),
         })
     }
 
@@ -108,6 +116,31 @@ impl PaperBatch {
             .get_or_try_init(|| repo::papers::upvote_history(&self.db, &self.paper_ids))
             .await?;
         Ok(map.get(&paper_id).map(Vec::as_slice).unwrap_or_default())
+    }
+}
+
+impl PaperBatch {
+    /// The most similar papers of a paper of this page, best first, with their scores (one
+    /// statement for the lists of the whole page and one for the papers in them).
+    pub async fn similar(&self, paper_id: i64) -> Result<Vec<(paper::Model, f64)>, AppError> {
+        let all = self
+            .similar
+            .get_or_try_init(|| async {
+                let lists = repo::similar::of(&self.db, &self.paper_ids).await?;
+                let ids = unique(lists.values().flatten().map(|(id, _)| *id).collect());
+                let papers = by_id(repo::papers::by_ids(&self.db, &ids).await?, |p| p.id)?;
+                Ok::<_, DbErr>(Similar { lists, papers })
+            })
+            .await?;
+        Ok(all
+            .lists
+            .get(&paper_id)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|(id, s)| all.papers.get(id).map(|p| (p.clone(), *s)))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }
 

@@ -225,7 +225,6 @@ impl Paper {
         ctx: &async_graphql::Context<'_>,
         #[graphql(default = 5)] first: i32,
     ) -> ApiResult<Vec<SimilarPaper>> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         let max = crate::repo::similar::NEIGHBOURS as i32;
         if !(0..=max).contains(&first) {
             return Err(crate::error::AppError::bad_input(format!(
@@ -234,25 +233,8 @@ impl Paper {
             .into());
         }
         let db = ctx.data::<DatabaseConnection>()?;
-        let mut list = crate::repo::similar::of(db, &[self.row.id])
-            .await
-            .map_err(crate::error::AppError::from)?
-            .remove(&self.row.id)
-            .unwrap_or_default();
-        list.truncate(first as usize);
-        let ids: Vec<i64> = list.iter().map(|(id, _)| *id).collect();
-        let mut rows: std::collections::HashMap<i64, paper::Model> = paper::Entity::find()
-            .filter(paper::Column::Id.is_in(ids))
-            .all(db)
-            .await
-            .map_err(crate::error::AppError::from)?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
-        let ordered: Vec<(paper::Model, f64)> = list
-            .into_iter()
-            .filter_map(|(id, s)| rows.remove(&id).map(|p| (p, s)))
-            .collect();
+        let mut ordered = self.batch.similar(self.row.id).await?;
+        ordered.truncate(first as usize);
         let scores: Vec<f64> = ordered.iter().map(|(_, s)| *s).collect();
         let papers = Paper::page(db, ordered.into_iter().map(|(p, _)| p).collect());
         Ok(papers

@@ -212,6 +212,16 @@ pub async fn by_arxiv_ids<C: ConnectionTrait>(
         .await
 }
 
+pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<Vec<paper::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    paper::Entity::find()
+        .filter(paper::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
 /// An author slot of a paper joined with its author.
 #[derive(Clone, Debug, FromQueryResult)]
 pub struct AuthorSlot {
