@@ -72,7 +72,9 @@ pub struct OrganizationRef {
 /// Days of recency worth a tenfold difference in upvotes in [`trending_score`].
 pub const TRENDING_DAYS_PER_DECADE: f64 = 3.0;
 
-/// `log10(1 + upvotes) + daysSince(2023-05-04, listedAt) / 3`.
+/// `log10(1 + upvotes) + daysSince(2023-05-04, at) / 3`: with all upvotes and the listing time
+/// when a paper is first stored, with the upvotes gained in the last 24 hours and the time of the
+/// sync that saw them afterwards (`repo::import`).
 ///
 /// Equivalent to ranking by `upvotes × 10^(−ageInDays / 3)` at any instant, so the order between two
 /// papers never changes with the passage of time (cursors stay valid) and only changes when their

@@ -84,7 +84,7 @@ impl PaperFilter {
 /// the order is total and cursors are stable.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum PaperOrderField {
-    /// `trendingScore`: upvotes decayed by age since listing (see `Paper.trendingScore`).
+    /// `trendingScore`: recent upvote velocity decayed by age (see `Paper.trendingScore`).
     Trending,
     /// Total upvotes.
     Upvotes,

@@ -104,10 +104,13 @@ impl Paper {
         self.row.num_comments
     }
 
-    /// Popularity adjusted for age: `log10(1 + upvotes) + daysSince(2023-05-04, listedAt) / 3`,
-    /// where `listedAt` is `submittedAt` (else the start of `dailyDate`). Ranking by it equals
-    /// ranking by `upvotes × 10^(−ageInDays / 3)`: a paper three days younger needs a tenth of the
-    /// upvotes to rank the same. The order of two papers changes only when their upvotes do.
+    /// Upvote velocity decayed by age: `log10(1 + gained) + daysSince(2023-05-04, at) / 3`.
+    /// When first stored, `gained` is all its upvotes and `at` its listing time (`submittedAt`,
+    /// else the start of `dailyDate`); each time a sync sees its upvotes move, `gained` is the
+    /// upvotes gained in the previous 24 hours (from the upvote snapshots) and `at` that sync's
+    /// time. Ranking by it equals ranking by `gained × 10^(−ageInDays / 3)`: a paper that keeps
+    /// gaining rises, one that stops sinks as others are seen later; the order of two papers
+    /// changes only when a sync records new upvotes, never with the passage of time alone.
     async fn trending_score(&self) -> f64 {
         self.row.trending_score
     }

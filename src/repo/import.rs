@@ -162,6 +162,18 @@ where
             stored.insert(row.arxiv_id.clone(), row);
         }
     }
+    let moved: Vec<(i64, i32, DateTime<Utc>)> = cards
+        .iter()
+        .filter_map(|card| {
+            let (old, upvotes) = (stored.get(&card.arxiv_id)?, card.upvotes?);
+            let listed_on = old.daily_date.unwrap_or(date);
+            let listed_at = old
+                .submitted_at
+                .unwrap_or_else(|| listed_on.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+            (old.upvotes != upvotes).then_some((old.id, upvotes, listed_at))
+        })
+        .collect();
+    let velocity = velocity_scores(&txn, &moved, fetched_at).await?;
     let mut snapshots = Vec::new();
     for card in cards {
         let (Some(old), Some(upvotes)) = (stored.get(&card.arxiv_id), card.upvotes) else {
@@ -170,16 +182,12 @@ where
         if old.upvotes == upvotes {
             continue;
         }
-        let listed_on = old.daily_date.unwrap_or(date);
-        let listed_at = old
-            .submitted_at
-            .unwrap_or_else(|| listed_on.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
         let stmt = Query::update()
             .table(paper::Entity)
             .value(paper::Column::Upvotes, upvotes)
             .value(
                 paper::Column::TrendingScore,
-                trending_score(upvotes, listed_at),
+                velocity.get(&old.id).copied().unwrap_or(old.trending_score),
             )
             .value(paper::Column::UpdatedAt, fetched_at)
             .and_where(paper::Column::Id.eq(old.id))
@@ -264,6 +272,16 @@ async fn write_papers<C: ConnectionTrait>(
         papers: papers.len(),
         ..Default::default()
     };
+    // Stored papers whose upvotes moved get a trending score from their recent velocity.
+    let moved: Vec<(i64, i32, DateTime<Utc>)> = papers
+        .iter()
+        .filter_map(|p| {
+            let o = existing.get(p.arxiv_id.as_str())?;
+            let listed_at = p.submitted_at.or(o.submitted_at).unwrap_or(listed_midnight);
+            (o.upvotes != p.upvotes).then_some((o.id, p.upvotes, listed_at))
+        })
+        .collect();
+    let velocity = velocity_scores(txn, &moved, fetched_at).await?;
     let mut rows = Vec::with_capacity(papers.len());
     // Papers whose searchable text (title, abstract, AI keywords) is new or changed.
     let mut text_changed: BTreeSet<&str> = BTreeSet::new();
@@ -303,7 +321,10 @@ async fn write_papers<C: ConnectionTrait>(
             published_at: Set(p.published_at.unwrap_or(listed_at)),
             upvotes: Set(p.upvotes),
             num_comments: Set(p.num_comments),
-            trending_score: Set(trending_score(p.upvotes, listed_at)),
+            trending_score: Set(match old {
+                None => trending_score(p.upvotes, listed_at),
+                Some(o) => velocity.get(&o.id).copied().unwrap_or(o.trending_score),
+            }),
             github_repo: Set(p.github_repo.clone()),
             github_repo_added_by: Set(p.github_repo_added_by.clone()),
             github_stars: Set(p.github_stars),
@@ -471,6 +492,62 @@ async fn upsert_daily_list<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// How long a window of upvotes counts as "recent" for the trending score.
+const VELOCITY_WINDOW_HOURS: i64 = 24;
+
+/// Trending scores of stored papers whose upvotes moved, observed at `at`: the upvotes gained in
+/// the last 24 hours (against the last snapshot at or before then; all upvotes for a paper listed
+/// within the window; against the first snapshot when none is that old), decayed from `at` as
+/// [`trending_score`] decays from the listing time. A paper that keeps gaining keeps rising; one
+/// that stops sinks as others are observed later, and no score needs recomputing as time passes.
+async fn velocity_scores<C: ConnectionTrait>(
+    db: &C,
+    moved: &[(i64, i32, DateTime<Utc>)],
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, f64>, DbErr> {
+    use sea_orm::QueryOrder;
+    let mut out = HashMap::new();
+    if moved.is_empty() {
+        return Ok(out);
+    }
+    let since = at - chrono::Duration::hours(VELOCITY_WINDOW_HOURS);
+    let ids: Vec<i64> = moved.iter().map(|(id, _, _)| *id).collect();
+    let mut history: HashMap<i64, Vec<(DateTime<Utc>, i32)>> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(i64, DateTime<Utc>, i32)> = upvote_snapshot::Entity::find()
+            .select_only()
+            .column(upvote_snapshot::Column::PaperId)
+            .column(upvote_snapshot::Column::TakenAt)
+            .column(upvote_snapshot::Column::Upvotes)
+            .filter(upvote_snapshot::Column::PaperId.is_in(chunk.iter().copied()))
+            .order_by_asc(upvote_snapshot::Column::TakenAt)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, t, u) in rows {
+            history.entry(id).or_default().push((t, u));
+        }
+    }
+    for (id, upvotes, listed_at) in moved {
+        let baseline = if *listed_at > since {
+            0
+        } else {
+            let snaps = history.get(id).map(Vec::as_slice).unwrap_or_default();
+            snaps
+                .iter()
+                .rev()
+                .find(|(t, _)| *t <= since)
+                .or(snaps.first())
+                .map_or(0, |(_, u)| *u)
+        };
+        out.insert(
+            *id,
+            trending_score(std::cmp::max(upvotes - baseline, 0), at),
+        );
+    }
+    Ok(out)
 }
 
 /// Appends upvote snapshots; one already taken at the same time for a paper is kept.

@@ -10,10 +10,12 @@ async fn trending_ranks_by_upvotes_gained_in_the_window() {
     let app = spawn_app().await;
     let t0 = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
     let (mut a, mut b) = (paper(1, "2026-05-01", 10), paper(2, "2026-05-01", 50));
+    // C is listed with the most upvotes and never gains another.
+    let c = paper(3, "2026-05-01", 60);
     import_daily_list(
         &app.db,
         day("2026-05-01"),
-        &[a.clone(), b.clone()],
+        &[a.clone(), b.clone(), c.clone()],
         ListSource::File,
         t0,
     )
@@ -25,13 +27,25 @@ async fn trending_ranks_by_upvotes_gained_in_the_window() {
     import_daily_list(
         &app.db,
         day("2026-05-01"),
-        &[a.clone(), b.clone()],
+        &[a.clone(), b.clone(), c.clone()],
         ListSource::File,
         t0 + Duration::days(2),
     )
     .await
     .unwrap();
-    let q = r#"query($w: TrendingWindow!) { trendingPapers(window: $w, first: 5) { upvotesGained paper { arxivId upvotes upvoteHistory { upvotes } } } }"#;
+    // TRENDING follows velocity: A (+30 in the last day) above C (60, none gained since listing,
+    // two days older) above B (+5).
+    let d = app
+        .data(
+            r#"{ papers(orderBy: {field: TRENDING}) { nodes { arxivId } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        crate::helpers::ids(&d["papers"]),
+        ["2601.00001", "2601.00003", "2601.00002"]
+    );
+    let q = r#"query($w: TrendingWindow!) { trendingPapers(window: $w, first: 2) { upvotesGained paper { arxivId upvotes upvoteHistory { upvotes } } } }"#;
     let day_ = app.data(q, json!({ "w": "DAY" })).await;
     assert_eq!(
         day_["trendingPapers"],
@@ -51,8 +65,8 @@ async fn trending_ranks_by_upvotes_gained_in_the_window() {
     assert_eq!(
         order,
         [
-            (json!("2601.00002"), json!(55)),
-            (json!("2601.00001"), json!(40))
+            (json!("2601.00003"), json!(60)),
+            (json!("2601.00002"), json!(55))
         ]
     );
     assert_eq!(
