@@ -338,6 +338,7 @@ where
         txn.execute(&ins).await?;
     }
     txn.commit().await?;
+    crate::events::data_changed();
     Ok(written.len())
 }
 

@@ -79,6 +79,8 @@ pub async fn record_run<C: ConnectionTrait>(
     sync_run::Entity::insert(run)
         .exec_without_returning(db)
         .await?;
+    // `syncStatus` reads runs: a cached answer from before this row must not outlive it.
+    crate::events::data_changed();
     Ok(())
 }
 

@@ -209,3 +209,57 @@ async fn similar_papers_share_vocabulary_and_follow_new_papers() {
         "BAD_USER_INPUT"
     );
 }
+
+#[tokio::test]
+async fn cached_answers_do_not_outlive_runs_or_similar_passes() {
+    let app = spawn_app().await;
+    let mut papers = Vec::new();
+    for (n, title) in [
+        (1u32, "Sparse experts routing"),
+        (2, "Sparse experts gating"),
+        (3, "Learned routing of experts"),
+        (4, "Protein folding kinetics"),
+    ] {
+        let mut p = paper(n, "2026-05-05", 1);
+        p.title = title.into();
+        p.abstract_text = title.into();
+        papers.push(p);
+    }
+    app.import("2026-05-05", &papers).await;
+    let q = r#"{ paper(arxivId: "2601.00001") { similar { paper { arxivId } } } syncStatus { lastRun { kind } } }"#;
+    let before = app.data(q, json!({})).await;
+    assert_eq!(before["paper"]["similar"], json!([]));
+    assert_eq!(before["syncStatus"]["lastRun"], json!(null));
+    assert_eq!(
+        app.data(q, json!({})).await,
+        before,
+        "a repeat is served from the cache"
+    );
+
+    papergraph::repo::similar::update(&app.db).await.unwrap();
+    let d = app.data(q, json!({})).await;
+    assert_eq!(d["paper"]["similar"].as_array().unwrap().len(), 2, "{d}");
+
+    use papergraph::entities::sync_run;
+    use sea_orm::ActiveValue::{NotSet, Set};
+    papergraph::repo::status::record_run(
+        &app.db,
+        sync_run::ActiveModel {
+            id: NotSet,
+            kind: Set("sync".into()),
+            started_at: Set(Utc::now()),
+            finished_at: Set(Some(Utc::now())),
+            status: Set("ok".into()),
+            days_total: Set(1),
+            days_ok: Set(1),
+            days_failed: Set(0),
+            papers_added: Set(0),
+            papers_updated: Set(0),
+            error: Set(None),
+        },
+    )
+    .await
+    .unwrap();
+    let d = app.data(q, json!({})).await;
+    assert_eq!(d["syncStatus"]["lastRun"]["kind"], "sync");
+}
