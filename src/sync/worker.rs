@@ -20,7 +20,7 @@ use crate::repo::import::{
     CardFigures, ImportOutcome, ListSource, import_card_figures, import_daily_list,
     record_failed_day, stored_arxiv_ids,
 };
-use crate::repo::status::{after_new_papers, record_run};
+use crate::repo::status::{record_run, refresh_statistics};
 
 /// What a sync run did.
 #[derive(Debug, Default, Clone)]
@@ -234,7 +234,16 @@ pub async fn sync_days_until(
     )
     .await?;
     if report.papers_added > 0 {
-        after_new_papers(db).await?;
+        refresh_statistics(db).await?;
+        // The similar-papers pass reads the whole corpus: keep it off the sync's path. In
+        // `serve` it runs in the background; a `sync` command that exits first leaves the new
+        // papers pending, and the next `serve` fills them at start.
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::repo::similar::update(&db).await {
+                tracing::warn!(error = %e, "similar papers could not be updated; the next sync retries");
+            }
+        });
     }
     progress.finish_and_clear();
     Ok(report)
