@@ -121,6 +121,14 @@ async fn pass(
         updated = report.papers_updated,
         "sync pass finished"
     );
+    if report.papers_added > 0 {
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::repo::similar::update(&db).await {
+                tracing::warn!(error = %e, "similar papers could not be updated; the next pass retries");
+            }
+        });
+    }
     Ok(())
 }
 

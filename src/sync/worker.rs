@@ -234,16 +234,9 @@ pub async fn sync_days_until(
     )
     .await?;
     if report.papers_added > 0 {
+        // The similar-papers pass (it reads the whole corpus) is not on the sync's path: `serve`
+        // runs it in the background after each pass and at start for pending papers.
         refresh_statistics(db).await?;
-        // The similar-papers pass reads the whole corpus: keep it off the sync's path. In
-        // `serve` it runs in the background; a `sync` command that exits first leaves the new
-        // papers pending, and the next `serve` fills them at start.
-        let db = db.clone();
-        tokio::spawn(async move {
-            if let Err(e) = crate::repo::similar::update(&db).await {
-                tracing::warn!(error = %e, "similar papers could not be updated; the next sync retries");
-            }
-        });
     }
     progress.finish_and_clear();
     Ok(report)
