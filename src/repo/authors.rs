@@ -73,8 +73,8 @@ pub async fn coauthors<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<(author::Model, i64)>, DbErr> {
     let sql = match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => COAUTHORS_PG,
-        _ => COAUTHORS,
+        sea_orm::DbBackend::Postgres => COAUTHORS.replace("?1", "$1").replace("?2", "$2"),
+        _ => COAUTHORS.to_string(),
     };
     let rows = db
         .query_all_raw(sea_orm::Statement::from_sql_and_values(
@@ -102,15 +102,7 @@ pub async fn coauthors<C: ConnectionTrait>(
 const COAUTHORS: &str = "SELECT b.author_id, COUNT(DISTINCT b.paper_id) AS shared
     FROM paper_authors a JOIN paper_authors b ON b.paper_id = a.paper_id AND b.author_id <> a.author_id
     JOIN authors x ON x.id = b.author_id
-    WHERE a.author_id = ?
+    WHERE a.author_id = ?1
     GROUP BY b.author_id, x.paper_count
     ORDER BY shared DESC, x.paper_count DESC, b.author_id
-    LIMIT ?";
-
-const COAUTHORS_PG: &str = "SELECT b.author_id, COUNT(DISTINCT b.paper_id) AS shared
-    FROM paper_authors a JOIN paper_authors b ON b.paper_id = a.paper_id AND b.author_id <> a.author_id
-    JOIN authors x ON x.id = b.author_id
-    WHERE a.author_id = $1
-    GROUP BY b.author_id, x.paper_count
-    ORDER BY shared DESC, x.paper_count DESC, b.author_id
-    LIMIT $2";
+    LIMIT ?2";

@@ -374,9 +374,7 @@ pub async fn trending<C: ConnectionTrait>(
         gained.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
     }
     let ids: Vec<i64> = gained.iter().map(|(id, _)| *id).collect();
-    let mut models: HashMap<i64, paper::Model> = paper::Entity::find()
-        .filter(paper::Column::Id.is_in(ids))
-        .all(db)
+    let mut models: HashMap<i64, paper::Model> = by_ids(db, &ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
