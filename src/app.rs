@@ -138,9 +138,6 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("applying database migrations failed")?;
-    crate::repo::search::ensure_index(db)
-        .await
-        .context("building the keyword search index failed")?;
     Ok(())
 }
 
@@ -151,7 +148,17 @@ pub fn is_sqlite(db: &DatabaseConnection) -> bool {
 
 /// Builds the state and router over a migrated database.
 pub fn router(db: DatabaseConnection, opts: &HttpOptions) -> axum::Router {
-    let schema = build_schema(db.clone());
+    let search = crate::repo::search::SearchEngine::new(db.clone());
+    // Build the keyword index now rather than on the first search (a search meanwhile waits).
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        let warm = search.clone();
+        rt.spawn(async move {
+            if let Err(e) = warm.current().await {
+                tracing::warn!(error = %e, "could not build the keyword search index; the first search will try again");
+            }
+        });
+    }
+    let schema = build_schema(db.clone(), search);
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
     crate::http::router(AppState {
         db,

@@ -37,9 +37,12 @@ fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
         .extension(ErrorCodes)
 }
 
-/// The schema with its database handle.
-pub fn build_schema(db: DatabaseConnection) -> ApiSchema {
-    builder().data(db).finish()
+/// The schema with its database handle and keyword search index.
+pub fn build_schema(
+    db: DatabaseConnection,
+    search: Arc<crate::repo::search::SearchEngine>,
+) -> ApiSchema {
+    builder().data(db).data(search).finish()
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

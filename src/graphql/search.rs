@@ -101,7 +101,8 @@ impl SearchQueryRoot {
             })
             .transpose()?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let mut hits = search::hits(db, &q, &criteria, after, first as u64 + 1)
+        let engine = ctx.data::<Arc<search::SearchEngine>>()?;
+        let mut hits = search::hits(engine, &q, &criteria, after, first as u64 + 1)
             .await
             .map_err(AppError::from)?;
         let has_next_page = hits.len() > first as usize;
@@ -227,8 +228,8 @@ impl PaperSearchConnection {
 
     /// How many papers match the query and filter in all pages (exact).
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let n = search::count(db, &self.shared.query, &self.shared.criteria)
+        let engine = ctx.data::<Arc<search::SearchEngine>>()?;
+        let n = search::count(engine, &self.shared.query, &self.shared.criteria)
             .await
             .map_err(AppError::from)?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
@@ -266,19 +267,19 @@ impl PaperSearchEdge<'_> {
         self.node
     }
 
-    /// Relevance: higher is better; comparable within one search only (bm25 on SQLite,
-    /// ts_rank on PostgreSQL).
+    /// Relevance: higher is better; comparable within one search only (BM25 over the
+    /// weighted fields, the same on SQLite and PostgreSQL).
     async fn score(&self) -> f64 {
         self.score
     }
 
     /// The fields that matched, with the matched words marked.
     async fn highlights(&self, ctx: &Context<'_>) -> ApiResult<Vec<SearchHighlight>> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let engine = ctx.data::<Arc<search::SearchEngine>>()?;
         let shared = self.shared;
         let all = shared
             .highlights
-            .get_or_try_init(|| search::highlights(db, &shared.query, &shared.ids))
+            .get_or_try_init(|| search::highlights(engine, &shared.query, &shared.ids))
             .await
             .map_err(AppError::from)?;
         Ok(all

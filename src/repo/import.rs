@@ -417,7 +417,7 @@ async fn write_papers<C: ConnectionTrait>(
             .filter_map(|a| paper_ids.get(*a).copied()),
     );
     let reindex: Vec<i64> = reindex.into_iter().collect();
-    super::search::refresh(txn, &reindex).await?;
+    super::search::record_changes(txn, &reindex).await?;
 
     let snapshots: Vec<upvote_snapshot::ActiveModel> = papers
         .iter()

@@ -6,6 +6,7 @@ pub mod import;
 pub mod keyset;
 pub mod papers;
 pub mod search;
+pub mod search_index;
 pub mod similar;
 pub mod status;
 

@@ -1,13 +1,19 @@
-//! Ranked keyword search: SQLite FTS5 with bm25, PostgreSQL `tsvector` with `ts_rank`, both with
-//! field weights (title above AI keywords and authors, above the abstract) and native highlights.
-//! A page is read in two steps: the ranked ids (a keyset over `(score, id)`), then the highlights
-//! of those ids only.
-use std::collections::HashMap;
+//! Ranked keyword search over the in-memory index of `search_index`, kept in step with the
+//! database through `search_changes`: the importer records, in its own transaction, every paper
+//! whose searchable text (title, abstract, authors, AI keywords) it wrote, under a sequence
+//! number that only grows; each server applies the rows after the last number it applied
+//! whenever the data generation moved (a write here, or one seen from another process), before
+//! it answers a search. A page is read in two steps: the ranked ids, then the highlights of
+//! those ids only, computed from their stored text.
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QuerySelect, Statement};
 
 use super::papers::PaperCriteria;
+use super::search_index::{DocText, FIELDS, Index, fold, stem, words};
 use crate::domain::search::{Atom, SearchQuery};
 use crate::entities::paper;
 
@@ -15,24 +21,8 @@ use crate::entities::paper;
 /// points, which never occur in paper text).
 const START: char = '\u{E000}';
 const STOP: char = '\u{E001}';
-
-/// SQLite bm25 weights, in column order: title, abstract, authors, keywords.
-const BM25: &str = "-bm25(paper_fts, 10.0, 1.0, 4.0, 5.0)";
-
-/// Ranking a common word scores tens of thousands of rows: run at most one such query per core
-/// at a time, so that eight at once do not thrash each other (measured: six req/s at
-/// concurrency 8 against ten at concurrency 1) and the rest of the API stays responsive.
-async fn ranking_permit() -> Result<tokio::sync::SemaphorePermit<'static>, DbErr> {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS
-        .get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            tokio::sync::Semaphore::new(cores)
-        })
-        .acquire()
-        .await
-        .map_err(|e| DbErr::Custom(e.to_string()))
-}
+/// Words around the best passage of an abstract.
+const SNIPPET_WORDS: usize = 32;
 
 /// One ranked match.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,231 +45,420 @@ pub struct After {
     pub paper_id: i64,
 }
 
-/// The PostgreSQL tsquery of `q` as an SQL expression with its values (`$1`… numbered within
-/// the expression, as sea-query's custom expressions expect on PostgreSQL).
-fn pg_tsquery(q: &SearchQuery) -> (String, Vec<Value>) {
-    let mut values: Vec<Value> = Vec::new();
-    let atom = |a: &Atom, values: &mut Vec<Value>| -> String {
-        match a {
-            Atom::Word { word, prefix } => {
-                let lexeme = if *prefix {
-                    format!("{word}:*")
-                } else {
-                    word.clone()
-                };
-                values.push(lexeme.into());
-                let n = values.len();
-                // Author names are indexed unstemmed ('simple'); everything else in English.
-                format!("(to_tsquery('english', ${n}) || to_tsquery('simple', ${n}))")
-            }
-            Atom::Phrase(words) => {
-                values.push(words.join(" ").into());
-                format!("phraseto_tsquery('english', ${})", values.len())
-            }
-        }
-    };
-    let groups: Vec<String> = q
-        .groups
-        .iter()
-        .map(|g| {
-            let parts: Vec<String> = g.iter().map(|a| atom(a, &mut values)).collect();
-            format!("({})", parts.join(" || "))
+/// The search index of one database, shared by every request of a server.
+pub struct SearchEngine {
+    db: DatabaseConnection,
+    index: RwLock<Index>,
+    /// The last `search_changes.seq` applied; held while applying.
+    applied: tokio::sync::Mutex<i64>,
+    /// The data generation the index reflects (0: not built yet).
+    seen: AtomicU64,
+}
+
+impl std::fmt::Debug for SearchEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchEngine").finish_non_exhaustive()
+    }
+}
+
+impl SearchEngine {
+    pub fn new(db: DatabaseConnection) -> Arc<SearchEngine> {
+        Arc::new(SearchEngine {
+            db,
+            index: RwLock::new(Index::default()),
+            applied: tokio::sync::Mutex::new(0),
+            seen: AtomicU64::new(0),
         })
-        .collect();
-    let mut sql = groups.join(" && ");
-    for a in &q.excluded {
-        let part = atom(a, &mut values);
-        sql = format!("({sql}) && !!{part}");
     }
-    (format!("({sql})"), values)
-}
 
-fn filter_subquery(criteria: &PaperCriteria) -> Option<SelectStatement> {
-    if *criteria == PaperCriteria::default() {
-        return None;
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
     }
-    Some(
-        Query::select()
-            .column((paper::Entity, paper::Column::Id))
-            .from(paper::Entity)
-            .cond_where(criteria.condition())
-            .to_owned(),
-    )
-}
 
-/// The matching `(id, score)` rows, unordered.
-fn matches(backend: DbBackend, q: &SearchQuery, criteria: &PaperCriteria) -> SelectStatement {
-    let mut s = Query::select();
-    match backend {
-        DbBackend::Postgres => {
-            let (tsq, values) = pg_tsquery(q);
-            s.expr_as(Expr::cust("paper_search.paper_id"), Alias::new("pid"))
-                .expr_as(
-                    Expr::cust_with_values(
-                        format!("ts_rank(paper_search.document, {tsq})::float8"),
-                        values.clone(),
-                    ),
-                    Alias::new("score"),
-                )
-                .from(Alias::new("paper_search"))
-                .and_where(Expr::cust_with_values(
-                    format!("paper_search.document @@ {tsq}"),
-                    values,
-                ));
-            if let Some(sub) = filter_subquery(criteria) {
-                s.and_where(Expr::cust("paper_search.paper_id").in_subquery(sub));
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Brings the index up to date with the database when the data may have changed.
+    pub async fn current(&self) -> Result<(), DbErr> {
+        if self.seen.load(Ordering::Acquire) == crate::events::generation() {
+            return Ok(());
+        }
+        let mut applied = self.applied.lock().await;
+        // Read before the changes, so a write committed after them moves it again.
+        let generation = crate::events::generation();
+        if self.seen.load(Ordering::Acquire) == generation {
+            return Ok(());
+        }
+        let first = *applied == 0;
+        let started = Instant::now();
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    DbBackend::Postgres => {
+                        "SELECT paper_id, seq FROM search_changes WHERE seq > $1 ORDER BY seq"
+                    }
+                    _ => "SELECT paper_id, seq FROM search_changes WHERE seq > ? ORDER BY seq",
+                },
+                [(*applied).into()],
+            ))
+            .await?;
+        let mut changed = Vec::with_capacity(rows.len());
+        let mut last = *applied;
+        for r in rows {
+            changed.push(r.try_get_by_index::<i64>(0)?);
+            last = last.max(r.try_get_by_index::<i64>(1)?);
+        }
+        for chunk in changed.chunks(1_000) {
+            let docs = load_texts(&self.db, chunk).await?;
+            let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+            for id in chunk {
+                match docs.get(id) {
+                    Some(d) => index.upsert(d),
+                    None => index.remove(*id),
+                }
             }
         }
-        _ => {
-            s.expr_as(Expr::cust("paper_fts.rowid"), Alias::new("pid"))
-                .expr_as(Expr::cust(BM25), Alias::new("score"))
-                .from(Alias::new("paper_fts"))
-                .and_where(Expr::cust_with_values("paper_fts MATCH ?", [q.to_fts5()]));
-            if let Some(sub) = filter_subquery(criteria) {
-                s.and_where(Expr::cust("paper_fts.rowid").in_subquery(sub));
-            }
+        *applied = last;
+        self.seen.store(generation, Ordering::Release);
+        if first || changed.len() >= 1_000 {
+            let index = self.read();
+            tracing::info!(
+                papers = index.len(),
+                applied = changed.len(),
+                megabytes = index.approx_bytes() / (1 << 20),
+                millis = started.elapsed().as_millis() as u64,
+                "keyword search index up to date"
+            );
         }
+        Ok(())
     }
-    s
-}
 
-/// The page of hits after `after` (best first: score descending, then id ascending), `limit`
-/// rows plus one to tell whether more follow.
-pub async fn hits<C: ConnectionTrait>(
-    db: &C,
-    q: &SearchQuery,
-    criteria: &PaperCriteria,
-    after: Option<After>,
-    limit: u64,
-) -> Result<Vec<Hit>, DbErr> {
-    let _permit = ranking_permit().await?;
-    let backend = db.get_database_backend();
-    let mut outer = Query::select();
-    outer
-        .expr(Expr::cust("m.pid"))
-        .expr(Expr::cust("m.score"))
-        .from_subquery(matches(backend, q, criteria), Alias::new("m"));
-    if let Some(a) = after {
-        let seek = match backend {
-            DbBackend::Postgres => "(m.score < $1 OR (m.score = $2 AND m.pid > $3))",
-            _ => "(m.score < ? OR (m.score = ? AND m.pid > ?))",
+    /// The scored matches of `q` within `criteria`, best first after `after`, at most `limit`,
+    /// and how many match in all.
+    async fn run(
+        &self,
+        q: &SearchQuery,
+        criteria: &PaperCriteria,
+        page: Option<(Option<After>, usize)>,
+    ) -> Result<(Vec<Hit>, usize), DbErr> {
+        self.current().await?;
+        let allowed = allowed_ids(&self.db, criteria).await?;
+        let index = self.read();
+        let filter = allowed.as_ref().map(|set| move |id: i64| set.contains(&id));
+        let scored = index.evaluate(q, filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool));
+        let total = scored.hits.len();
+        let hits = match page {
+            None => Vec::new(),
+            Some((after, limit)) => scored
+                .page(after.map(|a| (a.score, a.paper_id)), limit)
+                .into_iter()
+                .map(|(paper_id, score)| Hit { paper_id, score })
+                .collect(),
         };
-        outer.and_where(Expr::cust_with_values(
-            seek,
-            [
-                Value::from(a.score),
-                Value::from(a.score),
-                Value::from(a.paper_id),
-            ],
-        ));
+        Ok((hits, total))
     }
-    outer
-        .order_by_expr(Expr::cust("m.score"), Order::Desc)
-        .order_by_expr(Expr::cust("m.pid"), Order::Asc)
-        .limit(limit);
-    let rows = db.query_all(&outer).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Hit {
-                paper_id: r.try_get_by_index(0)?,
-                score: r.try_get_by_index(1)?,
-            })
-        })
-        .collect()
 }
 
-/// How many papers match.
-pub async fn count<C: ConnectionTrait>(
-    db: &C,
-    q: &SearchQuery,
+/// The ids a filter allows, or `None` when there is no filter.
+async fn allowed_ids(
+    db: &DatabaseConnection,
     criteria: &PaperCriteria,
-) -> Result<u64, DbErr> {
-    let _permit = ranking_permit().await?;
-    let backend = db.get_database_backend();
-    let mut s = Query::select();
-    s.expr(Expr::cust("COUNT(*)"))
-        .from_subquery(matches(backend, q, criteria), Alias::new("m"));
-    let row = db.query_one(&s).await?;
-    let n: i64 = match row {
-        Some(r) => r.try_get_by_index(0)?,
-        None => 0,
-    };
-    Ok(n as u64)
+) -> Result<Option<HashSet<i64>>, DbErr> {
+    use sea_orm::{EntityTrait, QueryFilter};
+    if *criteria == PaperCriteria::default() {
+        return Ok(None);
+    }
+    let ids: Vec<i64> = paper::Entity::find()
+        .select_only()
+        .column(paper::Column::Id)
+        .filter(criteria.condition())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Some(ids.into_iter().collect()))
 }
 
-/// The highlights of the given papers for `q`, by paper id.
-pub async fn highlights<C: ConnectionTrait>(
+/// The searchable text of the given papers, by id (papers that do not exist are left out).
+async fn load_texts<C: ConnectionTrait>(
     db: &C,
-    q: &SearchQuery,
     paper_ids: &[i64],
-) -> Result<HashMap<i64, Vec<Highlight>>, DbErr> {
+) -> Result<HashMap<i64, DocText>, DbErr> {
     if paper_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
-    let (start, stop) = (START.to_string(), STOP.to_string());
     let ids = paper_ids
         .iter()
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let stmt = match backend {
-        DbBackend::Postgres => {
-            let (tsq, values) = pg_tsquery(q);
-            let opts = format!("StartSel={START}, StopSel={STOP}");
-            let mut all = values;
-            all.push(format!("HighlightAll=true, {opts}").into());
-            all.push(format!("MaxWords=35, MinWords=15, MaxFragments=2, {opts}").into());
-            let (whole, part) = (all.len() - 1, all.len());
-            Statement::from_sql_and_values(
-                backend,
-                format!(
-                        "WITH q AS (SELECT {tsq} AS q), o AS (SELECT ${whole}::text AS whole, ${part}::text AS part)
-                         SELECT p.id,
-                           ts_headline('english', p.title, q.q, o.whole),
-                           ts_headline('english', p.abstract, q.q, o.part),
-                           ts_headline('simple', COALESCE((SELECT string_agg(pa.name, ', ' ORDER BY pa.position)
-                               FROM paper_authors pa WHERE pa.paper_id = p.id), ''), q.q, o.whole),
-                           ts_headline('english', COALESCE((SELECT string_agg(k, ', ')
-                               FROM json_array_elements_text(p.ai_keywords) AS k), ''), q.q, o.whole)
-                         FROM papers p, q, o WHERE p.id IN ({ids})"
-                ),
-                all,
-            )
-        }
-        _ => Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT rowid,
-                   highlight(paper_fts, 0, ?1, ?2),
-                   snippet(paper_fts, 1, ?1, ?2, '…', 32),
-                   highlight(paper_fts, 2, ?1, ?2),
-                   highlight(paper_fts, 3, ?1, ?2)
-                 FROM paper_fts WHERE paper_fts MATCH ?3 AND rowid IN ({ids})"
-            ),
-            [start.into(), stop.into(), q.to_fts5().into()],
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "SELECT p.id, p.title, COALESCE(p.abstract, ''),
+               COALESCE((SELECT string_agg(pa.name, ', ' ORDER BY pa.position)
+                   FROM paper_authors pa WHERE pa.paper_id = p.id), ''),
+               CASE WHEN json_typeof(p.ai_keywords) = 'array' THEN COALESCE((SELECT string_agg(k, ', ')
+                   FROM json_array_elements_text(p.ai_keywords) AS k), '') ELSE '' END
+             FROM papers p WHERE p.id IN ({ids})"
+        ),
+        _ => format!(
+            "SELECT p.id, p.title, COALESCE(p.abstract, ''),
+               COALESCE((SELECT group_concat(name, ', ') FROM (SELECT pa.name FROM paper_authors pa
+                   WHERE pa.paper_id = p.id ORDER BY pa.position)), ''),
+               CASE WHEN json_type(p.ai_keywords) = 'array' THEN COALESCE((SELECT group_concat(value, ', ')
+                   FROM json_each(p.ai_keywords)), '') ELSE '' END
+             FROM papers p WHERE p.id IN ({ids})"
         ),
     };
-    let rows = db.query_all_raw(stmt).await?;
-    let mut out = HashMap::new();
+    let rows = db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
         let id: i64 = r.try_get_by_index(0)?;
-        let mut hs = Vec::new();
-        for (i, field) in ["title", "abstract", "authors", "aiKeywords"]
-            .into_iter()
-            .enumerate()
-        {
-            let text: Option<String> = r.try_get_by_index(i + 1)?;
-            if let Some(t) = text.filter(|t| t.contains(START)) {
-                hs.push(Highlight {
-                    field,
-                    fragment: mark(&t),
-                });
-            }
-        }
-        out.insert(id, hs);
+        out.insert(
+            id,
+            DocText {
+                paper_id: id,
+                fields: [
+                    r.try_get_by_index(1)?,
+                    r.try_get_by_index(2)?,
+                    r.try_get_by_index(3)?,
+                    r.try_get_by_index(4)?,
+                ],
+            },
+        );
     }
     Ok(out)
+}
+
+/// Records, in the writer's transaction, that these papers' searchable text changed.
+pub async fn record_changes<C: ConnectionTrait>(db: &C, paper_ids: &[i64]) -> Result<(), DbErr> {
+    if paper_ids.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        // Writers take numbers one after the other and keep them until they commit, so a
+        // reader never sees a number while a smaller one is still uncommitted (plain reads
+        // are not blocked).
+        db.execute_unprepared("LOCK TABLE search_changes IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
+    }
+    for chunk in paper_ids.chunks(500) {
+        let ids = chunk
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        db.execute_unprepared(&format!(
+            "INSERT INTO search_changes (paper_id, seq)
+             SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM search_changes)
+             FROM papers WHERE id IN ({ids})
+             ON CONFLICT (paper_id) DO UPDATE SET seq = excluded.seq"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The page of hits after `after` (best first: score descending, then id ascending), `limit`
+/// rows.
+pub async fn hits(
+    engine: &SearchEngine,
+    q: &SearchQuery,
+    criteria: &PaperCriteria,
+    after: Option<After>,
+    limit: u64,
+) -> Result<Vec<Hit>, DbErr> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    Ok(engine.run(q, criteria, Some((after, limit))).await?.0)
+}
+
+/// How many papers match.
+pub async fn count(
+    engine: &SearchEngine,
+    q: &SearchQuery,
+    criteria: &PaperCriteria,
+) -> Result<u64, DbErr> {
+    Ok(engine.run(q, criteria, None).await?.1 as u64)
+}
+
+/// What marks a word in highlights: the query's stems, prefixes and phrases.
+struct Marker {
+    stems: HashSet<String>,
+    prefixes: Vec<String>,
+    phrases: Vec<Vec<String>>,
+}
+
+impl Marker {
+    fn new(q: &SearchQuery) -> Marker {
+        let mut m = Marker {
+            stems: HashSet::new(),
+            prefixes: Vec::new(),
+            phrases: Vec::new(),
+        };
+        for a in q.groups.iter().flatten() {
+            match a {
+                Atom::Word {
+                    word,
+                    prefix: false,
+                } => {
+                    m.stems.insert(stem(&fold(word)));
+                }
+                Atom::Word { word, prefix: true } => m.prefixes.push(fold(word)),
+                Atom::Phrase(ws) => m.phrases.push(ws.iter().map(|w| stem(&fold(w))).collect()),
+            }
+        }
+        m
+    }
+
+    /// Whether a folded word is one of the query's stems (stems are the word, or the word with
+    /// its end changed, so most words are ruled out before stemming).
+    fn is_stem(&self, folded: &str, stems: &HashSet<String>) -> bool {
+        stems.iter().any(|s| {
+            let keep = s.char_indices().last().map_or(0, |(i, _)| i);
+            folded.starts_with(&s[..keep])
+        }) && stems.contains(&stem(folded))
+    }
+
+    /// Which words of `ws` are marked.
+    fn marks(&self, ws: &[super::search_index::Word]) -> Vec<bool> {
+        let mut marked: Vec<bool> = ws
+            .iter()
+            .map(|w| {
+                self.prefixes
+                    .iter()
+                    .any(|p| w.folded.starts_with(p.as_str()))
+                    || self.is_stem(&w.folded, &self.stems)
+            })
+            .collect();
+        for phrase in &self.phrases {
+            let Some(first) = phrase.first() else {
+                continue;
+            };
+            let one: HashSet<String> = std::iter::once(first.clone()).collect();
+            for i in 0..ws.len() {
+                if i + phrase.len() <= ws.len()
+                    && self.is_stem(&ws[i].folded, &one)
+                    && phrase
+                        .iter()
+                        .enumerate()
+                        .skip(1)
+                        .all(|(k, s)| stem(&ws[i + k].folded) == *s)
+                {
+                    marked[i..i + phrase.len()].fill(true);
+                }
+            }
+        }
+        marked
+    }
+}
+
+/// `text[from..to]` with the marked words wrapped, escaped and marked up.
+fn fragment(text: &str, ws: &[super::search_index::Word], marked: &[bool]) -> String {
+    let (from, to) = match (ws.first(), ws.last()) {
+        (Some(a), Some(b)) => (a.start, b.end),
+        _ => return String::new(),
+    };
+    let mut out = String::with_capacity(to - from + 16);
+    let mut at = from;
+    for (w, m) in ws.iter().zip(marked) {
+        if *m {
+            out.push_str(&text[at..w.start]);
+            out.push(START);
+            out.push_str(&text[w.start..w.end]);
+            out.push(STOP);
+            at = w.end;
+        }
+    }
+    out.push_str(&text[at..to]);
+    mark(&out)
+}
+
+fn highlight_doc(marker: &Marker, doc: &DocText) -> Vec<Highlight> {
+    let mut out = Vec::new();
+    for (i, text) in doc.fields.iter().enumerate() {
+        let ws = words(text);
+        let marked = marker.marks(&ws);
+        if !marked.iter().any(|m| *m) {
+            continue;
+        }
+        let fragment = if FIELDS[i] == "abstract" && ws.len() > SNIPPET_WORDS {
+            // The passage of SNIPPET_WORDS words with the most matches (the first of equals).
+            let mut best = (0usize, 0usize);
+            let mut count = marked[..SNIPPET_WORDS].iter().filter(|m| **m).count();
+            best.1 = count;
+            for start in 1..=ws.len() - SNIPPET_WORDS {
+                count = count + usize::from(marked[start + SNIPPET_WORDS - 1])
+                    - usize::from(marked[start - 1]);
+                if count > best.1 {
+                    best = (start, count);
+                }
+            }
+            let range = best.0..best.0 + SNIPPET_WORDS;
+            let mut f = fragment(text, &ws[range.clone()], &marked[range.clone()]);
+            if range.start > 0 {
+                f.insert(0, '…');
+            }
+            if range.end < ws.len() {
+                f.push('…');
+            }
+            f
+        } else {
+            let whole = text.trim();
+            let offset = text.len() - text.trim_start().len();
+            let inner: Vec<super::search_index::Word> = ws
+                .iter()
+                .map(|w| super::search_index::Word {
+                    start: w.start - offset,
+                    end: w.end - offset,
+                    folded: String::new(),
+                })
+                .collect();
+            fragment_whole(whole, &inner, &marked)
+        };
+        out.push(Highlight {
+            field: FIELDS[i],
+            fragment,
+        });
+    }
+    out
+}
+
+/// A whole (trimmed) field with its marked words wrapped.
+fn fragment_whole(text: &str, ws: &[super::search_index::Word], marked: &[bool]) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut at = 0;
+    for (w, m) in ws.iter().zip(marked) {
+        if *m {
+            out.push_str(&text[at..w.start]);
+            out.push(START);
+            out.push_str(&text[w.start..w.end]);
+            out.push(STOP);
+            at = w.end;
+        }
+    }
+    out.push_str(&text[at..]);
+    mark(&out)
+}
+
+/// The highlights of the given papers for `q`, by paper id.
+pub async fn highlights(
+    engine: &SearchEngine,
+    q: &SearchQuery,
+    paper_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Highlight>>, DbErr> {
+    let docs = load_texts(engine.db(), paper_ids).await?;
+    let marker = Marker::new(q);
+    Ok(docs
+        .values()
+        .map(|d| (d.paper_id, highlight_doc(&marker, d)))
+        .collect())
 }
 
 /// HTML-escapes a fragment and turns the match markers into `<mark>` elements.
@@ -300,81 +479,6 @@ fn mark(text: &str) -> String {
     out
 }
 
-/// Rewrites the search documents of the given papers from their stored title, abstract, author
-/// names and AI keywords (called by the importer in its transaction).
-pub async fn refresh<C: ConnectionTrait>(db: &C, paper_ids: &[i64]) -> Result<(), DbErr> {
-    for chunk in paper_ids.chunks(500) {
-        let ids = chunk
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        refresh_where(db, &format!("p.id IN ({ids})")).await?;
-    }
-    Ok(())
-}
-
-async fn refresh_where<C: ConnectionTrait>(db: &C, condition: &str) -> Result<(), DbErr> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            db.execute_unprepared(&format!(
-                "INSERT INTO paper_search (paper_id, document)
-                 SELECT p.id,
-                   setweight(to_tsvector('english', p.title), 'A')
-                   || setweight(to_tsvector('english', COALESCE((SELECT string_agg(k, ' ')
-                        FROM json_array_elements_text(p.ai_keywords) AS k), '')), 'B')
-                   || setweight(to_tsvector('simple', COALESCE((SELECT string_agg(pa.name, ' ')
-                        FROM paper_authors pa WHERE pa.paper_id = p.id), '')), 'B')
-                   || setweight(to_tsvector('english', p.abstract), 'C')
-                 FROM papers p WHERE {condition}
-                 ON CONFLICT (paper_id) DO UPDATE SET document = excluded.document"
-            ))
-            .await?;
-        }
-        _ => {
-            let rowids = condition.replace("p.id", "rowid");
-            db.execute_unprepared(&format!("DELETE FROM paper_fts WHERE {rowids}"))
-                .await?;
-            db.execute_unprepared(&format!(
-                "INSERT INTO paper_fts (rowid, title, abstract, authors, keywords)
-                 SELECT p.id, p.title, p.abstract,
-                   COALESCE((SELECT group_concat(name, ', ') FROM (SELECT pa.name FROM paper_authors pa
-                        WHERE pa.paper_id = p.id ORDER BY pa.position)), ''),
-                   COALESCE((SELECT group_concat(value, ', ') FROM json_each(p.ai_keywords)), '')
-                 FROM papers p WHERE {condition}"
-            ))
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Fills the index when it is empty but papers exist (a database from before the index).
-pub async fn ensure_index<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    let table = match db.get_database_backend() {
-        DbBackend::Postgres => "paper_search",
-        _ => "paper_fts",
-    };
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!(
-                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM papers LIMIT 1) a),
-                        (SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) b)"
-            ),
-        ))
-        .await?;
-    let (papers, indexed): (i64, i64) = match row {
-        Some(r) => (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
-        None => (0, 0),
-    };
-    if papers > 0 && indexed == 0 {
-        tracing::info!("building the keyword search index over the stored papers");
-        refresh_where(db, "1 = 1").await?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +488,52 @@ mod tests {
         assert_eq!(
             mark("a <b> & \u{E000}diffusion\u{E001}"),
             "a &lt;b&gt; &amp; <mark>diffusion</mark>"
+        );
+    }
+
+    fn highlights_of(q: &str, fields: [&str; 4]) -> Vec<(String, String)> {
+        let q = SearchQuery::parse(q).unwrap();
+        let doc = DocText {
+            paper_id: 1,
+            fields: fields.map(String::from),
+        };
+        highlight_doc(&Marker::new(&q), &doc)
+            .into_iter()
+            .map(|h| (h.field.to_string(), h.fragment))
+            .collect()
+    }
+
+    #[test]
+    fn highlights_mark_stems_prefixes_and_phrases_only_where_they_match() {
+        let hs = highlights_of(
+            "transformers \"video diffusion\" tok*",
+            [
+                " Vision Transformer <b>for</b> Video ",
+                "Tokenizers for video and diffusion; video diffusion works.",
+                "Ana Gómez",
+                "",
+            ],
+        );
+        assert_eq!(
+            hs,
+            vec![
+                (
+                    "title".into(),
+                    "Vision <mark>Transformer</mark> &lt;b&gt;for&lt;/b&gt; Video".into()
+                ),
+                (
+                    "abstract".into(),
+                    "<mark>Tokenizers</mark> for video and diffusion; <mark>video</mark> <mark>diffusion</mark> works.".into()
+                ),
+            ]
+        );
+        let long = format!("{} needle {}", "hay ".repeat(50), "hay ".repeat(50));
+        let hs = highlights_of("needle", ["t", &long, "", ""]);
+        assert_eq!(hs.len(), 1);
+        assert!(hs[0].1.starts_with('…') && hs[0].1.ends_with('…'));
+        assert!(hs[0].1.contains("<mark>needle</mark>"));
+        assert!(
+            highlights_of("gomez", ["t", "", "Ana Gómez", ""])[0].1 == "Ana <mark>Gómez</mark>"
         );
     }
 }

@@ -1,0 +1,587 @@
+//! The keyword search index: an inverted index in memory over each paper's title, abstract,
+//! author names and AI keywords, ranked with BM25 (the formula of SQLite FTS5's `bm25()`, with
+//! per-field weights and Lucene's always-positive idf).
+//!
+//! Words are split on anything that is not a letter or digit, case- and accent-folded and
+//! stemmed with the Snowball English stemmer (the one PostgreSQL's `english` configuration
+//! uses), so "Transformers" finds "transformer" and "Schölkopf" finds "Scholkopf". Positions
+//! are kept for phrases. Every posting list is ordered by slot; a changed paper gets a new slot
+//! and its old one is marked dead (dead slots are skipped, and squeezed out when they pile up).
+//!
+//! Evaluating a query scores every match (no early termination), so `totalCount` is exact and
+//! any filter combines; on 100,000 papers a word found in most of them scores in about a
+//! millisecond.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+use crate::domain::search::{Atom, SearchQuery};
+
+/// The indexed fields, in slot order, by their GraphQL names (`SearchHighlight.field`).
+pub const FIELDS: [&str; 4] = ["title", "abstract", "authors", "aiKeywords"];
+/// Field weights: a title match counts ten times an abstract match.
+const WEIGHTS: [f64; 4] = [10.0, 1.0, 4.0, 5.0];
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+/// Positions are `field << FIELD_SHIFT | index`; words past this index in a field are not kept.
+const FIELD_SHIFT: u32 = 24;
+const MAX_INDEX: u32 = (1 << FIELD_SHIFT) - 1;
+
+/// The searchable text of one paper.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocText {
+    pub paper_id: i64,
+    /// Title, abstract, author names (", "-separated), AI keywords (", "-separated).
+    pub fields: [String; 4],
+}
+
+fn stemmer() -> &'static Stemmer {
+    static STEMMER: OnceLock<Stemmer> = OnceLock::new();
+    STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || is_combining_mark(c)
+}
+
+/// Lowercase, without accents.
+pub fn fold(word: &str) -> String {
+    word.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The index term of a folded word.
+pub fn stem(folded: &str) -> String {
+    stemmer().stem(folded).into_owned()
+}
+
+/// A word of a text: its byte range and its folded form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    pub start: usize,
+    pub end: usize,
+    pub folded: String,
+}
+
+/// The words of `text`, in order.
+pub fn words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (is_word_char(c), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push(word_at(text, s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(word_at(text, s, text.len()));
+    }
+    out.retain(|w| !w.folded.is_empty());
+    out
+}
+
+fn word_at(text: &str, start: usize, end: usize) -> Word {
+    Word {
+        start,
+        end,
+        folded: fold(&text[start..end]),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    paper_id: i64,
+    /// Words in all fields (BM25's document length).
+    len: u32,
+    live: bool,
+}
+
+/// One term's postings, ordered by slot.
+#[derive(Default)]
+struct Postings {
+    slots: Vec<u32>,
+    /// Weighted term frequency: the sum of the field weights of its occurrences.
+    wtf: Vec<f32>,
+    /// Where each posting's positions start in `positions`.
+    pos_start: Vec<u32>,
+    positions: Vec<u32>,
+}
+
+impl Postings {
+    fn positions_of(&self, i: usize) -> &[u32] {
+        let start = self.pos_start[i] as usize;
+        let end = self
+            .pos_start
+            .get(i + 1)
+            .map_or(self.positions.len(), |e| *e as usize);
+        &self.positions[start..end]
+    }
+}
+
+/// Matches of one atom: `(slot, weighted tf)` ordered by slot.
+type Matches = Vec<(u32, f32)>;
+
+/// The in-memory index. Not synchronised: `repo::search` wraps it in a lock.
+#[derive(Default)]
+pub struct Index {
+    terms: HashMap<String, u32>,
+    /// Folded surface words and their term, for `prefix*` queries.
+    surfaces: BTreeMap<String, u32>,
+    postings: Vec<Postings>,
+    slots: Vec<Slot>,
+    slot_of: HashMap<i64, u32>,
+    live: usize,
+    dead: usize,
+    total_len: u64,
+}
+
+/// A query's matches, scored, before paging.
+#[derive(Debug, Default)]
+pub struct Scored {
+    pub hits: Vec<(i64, f64)>,
+}
+
+impl Index {
+    /// Papers in the index.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Roughly how many bytes the index holds (for logs and the benchmark note).
+    pub fn approx_bytes(&self) -> usize {
+        let postings: usize = self
+            .postings
+            .iter()
+            .map(|p| {
+                p.slots.capacity() * 4
+                    + p.wtf.capacity() * 4
+                    + p.pos_start.capacity() * 4
+                    + p.positions.capacity() * 4
+            })
+            .sum();
+        let dict: usize = self.terms.keys().map(|k| k.len() + 40).sum::<usize>()
+            + self.surfaces.keys().map(|k| k.len() + 40).sum::<usize>();
+        postings + dict + self.slots.capacity() * 24 + self.slot_of.len() * 24
+    }
+
+    /// Adds a paper, replacing its earlier text if it had one.
+    pub fn upsert(&mut self, doc: &DocText) {
+        self.remove(doc.paper_id);
+        let slot = self.slots.len() as u32;
+        // Occurrences per term, in order of first appearance.
+        let mut order: Vec<u32> = Vec::new();
+        let mut occ: HashMap<u32, (f32, Vec<u32>)> = HashMap::new();
+        let mut len = 0u32;
+        for (field, text) in doc.fields.iter().enumerate() {
+            for (index, w) in words(text).into_iter().enumerate() {
+                len = len.saturating_add(1);
+                let index = index as u32;
+                if index > MAX_INDEX {
+                    continue;
+                }
+                let term = self.term_id(&w.folded);
+                let e = occ.entry(term).or_insert_with(|| {
+                    order.push(term);
+                    (0.0, Vec::new())
+                });
+                e.0 += WEIGHTS[field] as f32;
+                e.1.push(((field as u32) << FIELD_SHIFT) | index);
+            }
+        }
+        for term in order {
+            let Some((wtf, positions)) = occ.remove(&term) else {
+                continue;
+            };
+            let p = &mut self.postings[term as usize];
+            p.slots.push(slot);
+            p.wtf.push(wtf);
+            p.pos_start.push(p.positions.len() as u32);
+            p.positions.extend(positions);
+        }
+        self.slots.push(Slot {
+            paper_id: doc.paper_id,
+            len,
+            live: true,
+        });
+        self.slot_of.insert(doc.paper_id, slot);
+        self.live += 1;
+        self.total_len += u64::from(len);
+    }
+
+    /// Takes a paper out of the index (no-op when absent).
+    pub fn remove(&mut self, paper_id: i64) {
+        if let Some(old) = self.slot_of.remove(&paper_id) {
+            let s = &mut self.slots[old as usize];
+            s.live = false;
+            self.live -= 1;
+            self.dead += 1;
+            self.total_len -= u64::from(s.len);
+        }
+        if self.dead > 1_000 && self.dead > self.live / 4 {
+            self.compact();
+        }
+    }
+
+    fn term_id(&mut self, folded: &str) -> u32 {
+        if let Some(t) = self.surfaces.get(folded) {
+            return *t;
+        }
+        let stemmed = stem(folded);
+        let next = self.postings.len() as u32;
+        let t = *self.terms.entry(stemmed).or_insert(next);
+        if t == next {
+            self.postings.push(Postings::default());
+        }
+        self.surfaces.insert(folded.to_owned(), t);
+        t
+    }
+
+    /// Drops the postings of dead slots (slots keep their numbers).
+    fn compact(&mut self) {
+        let slots = &self.slots;
+        for p in &mut self.postings {
+            let mut out = Postings::default();
+            for i in 0..p.slots.len() {
+                if slots[p.slots[i] as usize].live {
+                    out.slots.push(p.slots[i]);
+                    out.wtf.push(p.wtf[i]);
+                    out.pos_start.push(out.positions.len() as u32);
+                    out.positions.extend_from_slice(p.positions_of(i));
+                }
+            }
+            *p = out;
+        }
+        self.dead = 0;
+        tracing::debug!(papers = self.live, "search index compacted");
+    }
+
+    fn live_matches(&self, term: u32) -> Matches {
+        let p = &self.postings[term as usize];
+        p.slots
+            .iter()
+            .zip(&p.wtf)
+            .filter(|(s, _)| self.slots[**s as usize].live)
+            .map(|(s, w)| (*s, *w))
+            .collect()
+    }
+
+    fn word_matches(&self, word: &str, prefix: bool) -> Matches {
+        let folded = fold(word);
+        if !prefix {
+            return match self.terms.get(&stem(&folded)) {
+                Some(t) => self.live_matches(*t),
+                None => Vec::new(),
+            };
+        }
+        let mut terms: Vec<u32> = self
+            .surfaces
+            .range(folded.clone()..)
+            .take_while(|(s, _)| s.starts_with(&folded))
+            .map(|(_, t)| *t)
+            .collect();
+        terms.sort_unstable();
+        terms.dedup();
+        match terms.as_slice() {
+            [] => Vec::new(),
+            [one] => self.live_matches(*one),
+            many => {
+                let mut acc: HashMap<u32, f32> = HashMap::new();
+                for t in many {
+                    for (s, w) in self.live_matches(*t) {
+                        *acc.entry(s).or_default() += w;
+                    }
+                }
+                let mut out: Matches = acc.into_iter().collect();
+                out.sort_unstable_by_key(|(s, _)| *s);
+                out
+            }
+        }
+    }
+
+    fn phrase_matches(&self, words: &[String]) -> Matches {
+        let mut terms = Vec::with_capacity(words.len());
+        for w in words {
+            match self.terms.get(&stem(&fold(w))) {
+                Some(t) => terms.push(*t as usize),
+                None => return Vec::new(),
+            }
+        }
+        let Some(first) = terms.first() else {
+            return Vec::new();
+        };
+        let lists: Vec<&Postings> = terms.iter().map(|t| &self.postings[*t]).collect();
+        let mut cursors = vec![0usize; lists.len()];
+        let mut out = Vec::new();
+        'docs: for (i0, slot) in self.postings[*first].slots.iter().enumerate() {
+            if !self.slots[*slot as usize].live {
+                continue;
+            }
+            // The posting of every other word in this slot.
+            let mut at = vec![i0; lists.len()];
+            for (k, list) in lists.iter().enumerate().skip(1) {
+                let c = &mut cursors[k];
+                while *c < list.slots.len() && list.slots[*c] < *slot {
+                    *c += 1;
+                }
+                if *c >= list.slots.len() || list.slots[*c] != *slot {
+                    continue 'docs;
+                }
+                at[k] = *c;
+            }
+            let mut wtf = 0.0f32;
+            for &p in lists[0].positions_of(i0) {
+                let whole = (1..lists.len()).all(|k| {
+                    lists[k]
+                        .positions_of(at[k])
+                        .binary_search(&(p + k as u32))
+                        .is_ok()
+                });
+                if whole {
+                    wtf += WEIGHTS[(p >> FIELD_SHIFT) as usize] as f32;
+                }
+            }
+            if wtf > 0.0 {
+                out.push((*slot, wtf));
+            }
+        }
+        out
+    }
+
+    fn atom_matches(&self, a: &Atom) -> Matches {
+        match a {
+            Atom::Word { word, prefix } => self.word_matches(word, *prefix),
+            Atom::Phrase(words) => self.phrase_matches(words),
+        }
+    }
+
+    /// Every paper matching `q` (and in `allowed`, when given), with its score, unordered.
+    pub fn evaluate(&self, q: &SearchQuery, allowed: Option<&dyn Fn(i64) -> bool>) -> Scored {
+        if self.live == 0 {
+            return Scored::default();
+        }
+        let n = self.slots.len();
+        let words = n.div_ceil(64);
+        let mut atoms: Vec<Matches> = Vec::new();
+        let mut candidates: Option<Vec<u64>> = None;
+        for group in &q.groups {
+            let mut bits = vec![0u64; words];
+            for a in group {
+                let m = self.atom_matches(a);
+                for (s, _) in &m {
+                    bits[*s as usize / 64] |= 1 << (*s % 64);
+                }
+                atoms.push(m);
+            }
+            candidates = Some(match candidates {
+                None => bits,
+                Some(c) => c.iter().zip(&bits).map(|(a, b)| a & b).collect(),
+            });
+        }
+        let Some(mut candidates) = candidates else {
+            return Scored::default();
+        };
+        for a in &q.excluded {
+            for (s, _) in self.atom_matches(a) {
+                candidates[s as usize / 64] &= !(1 << (s % 64));
+            }
+        }
+        let docs = self.live as f64;
+        let avg_len = (self.total_len as f64 / docs).max(1.0);
+        let idf: Vec<f64> = atoms
+            .iter()
+            .map(|m| {
+                let df = m.len() as f64;
+                (1.0 + (docs - df + 0.5) / (df + 0.5)).ln()
+            })
+            .collect();
+        let mut cursors = vec![0usize; atoms.len()];
+        let mut hits = Vec::new();
+        for (w, bits) in candidates.iter().enumerate() {
+            let mut bits = *bits;
+            while bits != 0 {
+                let s = (w * 64 + bits.trailing_zeros() as usize) as u32;
+                bits &= bits - 1;
+                let slot = self.slots[s as usize];
+                if !allowed.is_none_or(|f| f(slot.paper_id)) {
+                    continue;
+                }
+                let norm = K1 * (1.0 - B + B * f64::from(slot.len) / avg_len);
+                let mut score = 0.0;
+                for (k, m) in atoms.iter().enumerate() {
+                    let c = &mut cursors[k];
+                    while *c < m.len() && m[*c].0 < s {
+                        *c += 1;
+                    }
+                    if *c < m.len() && m[*c].0 == s {
+                        let tf = f64::from(m[*c].1);
+                        score += idf[k] * tf * (K1 + 1.0) / (tf + norm);
+                    }
+                }
+                hits.push((slot.paper_id, score));
+            }
+        }
+        Scored { hits }
+    }
+}
+
+impl Scored {
+    /// Best first (score descending, then paper id ascending), after `(score, id)` when given,
+    /// at most `limit`.
+    pub fn page(mut self, after: Option<(f64, i64)>, limit: usize) -> Vec<(i64, f64)> {
+        if let Some((score, id)) = after {
+            self.hits
+                .retain(|(pid, s)| *s < score || (*s == score && *pid > id));
+        }
+        let better = |a: &(i64, f64), b: &(i64, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if limit == 0 {
+            return Vec::new();
+        }
+        if self.hits.len() > limit {
+            self.hits.select_nth_unstable_by(limit - 1, better);
+            self.hits.truncate(limit);
+        }
+        self.hits.sort_unstable_by(better);
+        self.hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: i64, title: &str, abstract_: &str, authors: &str) -> DocText {
+        DocText {
+            paper_id: id,
+            fields: [
+                title.into(),
+                abstract_.into(),
+                authors.into(),
+                String::new(),
+            ],
+        }
+    }
+
+    fn ids(index: &Index, q: &str) -> Vec<i64> {
+        let q = SearchQuery::parse(q).unwrap();
+        index
+            .evaluate(&q, None)
+            .page(None, 100)
+            .into_iter()
+            .map(|h| h.0)
+            .collect()
+    }
+
+    fn corpus() -> Index {
+        let mut i = Index::default();
+        i.upsert(&doc(
+            1,
+            "Vision Transformers at scale",
+            "We scale a vision transformer.",
+            "Ana Gómez",
+        ));
+        i.upsert(&doc(
+            2,
+            "Diffusion for video",
+            "A transformer denoiser for video diffusion models.",
+            "Bo Li",
+        ));
+        i.upsert(&doc(
+            3,
+            "Audio tokens",
+            "Tokenizers and the vision of audio.",
+            "Zoë Schölkopf",
+        ));
+        i
+    }
+
+    #[test]
+    fn stems_folds_and_weights_the_title_above_the_abstract() {
+        let i = corpus();
+        // Title match (1) above abstract match (2).
+        assert_eq!(ids(&i, "transformer"), vec![1, 2]);
+        assert_eq!(ids(&i, "TRANSFORMERS"), vec![1, 2]);
+        assert_eq!(ids(&i, "scholkopf"), vec![3]);
+        assert_eq!(ids(&i, "zoe"), vec![3]);
+        assert!(ids(&i, "nothing").is_empty());
+    }
+
+    #[test]
+    fn phrases_exclusions_or_and_prefixes() {
+        let i = corpus();
+        assert_eq!(ids(&i, "\"vision transformer\""), vec![1]);
+        assert_eq!(ids(&i, "\"transformer vision\""), Vec::<i64>::new());
+        assert_eq!(ids(&i, "vision -audio"), vec![1]);
+        assert_eq!(ids(&i, "video OR audio").len(), 2);
+        assert_eq!(ids(&i, "token*"), vec![3]);
+        assert_eq!(ids(&i, "transformer video"), vec![2]);
+    }
+
+    #[test]
+    fn replacing_a_text_forgets_the_old_one() {
+        let mut i = corpus();
+        i.upsert(&doc(2, "Sound", "Nothing about pictures.", "Bo Li"));
+        assert_eq!(ids(&i, "diffusion"), Vec::<i64>::new());
+        assert_eq!(ids(&i, "pictures"), vec![2]);
+        assert_eq!(i.len(), 3);
+        i.remove(3);
+        assert_eq!(ids(&i, "audio"), Vec::<i64>::new());
+        assert_eq!(i.len(), 2);
+    }
+
+    #[test]
+    fn compaction_keeps_every_live_match() {
+        let mut i = Index::default();
+        for round in 0..3 {
+            for id in 0..1_500 {
+                let title = if id % 2 == 0 {
+                    "even paper"
+                } else {
+                    "odd paper"
+                };
+                i.upsert(&doc(id, title, &format!("round {round}"), ""));
+            }
+        }
+        assert_eq!(i.len(), 1_500);
+        assert_eq!(ids(&i, "even").len(), 100);
+        let q = SearchQuery::parse("paper").unwrap();
+        assert_eq!(i.evaluate(&q, None).hits.len(), 1_500);
+        assert_eq!(ids(&i, "\"round 2\"").len(), 100);
+        assert!(ids(&i, "\"round 1\"").is_empty());
+    }
+
+    #[test]
+    fn pages_follow_each_other_without_gaps_or_repeats() {
+        let mut i = Index::default();
+        for id in 0..50 {
+            let body = "word ".repeat((id % 7 + 1) as usize);
+            i.upsert(&doc(id, "t", &body, ""));
+        }
+        let q = SearchQuery::parse("word").unwrap();
+        let all = i.evaluate(&q, None).page(None, 100);
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = i.evaluate(&q, None).page(after, 7);
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().map(|(id, s)| (*s, *id));
+            paged.extend(page);
+        }
+        assert_eq!(paged, all);
+        assert_eq!(all.len(), 50);
+    }
+}
