@@ -92,6 +92,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// Another server (its own router, caches and search index) over the same database, as a
+    /// replica would be; returns its base URL.
+    pub async fn second_server(&self) -> String {
+        let listener = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = app::router(self.db.clone(), &app::HttpOptions::default());
+        tokio::spawn(app::serve(listener, router, std::future::pending()));
+        format!("http://{addr}")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -270,6 +270,41 @@ async fn the_index_follows_every_write() {
     );
 }
 
+#[tokio::test]
+async fn another_server_on_the_same_database_finds_what_was_written_after_it_started() {
+    let app = spawn_app().await;
+    let mut p = paper(1, "2026-04-01", 5);
+    p.abstract_text = "An old idea about quasicrystals.".into();
+    app.import("2026-04-01", std::slice::from_ref(&p)).await;
+    let other = app.second_server().await;
+    let find = |q: &'static str| {
+        let client = app.client.clone();
+        let url = format!("{other}/graphql");
+        async move {
+            let v: Value = client
+                .post(url)
+                .json(&json!({ "query": SEARCH, "variables": { "q": q, "first": 100 } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            found(&v["data"]["searchPapers"])
+        }
+    };
+    assert_eq!(find("quasicrystals").await, ["2601.00001"]);
+    assert!(find("metamaterials").await.is_empty());
+    p.abstract_text = "A new idea about metamaterials.".into();
+    app.import("2026-04-01", std::slice::from_ref(&p)).await;
+    let mut q = paper(2, "2026-04-01", 3);
+    q.title = "Metamaterials at scale".into();
+    app.import("2026-04-01", &[p.clone(), q]).await;
+    // The second server's index learns both writes from `search_changes`, not from the first.
+    assert_eq!(find("metamaterials").await, ["2601.00002", "2601.00001"]);
+    assert!(find("quasicrystals").await.is_empty());
+}
+
 /// Queries a user could type (or an attacker could send): each gets results or BAD_USER_INPUT.
 pub const HOSTILE: &[&str] = &[
     "",
