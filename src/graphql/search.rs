@@ -102,7 +102,7 @@ impl SearchQueryRoot {
             .transpose()?;
         let db = ctx.data::<DatabaseConnection>()?;
         let engine = ctx.data::<Arc<search::SearchEngine>>()?;
-        let mut hits = search::hits(engine, &q, &criteria, after, first as u64 + 1)
+        let (mut hits, total) = search::hits(engine, &q, &criteria, after, first as u64 + 1)
             .await
             .map_err(AppError::from)?;
         let has_next_page = hits.len() > first as usize;
@@ -142,8 +142,8 @@ impl SearchQueryRoot {
         Ok(PaperSearchConnection {
             shared: Arc::new(Shared {
                 query: q,
-                criteria,
                 ids,
+                total,
                 highlights: OnceCell::new(),
             }),
             papers,
@@ -183,8 +183,9 @@ fn tag(q: &SearchQuery, criteria: &PaperCriteria) -> String {
 
 struct Shared {
     query: SearchQuery,
-    criteria: PaperCriteria,
     ids: Vec<i64>,
+    /// How many match in all (counted while ranking the page).
+    total: u64,
     /// The page's highlights, read in one statement when the first edge asks.
     highlights: OnceCell<HashMap<i64, Vec<Highlight>>>,
 }
@@ -227,12 +228,8 @@ impl PaperSearchConnection {
     }
 
     /// How many papers match the query and filter in all pages (exact).
-    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        let engine = ctx.data::<Arc<search::SearchEngine>>()?;
-        let n = search::count(engine, &self.shared.query, &self.shared.criteria)
-            .await
-            .map_err(AppError::from)?;
-        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    async fn total_count(&self) -> ApiResult<i32> {
+        Ok(i32::try_from(self.shared.total).unwrap_or(i32::MAX))
     }
 }
 

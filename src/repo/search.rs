@@ -13,7 +13,7 @@ use std::time::Instant;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QuerySelect, Statement};
 
 use super::papers::PaperCriteria;
-use super::search_index::{DocText, FIELDS, Index, fold, stem, words};
+use super::search_index::{DocText, FIELDS, Index, TopK, fold, stem, words};
 use crate::domain::search::{Atom, SearchQuery};
 use crate::entities::paper;
 
@@ -122,6 +122,12 @@ impl SearchEngine {
                 }
             }
         }
+        if changed.len() >= 1_000 {
+            self.index
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .shrink();
+        }
         *applied = last;
         self.seen.store(generation, Ordering::Release);
         if first || changed.len() >= 1_000 {
@@ -143,22 +149,25 @@ impl SearchEngine {
         &self,
         q: &SearchQuery,
         criteria: &PaperCriteria,
-        page: Option<(Option<After>, usize)>,
+        after: Option<After>,
+        limit: usize,
     ) -> Result<(Vec<Hit>, usize), DbErr> {
         self.current().await?;
         let allowed = allowed_ids(&self.db, criteria).await?;
         let index = self.read();
         let filter = allowed.as_ref().map(|set| move |id: i64| set.contains(&id));
-        let scored = index.evaluate(q, filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool));
-        let total = scored.hits.len();
-        let hits = match page {
-            None => Vec::new(),
-            Some((after, limit)) => scored
-                .page(after.map(|a| (a.score, a.paper_id)), limit)
-                .into_iter()
-                .map(|(paper_id, score)| Hit { paper_id, score })
-                .collect(),
-        };
+        let mut top = TopK::new(after.map(|a| (a.score, a.paper_id)), limit);
+        index.evaluate(
+            q,
+            filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
+            |id, score| top.offer(id, score),
+        );
+        let total = top.total;
+        let hits = top
+            .into_sorted()
+            .into_iter()
+            .map(|(paper_id, score)| Hit { paper_id, score })
+            .collect();
         Ok((hits, total))
     }
 }
@@ -267,25 +276,17 @@ pub async fn record_changes<C: ConnectionTrait>(db: &C, paper_ids: &[i64]) -> Re
 }
 
 /// The page of hits after `after` (best first: score descending, then id ascending), `limit`
-/// rows.
+/// rows, and how many papers match in all.
 pub async fn hits(
     engine: &SearchEngine,
     q: &SearchQuery,
     criteria: &PaperCriteria,
     after: Option<After>,
     limit: u64,
-) -> Result<Vec<Hit>, DbErr> {
+) -> Result<(Vec<Hit>, u64), DbErr> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    Ok(engine.run(q, criteria, Some((after, limit))).await?.0)
-}
-
-/// How many papers match.
-pub async fn count(
-    engine: &SearchEngine,
-    q: &SearchQuery,
-    criteria: &PaperCriteria,
-) -> Result<u64, DbErr> {
-    Ok(engine.run(q, criteria, None).await?.1 as u64)
+    let (hits, total) = engine.run(q, criteria, after, limit).await?;
+    Ok((hits, total as u64))
 }
 
 /// What marks a word in highlights: the query's stems, prefixes and phrases.
@@ -417,7 +418,7 @@ fn highlight_doc(marker: &Marker, doc: &DocText) -> Vec<Highlight> {
                 .map(|w| super::search_index::Word {
                     start: w.start - offset,
                     end: w.end - offset,
-                    folded: String::new(),
+                    folded: std::borrow::Cow::Borrowed(""),
                 })
                 .collect();
             fragment_whole(whole, &inner, &marked)

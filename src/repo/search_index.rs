@@ -11,7 +11,9 @@
 //! Evaluating a query scores every match (no early termination), so `totalCount` is exact and
 //! any filter combines; on 100,000 papers a word found in most of them scores in about a
 //! millisecond.
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -49,6 +51,9 @@ fn is_word_char(c: char) -> bool {
 
 /// Lowercase, without accents.
 pub fn fold(word: &str) -> String {
+    if word.is_ascii() {
+        return word.to_ascii_lowercase();
+    }
     word.nfd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
@@ -62,18 +67,24 @@ pub fn stem(folded: &str) -> String {
 
 /// A word of a text: its byte range and its folded form.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Word {
+pub struct Word<'a> {
     pub start: usize,
     pub end: usize,
-    pub folded: String,
+    pub folded: Cow<'a, str>,
 }
 
 /// The words of `text`, in order.
-pub fn words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
+pub fn words(text: &str) -> Vec<Word<'_>> {
+    let mut out = Vec::with_capacity(text.len() / 6);
     let mut start = None;
+    let bytes = text.as_bytes();
     for (i, c) in text.char_indices() {
-        match (is_word_char(c), start) {
+        let word_char = if bytes[i] < 128 {
+            bytes[i].is_ascii_alphanumeric()
+        } else {
+            is_word_char(c)
+        };
+        match (word_char, start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 out.push(word_at(text, s, i));
@@ -89,12 +100,17 @@ pub fn words(text: &str) -> Vec<Word> {
     out
 }
 
-fn word_at(text: &str, start: usize, end: usize) -> Word {
-    Word {
-        start,
-        end,
-        folded: fold(&text[start..end]),
-    }
+fn word_at(text: &str, start: usize, end: usize) -> Word<'_> {
+    let w = &text[start..end];
+    let folded = if w
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        Cow::Borrowed(w)
+    } else {
+        Cow::Owned(fold(w))
+    };
+    Word { start, end, folded }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -108,9 +124,8 @@ struct Slot {
 /// One term's postings, ordered by slot.
 #[derive(Default)]
 struct Postings {
-    slots: Vec<u32>,
-    /// Weighted term frequency: the sum of the field weights of its occurrences.
-    wtf: Vec<f32>,
+    /// `(slot, weighted term frequency)`: the sum of the field weights of its occurrences.
+    entries: Vec<(u32, f32)>,
     /// Where each posting's positions start in `positions`.
     pos_start: Vec<u32>,
     positions: Vec<u32>,
@@ -128,7 +143,7 @@ impl Postings {
 }
 
 /// Matches of one atom: `(slot, weighted tf)` ordered by slot.
-type Matches = Vec<(u32, f32)>;
+type Matches<'a> = Cow<'a, [(u32, f32)]>;
 
 /// The in-memory index. Not synchronised: `repo::search` wraps it in a lock.
 #[derive(Default)]
@@ -142,12 +157,6 @@ pub struct Index {
     live: usize,
     dead: usize,
     total_len: u64,
-}
-
-/// A query's matches, scored, before paging.
-#[derive(Debug, Default)]
-pub struct Scored {
-    pub hits: Vec<(i64, f64)>,
 }
 
 impl Index {
@@ -166,10 +175,7 @@ impl Index {
             .postings
             .iter()
             .map(|p| {
-                p.slots.capacity() * 4
-                    + p.wtf.capacity() * 4
-                    + p.pos_start.capacity() * 4
-                    + p.positions.capacity() * 4
+                p.entries.capacity() * 8 + p.pos_start.capacity() * 4 + p.positions.capacity() * 4
             })
             .sum();
         let dict: usize = self.terms.keys().map(|k| k.len() + 40).sum::<usize>()
@@ -206,8 +212,7 @@ impl Index {
                 continue;
             };
             let p = &mut self.postings[term as usize];
-            p.slots.push(slot);
-            p.wtf.push(wtf);
+            p.entries.push((slot, wtf));
             p.pos_start.push(p.positions.len() as u32);
             p.positions.extend(positions);
         }
@@ -219,6 +224,15 @@ impl Index {
         self.slot_of.insert(doc.paper_id, slot);
         self.live += 1;
         self.total_len += u64::from(len);
+    }
+
+    /// Gives back the spare capacity of the posting lists (after a bulk load).
+    pub fn shrink(&mut self) {
+        for p in &mut self.postings {
+            p.entries.shrink_to_fit();
+            p.pos_start.shrink_to_fit();
+            p.positions.shrink_to_fit();
+        }
     }
 
     /// Takes a paper out of the index (no-op when absent).
@@ -254,10 +268,9 @@ impl Index {
         let slots = &self.slots;
         for p in &mut self.postings {
             let mut out = Postings::default();
-            for i in 0..p.slots.len() {
-                if slots[p.slots[i] as usize].live {
-                    out.slots.push(p.slots[i]);
-                    out.wtf.push(p.wtf[i]);
+            for i in 0..p.entries.len() {
+                if slots[p.entries[i].0 as usize].live {
+                    out.entries.push(p.entries[i]);
                     out.pos_start.push(out.positions.len() as u32);
                     out.positions.extend_from_slice(p.positions_of(i));
                 }
@@ -268,22 +281,26 @@ impl Index {
         tracing::debug!(papers = self.live, "search index compacted");
     }
 
-    fn live_matches(&self, term: u32) -> Matches {
+    fn live_matches(&self, term: u32) -> Matches<'_> {
         let p = &self.postings[term as usize];
-        p.slots
-            .iter()
-            .zip(&p.wtf)
-            .filter(|(s, _)| self.slots[**s as usize].live)
-            .map(|(s, w)| (*s, *w))
-            .collect()
+        if self.dead == 0 {
+            return Cow::Borrowed(&p.entries);
+        }
+        Cow::Owned(
+            p.entries
+                .iter()
+                .filter(|(s, _)| self.slots[*s as usize].live)
+                .copied()
+                .collect(),
+        )
     }
 
-    fn word_matches(&self, word: &str, prefix: bool) -> Matches {
+    fn word_matches(&self, word: &str, prefix: bool) -> Matches<'_> {
         let folded = fold(word);
         if !prefix {
             return match self.terms.get(&stem(&folded)) {
                 Some(t) => self.live_matches(*t),
-                None => Vec::new(),
+                None => Cow::Borrowed(&[]),
             };
         }
         let mut terms: Vec<u32> = self
@@ -295,37 +312,37 @@ impl Index {
         terms.sort_unstable();
         terms.dedup();
         match terms.as_slice() {
-            [] => Vec::new(),
+            [] => Cow::Borrowed(&[]),
             [one] => self.live_matches(*one),
             many => {
                 let mut acc: HashMap<u32, f32> = HashMap::new();
                 for t in many {
-                    for (s, w) in self.live_matches(*t) {
-                        *acc.entry(s).or_default() += w;
+                    for (s, w) in self.live_matches(*t).iter() {
+                        *acc.entry(*s).or_default() += w;
                     }
                 }
-                let mut out: Matches = acc.into_iter().collect();
+                let mut out: Vec<(u32, f32)> = acc.into_iter().collect();
                 out.sort_unstable_by_key(|(s, _)| *s);
-                out
+                Cow::Owned(out)
             }
         }
     }
 
-    fn phrase_matches(&self, words: &[String]) -> Matches {
+    fn phrase_matches(&self, words: &[String]) -> Matches<'_> {
         let mut terms = Vec::with_capacity(words.len());
         for w in words {
             match self.terms.get(&stem(&fold(w))) {
                 Some(t) => terms.push(*t as usize),
-                None => return Vec::new(),
+                None => return Cow::Borrowed(&[]),
             }
         }
         let Some(first) = terms.first() else {
-            return Vec::new();
+            return Cow::Borrowed(&[]);
         };
         let lists: Vec<&Postings> = terms.iter().map(|t| &self.postings[*t]).collect();
         let mut cursors = vec![0usize; lists.len()];
         let mut out = Vec::new();
-        'docs: for (i0, slot) in self.postings[*first].slots.iter().enumerate() {
+        'docs: for (i0, (slot, _)) in self.postings[*first].entries.iter().enumerate() {
             if !self.slots[*slot as usize].live {
                 continue;
             }
@@ -333,10 +350,10 @@ impl Index {
             let mut at = vec![i0; lists.len()];
             for (k, list) in lists.iter().enumerate().skip(1) {
                 let c = &mut cursors[k];
-                while *c < list.slots.len() && list.slots[*c] < *slot {
+                while *c < list.entries.len() && list.entries[*c].0 < *slot {
                     *c += 1;
                 }
-                if *c >= list.slots.len() || list.slots[*c] != *slot {
+                if *c >= list.entries.len() || list.entries[*c].0 != *slot {
                     continue 'docs;
                 }
                 at[k] = *c;
@@ -357,30 +374,61 @@ impl Index {
                 out.push((*slot, wtf));
             }
         }
-        out
+        Cow::Owned(out)
     }
 
-    fn atom_matches(&self, a: &Atom) -> Matches {
+    fn atom_matches(&self, a: &Atom) -> Matches<'_> {
         match a {
             Atom::Word { word, prefix } => self.word_matches(word, *prefix),
             Atom::Phrase(words) => self.phrase_matches(words),
         }
     }
 
-    /// Every paper matching `q` (and in `allowed`, when given), with its score, unordered.
-    pub fn evaluate(&self, q: &SearchQuery, allowed: Option<&dyn Fn(i64) -> bool>) -> Scored {
+    /// Calls `visit(paper_id, score)` for every paper matching `q` (and `allowed`, when given).
+    pub fn evaluate<F: FnMut(i64, f64)>(
+        &self,
+        q: &SearchQuery,
+        allowed: Option<&dyn Fn(i64) -> bool>,
+        mut visit: F,
+    ) {
         if self.live == 0 {
-            return Scored::default();
+            return;
         }
-        let n = self.slots.len();
-        let words = n.div_ceil(64);
-        let mut atoms: Vec<Matches> = Vec::new();
+        let docs = self.live as f64;
+        let avg_len = (self.total_len as f64 / docs).max(1.0);
+        // idf (Lucene's, never negative) times (k1 + 1), per atom.
+        let idf = |m: &[(u32, f32)]| {
+            let df = m.len() as f64;
+            (1.0 + (docs - df + 0.5) / (df + 0.5)).ln() * (K1 + 1.0)
+        };
+        // k1 (1 - b + b len / avg_len) = c1 + c2 len
+        let (c1, c2) = (K1 * (1.0 - B), K1 * B / avg_len);
+        let score = |slot: &Slot, tf: f32, idf: f64| {
+            let tf = f64::from(tf);
+            idf * tf / (tf + c1 + c2 * f64::from(slot.len))
+        };
+        // One word or phrase: its matches are the candidates, already in order.
+        if let ([group], []) = (q.groups.as_slice(), q.excluded.as_slice())
+            && let [atom] = group.as_slice()
+        {
+            let m = self.atom_matches(atom);
+            let idf = idf(&m);
+            for (s, tf) in m.iter() {
+                let slot = &self.slots[*s as usize];
+                if allowed.is_none_or(|f| f(slot.paper_id)) {
+                    visit(slot.paper_id, score(slot, *tf, idf));
+                }
+            }
+            return;
+        }
+        let words = self.slots.len().div_ceil(64);
+        let mut atoms: Vec<Matches<'_>> = Vec::new();
         let mut candidates: Option<Vec<u64>> = None;
         for group in &q.groups {
             let mut bits = vec![0u64; words];
             for a in group {
                 let m = self.atom_matches(a);
-                for (s, _) in &m {
+                for (s, _) in m.iter() {
                     bits[*s as usize / 64] |= 1 << (*s % 64);
                 }
                 atoms.push(m);
@@ -391,70 +439,118 @@ impl Index {
             });
         }
         let Some(mut candidates) = candidates else {
-            return Scored::default();
+            return;
         };
         for a in &q.excluded {
-            for (s, _) in self.atom_matches(a) {
-                candidates[s as usize / 64] &= !(1 << (s % 64));
+            for (s, _) in self.atom_matches(a).iter() {
+                candidates[*s as usize / 64] &= !(1 << (*s % 64));
             }
         }
-        let docs = self.live as f64;
-        let avg_len = (self.total_len as f64 / docs).max(1.0);
-        let idf: Vec<f64> = atoms
-            .iter()
-            .map(|m| {
-                let df = m.len() as f64;
-                (1.0 + (docs - df + 0.5) / (df + 0.5)).ln()
-            })
-            .collect();
+        let idfs: Vec<f64> = atoms.iter().map(|m| idf(m)).collect();
         let mut cursors = vec![0usize; atoms.len()];
-        let mut hits = Vec::new();
         for (w, bits) in candidates.iter().enumerate() {
             let mut bits = *bits;
             while bits != 0 {
                 let s = (w * 64 + bits.trailing_zeros() as usize) as u32;
                 bits &= bits - 1;
-                let slot = self.slots[s as usize];
+                let slot = &self.slots[s as usize];
                 if !allowed.is_none_or(|f| f(slot.paper_id)) {
                     continue;
                 }
-                let norm = K1 * (1.0 - B + B * f64::from(slot.len) / avg_len);
-                let mut score = 0.0;
+                let mut total = 0.0;
                 for (k, m) in atoms.iter().enumerate() {
                     let c = &mut cursors[k];
                     while *c < m.len() && m[*c].0 < s {
                         *c += 1;
                     }
                     if *c < m.len() && m[*c].0 == s {
-                        let tf = f64::from(m[*c].1);
-                        score += idf[k] * tf * (K1 + 1.0) / (tf + norm);
+                        total += score(slot, m[*c].1, idfs[k]);
                     }
                 }
-                hits.push((slot.paper_id, score));
+                visit(slot.paper_id, total);
             }
         }
-        Scored { hits }
     }
 }
 
-impl Scored {
-    /// Best first (score descending, then paper id ascending), after `(score, id)` when given,
-    /// at most `limit`.
-    pub fn page(mut self, after: Option<(f64, i64)>, limit: usize) -> Vec<(i64, f64)> {
-        if let Some((score, id)) = after {
-            self.hits
-                .retain(|(pid, s)| *s < score || (*s == score && *pid > id));
+/// A ranked hit in the top-k heap, ordered so that the worst is the greatest.
+#[derive(Clone, Copy, Debug)]
+struct Ranked {
+    score: f64,
+    paper_id: i64,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.paper_id.cmp(&other.paper_id))
+    }
+}
+
+/// Collects the best `limit` hits after a cursor (score descending, then paper id ascending)
+/// and counts every hit.
+#[derive(Debug)]
+pub struct TopK {
+    limit: usize,
+    after: Option<Ranked>,
+    heap: BinaryHeap<Ranked>,
+    /// Every hit offered, on all pages.
+    pub total: usize,
+}
+
+impl TopK {
+    pub fn new(after: Option<(f64, i64)>, limit: usize) -> TopK {
+        TopK {
+            limit,
+            after: after.map(|(score, paper_id)| Ranked { score, paper_id }),
+            heap: BinaryHeap::with_capacity(limit.min(1_024) + 1),
+            total: 0,
         }
-        let better = |a: &(i64, f64), b: &(i64, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if limit == 0 {
-            return Vec::new();
+    }
+
+    #[inline]
+    pub fn offer(&mut self, paper_id: i64, score: f64) {
+        self.total += 1;
+        if self.limit == 0
+            || (self.heap.len() == self.limit && self.heap.peek().is_some_and(|w| score < w.score))
+        {
+            return;
         }
-        if self.hits.len() > limit {
-            self.hits.select_nth_unstable_by(limit - 1, better);
-            self.hits.truncate(limit);
+        let r = Ranked { score, paper_id };
+        if self.after.is_some_and(|a| r <= a) {
+            return;
         }
-        self.hits.sort_unstable_by(better);
-        self.hits
+        if self.heap.len() < self.limit {
+            self.heap.push(r);
+        } else if self.heap.peek().is_some_and(|worst| r < *worst) {
+            self.heap.pop();
+            self.heap.push(r);
+        }
+    }
+
+    /// The collected hits, best first.
+    pub fn into_sorted(self) -> Vec<(i64, f64)> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| (r.paper_id, r.score))
+            .collect()
     }
 }
 
@@ -474,11 +570,16 @@ mod tests {
         }
     }
 
+    fn page(index: &Index, q: &SearchQuery, after: Option<(f64, i64)>, n: usize) -> TopK {
+        let mut top = TopK::new(after, n);
+        index.evaluate(q, None, |id, s| top.offer(id, s));
+        top
+    }
+
     fn ids(index: &Index, q: &str) -> Vec<i64> {
         let q = SearchQuery::parse(q).unwrap();
-        index
-            .evaluate(&q, None)
-            .page(None, 100)
+        page(index, &q, None, 100)
+            .into_sorted()
             .into_iter()
             .map(|h| h.0)
             .collect()
@@ -557,7 +658,7 @@ mod tests {
         assert_eq!(i.len(), 1_500);
         assert_eq!(ids(&i, "even").len(), 100);
         let q = SearchQuery::parse("paper").unwrap();
-        assert_eq!(i.evaluate(&q, None).hits.len(), 1_500);
+        assert_eq!(page(&i, &q, None, 0).total, 1_500);
         assert_eq!(ids(&i, "\"round 2\"").len(), 100);
         assert!(ids(&i, "\"round 1\"").is_empty());
     }
@@ -570,16 +671,18 @@ mod tests {
             i.upsert(&doc(id, "t", &body, ""));
         }
         let q = SearchQuery::parse("word").unwrap();
-        let all = i.evaluate(&q, None).page(None, 100);
+        let all = page(&i, &q, None, 100).into_sorted();
         let mut paged = Vec::new();
         let mut after = None;
         loop {
-            let page = i.evaluate(&q, None).page(after, 7);
-            if page.is_empty() {
+            let top = page(&i, &q, after, 7);
+            assert_eq!(top.total, 50);
+            let hits = top.into_sorted();
+            if hits.is_empty() {
                 break;
             }
-            after = page.last().map(|(id, s)| (*s, *id));
-            paged.extend(page);
+            after = hits.last().map(|(id, s)| (*s, *id));
+            paged.extend(hits);
         }
         assert_eq!(paged, all);
         assert_eq!(all.len(), 50);
