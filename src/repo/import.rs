@@ -83,6 +83,22 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let hash = content_hash(papers);
+    import_hashed_list(db, date, papers, hash, source, fetched_at).await
+}
+
+/// [`import_daily_list`] with the list's [`content_hash`] computed already (the sync worker
+/// hashes in its fetch tasks, in parallel, rather than in the one writer).
+pub async fn import_hashed_list<C>(
+    db: &C,
+    date: NaiveDate,
+    papers: &[DailyPaper],
+    hash: String,
+    source: ListSource,
+    fetched_at: DateTime<Utc>,
+) -> Result<ImportOutcome, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     let txn = db.begin().await?;
     let previous = daily_list::Entity::find_by_id(date).one(&txn).await?;
     if let Some(prev) = &previous

@@ -262,7 +262,7 @@ fn org_ref(o: WireOrg) -> Option<OrganizationRef> {
 }
 
 fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::domain::collapse_whitespace(s)
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {

@@ -117,6 +117,11 @@ pub struct Upstream {
 pub const PAGE_SIZE: usize = 100;
 
 impl Upstream {
+    /// Requests in flight at most (the configured concurrency).
+    pub fn concurrency(&self) -> usize {
+        self.cfg.concurrency.max(1)
+    }
+
     pub fn new(cfg: UpstreamConfig) -> Result<Self, FetchError> {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(token) = &cfg.token

@@ -17,7 +17,7 @@ use super::upstream::{FetchError, Source, Upstream};
 use crate::domain::{ArxivId, DailyPaper};
 use crate::entities::sync_run;
 use crate::repo::import::{
-    CardFigures, ImportOutcome, ListSource, import_card_figures, import_daily_list,
+    CardFigures, ImportOutcome, ListSource, content_hash, import_card_figures, import_hashed_list,
     record_failed_day, stored_arxiv_ids,
 };
 use crate::repo::status::{record_run, refresh_statistics};
@@ -108,16 +108,28 @@ pub async fn sync_days_until(
     let mut report = SyncReport::default();
     let mut unreachable_failures = 0usize;
     let mut pending = dates.into_iter();
-    let mut fetches: JoinSet<(NaiveDate, Fetched)> = JoinSet::new();
-    // Keep a few lists in flight ahead of the writer, no more.
-    let ahead = 4usize;
+    let mut fetches: JoinSet<(NaiveDate, Fetched, Option<String>)> = JoinSet::new();
+    // Keep a few lists in flight ahead of the writer, no more: twice the request concurrency, so
+    // that lists are parsed and hashed (on every core) while others are on the network. The
+    // upstream client's own limit keeps requests in flight at the configured concurrency.
+    let ahead = (upstream.concurrency() * 2).clamp(4, 32);
     let mut group = Group::default();
     loop {
         let give_up = unreachable_failures >= UNREACHABLE_GIVE_UP && report.days_stored() == 0;
         while fetches.len() < ahead && !stop.requested() && !give_up {
             let Some(date) = pending.next() else { break };
             let up = upstream.clone();
-            fetches.spawn(async move { (date, fetch_day(&up, date).await) });
+            fetches.spawn(async move {
+                let fetched = fetch_day(&up, date).await;
+                // Hash here, in parallel, unless the list is completed from details first.
+                let hash = match &fetched {
+                    Ok(DayList::Papers(p, _)) if !needs_details(&p.papers) => {
+                        Some(content_hash(&p.papers))
+                    }
+                    _ => None,
+                };
+                (date, fetched, hash)
+            });
         }
         // Nothing ready to write: commit what the group holds before waiting on the network.
         let joined = match fetches.try_join_next() {
@@ -130,7 +142,7 @@ pub async fn sync_days_until(
                 j
             }
         };
-        let (date, fetched) = match joined {
+        let (date, fetched, hash) = match joined {
             Ok(r) => r,
             Err(e) => anyhow::bail!("a fetch task failed: {e}"),
         };
@@ -149,10 +161,12 @@ pub async fn sync_days_until(
                     tracing::warn!(%date, skipped = parsed.skipped, "unusable items skipped");
                 }
                 report.papers_seen += parsed.papers.len();
-                import_daily_list(
+                let hash = hash.unwrap_or_else(|| content_hash(&parsed.papers));
+                import_hashed_list(
                     group.txn(db).await?,
                     date,
                     &parsed.papers,
+                    hash,
                     source,
                     Utc::now(),
                 )
