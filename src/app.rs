@@ -141,6 +141,26 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// On SQLite, copies the write-ahead log into the database file and truncates it, so a bulk
+/// write (a backfill, an import) does not leave its log for the next process to fold in.
+/// Best effort: a reader holding an old snapshot makes it partial, which is harmless.
+pub async fn checkpoint(db: &DatabaseConnection) {
+    if !is_sqlite(db) {
+        return;
+    }
+    let started = std::time::Instant::now();
+    match db
+        .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await
+    {
+        Ok(_) => tracing::debug!(
+            millis = started.elapsed().as_millis() as u64,
+            "write-ahead log checkpointed"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not checkpoint the write-ahead log"),
+    }
+}
+
 /// Whether the connection is to SQLite.
 pub fn is_sqlite(db: &DatabaseConnection) -> bool {
     db.get_database_backend() == DbBackend::Sqlite

@@ -3,6 +3,7 @@
 //! and `search_changes` records which papers' searchable text changed, with a sequence number
 //! that only grows, so every server (replicas included) brings its index up to date by reading
 //! the rows after the last number it applied. Every existing paper is recorded once here.
+//! `daily_lists.body_hash` lets the sync recognise an unchanged day from its bytes.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -25,6 +26,9 @@ impl MigrationTrait for Migration {
             "INSERT INTO search_changes (paper_id, seq) SELECT id, 1 FROM papers",
         )
         .await?;
+        // The sync's shortcut for unchanged days (see `daily_list::Model::body_hash`).
+        db.execute_unprepared("ALTER TABLE daily_lists ADD COLUMN body_hash TEXT")
+            .await?;
         match m.get_database_backend() {
             sea_orm::DbBackend::Postgres => {
                 db.execute_unprepared("DROP TABLE IF EXISTS paper_search")
@@ -41,6 +45,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         db.execute_unprepared("DROP TABLE search_changes").await?;
+        db.execute_unprepared("ALTER TABLE daily_lists DROP COLUMN body_hash")
+            .await?;
         // The SQL-side search tables of 000002 come back empty; nothing fills them any more.
         match m.get_database_backend() {
             sea_orm::DbBackend::Postgres => {

@@ -15,6 +15,9 @@ pub struct Model {
     pub attempts: i32,
     /// Where the list came from: `api`, `html` or `file`.
     pub source: String,
+    /// SHA-256 of the API's response bodies for this day when they were stored in full (status
+    /// `ok`, no detail pages needed): the same bytes again mean the same list, without parsing.
+    pub body_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -71,6 +71,29 @@ pub fn content_hash(papers: &[DailyPaper]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The body hashes of the days in `from..=to` stored in full (see `daily_list::Model::body_hash`).
+pub async fn stored_body_hashes<C: ConnectionTrait>(
+    db: &C,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<NaiveDate, String>, DbErr> {
+    use daily_list::Column as D;
+    let rows: Vec<(NaiveDate, Option<String>)> = daily_list::Entity::find()
+        .select_only()
+        .column(D::Date)
+        .column(D::BodyHash)
+        .filter(D::Date.between(from, to))
+        .filter(D::Status.eq("ok"))
+        .filter(D::BodyHash.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(d, h)| Some((d, h?)))
+        .collect())
+}
+
 /// Writes the daily list of `date` in one transaction.
 pub async fn import_daily_list<C>(
     db: &C,
@@ -83,16 +106,18 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let hash = content_hash(papers);
-    import_hashed_list(db, date, papers, hash, source, fetched_at).await
+    import_hashed_list(db, date, papers, hash, None, source, fetched_at).await
 }
 
 /// [`import_daily_list`] with the list's [`content_hash`] computed already (the sync worker
-/// hashes in its fetch tasks, in parallel, rather than in the one writer).
+/// hashes in its fetch tasks, in parallel, rather than in the one writer), and the hash of the
+/// response bodies the list was read from, stored with it when given.
 pub async fn import_hashed_list<C>(
     db: &C,
     date: NaiveDate,
     papers: &[DailyPaper],
     hash: String,
+    body_hash: Option<String>,
     source: ListSource,
     fetched_at: DateTime<Utc>,
 ) -> Result<ImportOutcome, DbErr>
@@ -126,6 +151,7 @@ where
         error: Set(None),
         attempts: Set(previous.map(|p| p.attempts).unwrap_or(0) + 1),
         source: Set(source.as_str().into()),
+        body_hash: Set(body_hash),
     };
     upsert_daily_list(&txn, list).await?;
     txn.commit().await?;
@@ -240,6 +266,7 @@ where
         ))),
         attempts: Set(previous.as_ref().map_or(0, |p| p.attempts) + 1),
         source: Set("cards".into()),
+        body_hash: Set(None),
     };
     upsert_daily_list(&txn, list).await?;
     txn.commit().await?;
@@ -502,6 +529,7 @@ async fn upsert_daily_list<C: ConnectionTrait>(
                     D::Error,
                     D::Attempts,
                     D::Source,
+                    D::BodyHash,
                 ])
                 .to_owned(),
         )
@@ -905,6 +933,7 @@ pub async fn record_failed_day<C: ConnectionTrait>(
         error: Set(Some(error.chars().take(2000).collect())),
         attempts: Set(previous.as_ref().map(|p| p.attempts).unwrap_or(0) + 1),
         source: Set(source.as_str().into()),
+        body_hash: Set(None),
     };
     upsert_daily_list(db, row).await?;
     Ok(())

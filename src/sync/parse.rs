@@ -37,12 +37,27 @@ pub fn parse_daily_list(body: &[u8]) -> Result<ParsedList, ParseError> {
 /// Converts already-decoded daily items (from the JSON API or an HTML island) to domain values.
 /// Items without a usable id or title are skipped and counted; duplicates keep their first copy.
 pub fn parse_items(items: Vec<serde_json::Value>) -> ParsedList {
+    collect_items(
+        items
+            .into_iter()
+            .map(|item| serde_json::from_value::<WireItem>(item).map_err(|e| e.to_string())),
+    )
+}
+
+/// [`parse_items`] over items kept as raw JSON (the API path: no intermediate tree).
+pub fn parse_raw_items(items: &[Box<serde_json::value::RawValue>]) -> ParsedList {
+    collect_items(
+        items
+            .iter()
+            .map(|item| serde_json::from_str::<WireItem>(item.get()).map_err(|e| e.to_string())),
+    )
+}
+
+fn collect_items(items: impl Iterator<Item = Result<WireItem, String>>) -> ParsedList {
     let mut out = ParsedList::default();
     let mut seen = std::collections::HashSet::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let parsed = serde_json::from_value::<WireItem>(item)
-            .map_err(|e| e.to_string())
-            .and_then(into_domain);
+    for (index, item) in items.enumerate() {
+        let parsed = item.and_then(into_domain);
         match parsed {
             Ok(paper) if seen.insert(paper.arxiv_id.clone()) => out.papers.push(paper),
             Ok(paper) => {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 
 /// Where daily lists are read from.
@@ -113,6 +114,13 @@ pub struct Upstream {
     pub stats: UpstreamStats,
 }
 
+/// One day's `/api/daily_papers` items as raw JSON, and the SHA-256 of the response bodies.
+#[derive(Debug)]
+pub struct RawList {
+    pub items: Vec<Box<RawValue>>,
+    pub body_hash: String,
+}
+
 /// Items per page of `/api/daily_papers` (the API's maximum).
 pub const PAGE_SIZE: usize = 100;
 
@@ -161,30 +169,45 @@ impl Upstream {
     }
 
     /// Every item of the daily list of `date`, paging with `limit=100&p=N` until a short page.
-    pub async fn daily_list(&self, date: NaiveDate) -> Result<Vec<Value>, FetchError> {
+    pub async fn daily_list(&self, date: NaiveDate) -> Result<RawList, FetchError> {
+        use sha2::Digest;
         let mut items = Vec::new();
+        let mut hasher = sha2::Sha256::new();
         for page in 0.. {
             let url = format!(
                 "{}/api/daily_papers?date={date}&limit={PAGE_SIZE}&p={page}",
                 self.base_url()
             );
-            let body = self.get_json(&url).await?;
-            let Value::Array(batch) = body else {
-                return Err(FetchError::Body {
-                    url,
-                    reason: format!(
-                        "expected a JSON array of papers, got {}",
-                        short(&body.to_string())
-                    ),
-                });
+            let bytes = self.get(&url, "application/json").await?;
+            // Items are kept as raw JSON (checked, not built into a tree): each is parsed on its
+            // own later, so one bad item does not cost the day, and an unchanged day not at all.
+            let batch: Vec<Box<RawValue>> = match serde_json::from_slice(&bytes) {
+                Ok(b) => b,
+                Err(e) => {
+                    let reason = match serde_json::from_slice::<Value>(&bytes) {
+                        Ok(other) => format!(
+                            "expected a JSON array of papers, got {}",
+                            short(&other.to_string())
+                        ),
+                        Err(_) => format!("invalid JSON ({e})"),
+                    };
+                    return Err(FetchError::Body { url, reason });
+                }
             };
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
             let n = batch.len();
             items.extend(batch);
             if n < PAGE_SIZE || page >= 50 {
                 break;
             }
         }
-        Ok(items)
+        let body_hash = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(RawList { items, body_hash })
     }
 
     /// Waits for a slot in the request budget of the current window.

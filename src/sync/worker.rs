@@ -12,13 +12,13 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use tokio::task::JoinSet;
 
 use super::html::{Card, DailyPage, read_daily_page};
-use super::parse::{ParsedList, parse_items, parse_paper_details};
+use super::parse::{ParsedList, parse_paper_details, parse_raw_items};
 use super::upstream::{FetchError, Source, Upstream};
 use crate::domain::{ArxivId, DailyPaper};
 use crate::entities::sync_run;
 use crate::repo::import::{
     CardFigures, ImportOutcome, ListSource, content_hash, import_card_figures, import_hashed_list,
-    record_failed_day, stored_arxiv_ids,
+    record_failed_day, stored_arxiv_ids, stored_body_hashes,
 };
 use crate::repo::status::{record_run, refresh_statistics};
 
@@ -104,6 +104,10 @@ pub async fn sync_days_until(
 ) -> anyhow::Result<SyncReport> {
     let dates: BTreeSet<NaiveDate> = dates.into_iter().collect();
     let started_at = Utc::now();
+    let known_bodies = Arc::new(match (dates.first(), dates.last()) {
+        (Some(from), Some(to)) => stored_body_hashes(db, *from, *to).await?,
+        _ => Default::default(),
+    });
     progress.set_length(dates.len() as u64);
     let mut report = SyncReport::default();
     let mut unreachable_failures = 0usize;
@@ -119,11 +123,12 @@ pub async fn sync_days_until(
         while fetches.len() < ahead && !stop.requested() && !give_up {
             let Some(date) = pending.next() else { break };
             let up = upstream.clone();
+            let known = known_bodies.clone();
             fetches.spawn(async move {
-                let fetched = fetch_day(&up, date).await;
+                let fetched = fetch_day(&up, date, known.get(&date).map(String::as_str)).await;
                 // Hash here, in parallel, unless the list is completed from details first.
                 let hash = match &fetched {
-                    Ok(DayList::Papers(p, _)) if !needs_details(&p.papers) => {
+                    Ok(DayList::Papers(p, _, _)) if !needs_details(&p.papers) => {
                         Some(content_hash(&p.papers))
                     }
                     _ => None,
@@ -152,10 +157,21 @@ pub async fn sync_days_until(
                 group.commit().await?;
                 store_cards(db, &upstream, date, &cards).await
             }
-            Ok(DayList::Papers(mut parsed, source)) => {
+            Ok(DayList::Unchanged(n)) => {
+                report.papers_seen += n;
+                Ok(ImportOutcome {
+                    date: Some(date),
+                    unchanged: true,
+                    papers: n,
+                    ..Default::default()
+                })
+            }
+            Ok(DayList::Papers(mut parsed, source, mut body_hash)) => {
                 if needs_details(&parsed.papers) {
                     group.commit().await?;
                     complete_from_details(&upstream, &mut parsed.papers).await;
+                    // Details can change without the list's bytes changing: always parse.
+                    body_hash = None;
                 }
                 if parsed.skipped > 0 {
                     tracing::warn!(%date, skipped = parsed.skipped, "unusable items skipped");
@@ -167,6 +183,7 @@ pub async fn sync_days_until(
                     date,
                     &parsed.papers,
                     hash,
+                    body_hash,
                     source,
                     Utc::now(),
                 )
@@ -310,7 +327,11 @@ fn needs_details(papers: &[DailyPaper]) -> bool {
 
 /// A day as fetched: its full list, or only the visible cards of its page.
 pub enum DayList {
-    Papers(ParsedList, ListSource),
+    /// The list, where it came from, and the hash of the API bodies it was read from.
+    Papers(ParsedList, ListSource, Option<String>),
+    /// The API answered the very bytes stored last time: nothing to parse or write (the count
+    /// of items).
+    Unchanged(usize),
     Cards(Vec<Card>),
 }
 
@@ -318,15 +339,22 @@ type Fetched = Result<DayList, FetchError>;
 
 /// One day's list from the configured source; `auto` reads the HTML page when the API answers
 /// with something that is not a list of papers, or 404.
-pub async fn fetch_day(up: &Upstream, date: NaiveDate) -> Fetched {
-    match up.source() {
-        Source::Api => Ok(DayList::Papers(
-            parse_items(up.daily_list(date).await?),
+pub async fn fetch_day(up: &Upstream, date: NaiveDate, known_body: Option<&str>) -> Fetched {
+    let from_api = |raw: crate::sync::upstream::RawList| {
+        if known_body == Some(raw.body_hash.as_str()) {
+            return DayList::Unchanged(raw.items.len());
+        }
+        DayList::Papers(
+            parse_raw_items(&raw.items),
             ListSource::Api,
-        )),
+            Some(raw.body_hash),
+        )
+    };
+    match up.source() {
+        Source::Api => Ok(from_api(up.daily_list(date).await?)),
         Source::Html => fetch_page(up, date).await,
         Source::Auto => match up.daily_list(date).await {
-            Ok(items) => Ok(DayList::Papers(parse_items(items), ListSource::Api)),
+            Ok(raw) => Ok(from_api(raw)),
             Err(api @ (FetchError::Body { .. } | FetchError::Status { status: 404, .. })) => {
                 tracing::warn!(%date, error = %api, "the API did not answer with a list; reading the HTML page");
                 fetch_page(up, date).await.map_err(|html| FetchError::Body {
@@ -342,7 +370,7 @@ pub async fn fetch_day(up: &Upstream, date: NaiveDate) -> Fetched {
 async fn fetch_page(up: &Upstream, date: NaiveDate) -> Fetched {
     let page = up.daily_page(date).await?;
     match read_daily_page(&page) {
-        Ok(DailyPage::Island(list)) => Ok(DayList::Papers(list, ListSource::Html)),
+        Ok(DailyPage::Island(list)) => Ok(DayList::Papers(list, ListSource::Html, None)),
         Ok(DailyPage::Cards(cards)) => {
             tracing::warn!(%date, cards = cards.len(), "the page has no data island; taking the figures of its visible cards");
             Ok(DayList::Cards(cards))
