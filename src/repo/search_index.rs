@@ -342,12 +342,13 @@ impl Index {
         let lists: Vec<&Postings> = terms.iter().map(|t| &self.postings[*t]).collect();
         let mut cursors = vec![0usize; lists.len()];
         let mut out = Vec::new();
+        // The posting of every word in the current slot.
+        let mut at = vec![0usize; lists.len()];
         'docs: for (i0, (slot, _)) in self.postings[*first].entries.iter().enumerate() {
             if !self.slots[*slot as usize].live {
                 continue;
             }
-            // The posting of every other word in this slot.
-            let mut at = vec![i0; lists.len()];
+            at[0] = i0;
             for (k, list) in lists.iter().enumerate().skip(1) {
                 let c = &mut cursors[k];
                 while *c < list.entries.len() && list.entries[*c].0 < *slot {
@@ -447,29 +448,36 @@ impl Index {
             }
         }
         let idfs: Vec<f64> = atoms.iter().map(|m| idf(m)).collect();
-        let mut cursors = vec![0usize; atoms.len()];
-        for (w, bits) in candidates.iter().enumerate() {
-            let mut bits = *bits;
-            while bits != 0 {
-                let s = (w * 64 + bits.trailing_zeros() as usize) as u32;
-                bits &= bits - 1;
-                let slot = &self.slots[s as usize];
-                if !allowed.is_none_or(|f| f(slot.paper_id)) {
-                    continue;
-                }
-                let mut total = 0.0;
-                for (k, m) in atoms.iter().enumerate() {
-                    let c = &mut cursors[k];
-                    while *c < m.len() && m[*c].0 < s {
-                        *c += 1;
-                    }
-                    if *c < m.len() && m[*c].0 == s {
-                        total += score(slot, m[*c].1, idfs[k]);
-                    }
-                }
-                visit(slot.paper_id, total);
-            }
+        // One pass per atom adds its part of the score of every candidate into a dense array
+        // (kept per thread, all zeros between queries), then one pass over the candidates.
+        thread_local! {
+            static SCORES: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        SCORES.with_borrow_mut(|acc| {
+            if acc.len() < self.slots.len() {
+                acc.resize(self.slots.len(), 0.0);
+            }
+            for (k, m) in atoms.iter().enumerate() {
+                for (s, tf) in m.iter() {
+                    let s = *s as usize;
+                    if candidates[s / 64] & (1 << (s % 64)) != 0 {
+                        acc[s] += score(&self.slots[s], *tf, idfs[k]);
+                    }
+                }
+            }
+            for (w, bits) in candidates.iter().enumerate() {
+                let mut bits = *bits;
+                while bits != 0 {
+                    let s = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let total = std::mem::take(&mut acc[s]);
+                    let slot = &self.slots[s];
+                    if allowed.is_none_or(|f| f(slot.paper_id)) {
+                        visit(slot.paper_id, total);
+                    }
+                }
+            }
+        });
     }
 }
 
