@@ -36,6 +36,8 @@ pub struct AppState {
     pub schema: ApiSchema,
     pub graphiql: bool,
     pub cache: Arc<ResponseCache>,
+    /// The keyword search index (shared with the schema).
+    pub search: Arc<crate::repo::search::SearchEngine>,
 }
 
 /// HTTP-level settings.
@@ -178,13 +180,14 @@ pub fn router(db: DatabaseConnection, opts: &HttpOptions) -> axum::Router {
             }
         });
     }
-    let schema = build_schema(db.clone(), search);
+    let schema = build_schema(db.clone(), search.clone());
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
     crate::http::router(AppState {
         db,
         schema,
         graphiql: opts.graphiql,
         cache,
+        search,
     })
 }
 

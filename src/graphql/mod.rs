@@ -22,6 +22,7 @@ use async_graphql::{
 };
 use sea_orm::DatabaseConnection;
 
+pub use inputs::PaperFilter;
 pub use query::Query;
 
 /// The papergraph schema type.

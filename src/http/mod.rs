@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL over HTTP at `/graphql` (POST, and GET for queries), GraphiQL for
-//! browsers, and health checks.
+//! browsers, Atom and RSS feeds, and health checks.
 pub mod cache;
+mod feeds;
 mod graphiql;
 mod graphql;
 
@@ -24,6 +25,8 @@ pub fn router(state: AppState) -> Router {
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
         .route("/graphiql/{file}", get(graphiql::asset))
+        .route("/feeds/papers.atom", get(feeds::atom))
+        .route("/feeds/papers.rss", get(feeds::rss))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -5,6 +5,7 @@
 
 mod browser;
 mod discovery;
+mod feeds;
 mod helpers;
 mod http;
 mod import;

@@ -1,0 +1,504 @@
+//! Feeds: `GET /feeds/papers.atom` (Atom 1.0) and `GET /feeds/papers.rss` (RSS 2.0) over the same
+//! filters as the GraphQL API: `q` (keyword search, ranked by relevance), `author`, `minUpvotes`,
+//! `date` / `week` / `month`, `order` (`date`, `trending`, `upvotes`, `comments`, `stars`,
+//! `published`; newest listing day first by default) and `limit` (1–100, default 30).
+//! Responses carry a strong `ETag` (a hash of the body) and `Last-Modified` (the newest paper
+//! update), and revalidation with `If-None-Match` / `If-Modified-Since` answers 304.
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use axum::extract::{OriginalUri, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::domain::search::SearchQuery;
+use crate::entities::paper;
+use crate::graphql::{PaperFilter, scalars::Date};
+use crate::repo::keyset::Slice;
+use crate::repo::papers::{self, PaperCriteria, Sort, SortField};
+
+/// Entries per feed unless `limit` says otherwise, and the most it may say.
+pub const DEFAULT_LIMIT: u64 = 30;
+pub const MAX_LIMIT: u64 = 100;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Atom,
+    Rss,
+}
+
+pub async fn atom(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    feed(state, headers, uri, params, Format::Atom).await
+}
+
+pub async fn rss(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    feed(state, headers, uri, params, Format::Rss).await
+}
+
+fn bad_request(message: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.into(),
+    )
+        .into_response()
+}
+
+/// What a feed request asks for.
+struct Request {
+    query: Option<SearchQuery>,
+    criteria: PaperCriteria,
+    sort: Sort,
+    limit: u64,
+    /// A human-readable summary for the feed's title.
+    described: Vec<String>,
+}
+
+fn parse(params: &HashMap<String, String>) -> Result<Request, String> {
+    const KNOWN: [&str; 8] = [
+        "q",
+        "author",
+        "minUpvotes",
+        "date",
+        "week",
+        "month",
+        "order",
+        "limit",
+    ];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown parameter `{unknown}`; feeds take {}",
+            KNOWN.join(", ")
+        ));
+    }
+    let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut described = Vec::new();
+    let mut filter = PaperFilter::default();
+    if let Some(a) = get("author") {
+        filter.author = Some(a.to_string());
+        described.push(format!("by {a}"));
+    }
+    if let Some(m) = get("minUpvotes") {
+        let n: i32 = m
+            .parse()
+            .map_err(|_| format!("`minUpvotes` must be a whole number, not `{m}`"))?;
+        filter.min_upvotes = Some(n);
+        described.push(format!("with {n}+ upvotes"));
+    }
+    if let Some(d) = get("date") {
+        let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| format!("`date` must be a day like 2026-01-30, not `{d}`"))?;
+        filter.daily_date = Some(Date(day));
+        described.push(format!("listed on {d}"));
+    }
+    if let Some(w) = get("week") {
+        filter.week = Some(w.to_string());
+        described.push(format!("listed in {w}"));
+    }
+    if let Some(m) = get("month") {
+        filter.month = Some(m.to_string());
+        described.push(format!("listed in {m}"));
+    }
+    let criteria = filter.criteria().map_err(|e| match e {
+        crate::error::AppError::BadUserInput(m) => m,
+        crate::error::AppError::Internal(_) => "the filter could not be read".to_string(),
+    })?;
+    let query = match get("q") {
+        Some(q) => {
+            described.insert(0, format!("matching “{q}”"));
+            Some(SearchQuery::parse(q).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let field = match get("order") {
+        None => SortField::DailyDate,
+        Some(_) if query.is_some() => {
+            return Err(
+                "`order` does not combine with `q`: a keyword feed is ranked by relevance; drop one"
+                    .into(),
+            );
+        }
+        Some("date") => SortField::DailyDate,
+        Some("trending") => SortField::Trending,
+        Some("upvotes") => SortField::Upvotes,
+        Some("comments") => SortField::Comments,
+        Some("stars") => SortField::GithubStars,
+        Some("published") => SortField::PublishedAt,
+        Some(other) => {
+            return Err(format!(
+                "`order` must be date, trending, upvotes, comments, stars or published, not `{other}`"
+            ));
+        }
+    };
+    let limit = match get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| format!("`limit` must be between 1 and {MAX_LIMIT}, not `{l}`"))?,
+    };
+    Ok(Request {
+        query,
+        criteria,
+        sort: Sort {
+            field,
+            descending: true,
+        },
+        limit,
+        described,
+    })
+}
+
+async fn papers_of(state: &AppState, r: &Request) -> Result<Vec<paper::Model>, sea_orm::DbErr> {
+    match &r.query {
+        Some(q) => {
+            let (hits, _) =
+                crate::repo::search::hits(&state.search, q, &r.criteria, None, r.limit).await?;
+            let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
+            let mut rows: HashMap<i64, paper::Model> = papers::by_ids(&state.db, &ids)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect();
+            Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
+        }
+        None => {
+            let slice = Slice::Forward {
+                first: r.limit,
+                after: None,
+            };
+            Ok(papers::page(&state.db, &r.criteria, r.sort, &slice)
+                .await?
+                .rows)
+        }
+    }
+}
+
+async fn feed(
+    state: AppState,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    params: HashMap<String, String>,
+    format: Format,
+) -> Response {
+    let request = match parse(&params) {
+        Ok(r) => r,
+        Err(message) => return bad_request(message),
+    };
+    let rows = match papers_of(&state, &request).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the papers of a feed");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database did not answer; try again shortly",
+            )
+                .into_response();
+        }
+    };
+    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+    let authors = match papers::author_slots(&state.db, &ids).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the authors of a feed");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database did not answer; try again shortly",
+            )
+                .into_response();
+        }
+    };
+    let entries: Vec<Entry<'_>> = rows
+        .iter()
+        .map(|p| Entry {
+            paper: p,
+            authors: authors
+                .get(&p.id)
+                .map(|slots| slots.iter().map(|s| s.name.clone()).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let updated = rows.iter().map(|p| p.updated_at).max();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|s| *s == "https" || *s == "http")
+        .unwrap_or("http");
+    let self_url = format!("{scheme}://{host}{uri}");
+    let title = if request.described.is_empty() {
+        "Daily Papers".to_string()
+    } else {
+        format!("Daily Papers {}", request.described.join(", "))
+    };
+    let body = match format {
+        Format::Atom => render_atom(&title, &self_url, updated, &entries),
+        Format::Rss => render_rss(&title, &self_url, updated, &entries),
+    };
+    let etag = format!(
+        "\"{}\"",
+        Sha256::digest(body.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let last_modified = updated.map(http_date);
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+    {
+        Some(tags) => tags
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*"),
+        None => match (
+            headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|s| DateTime::parse_from_rfc2822(s).ok()),
+            updated,
+        ) {
+            (Some(since), Some(updated)) => updated.timestamp() <= since.timestamp(),
+            _ => false,
+        },
+    };
+    let media = match format {
+        Format::Atom => "application/atom+xml; charset=utf-8",
+        Format::Rss => "application/rss+xml; charset=utf-8",
+    };
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, media)], body).into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(v) = last_modified.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+struct Entry<'a> {
+    paper: &'a paper::Model,
+    authors: Vec<String>,
+}
+
+impl Entry<'_> {
+    fn link(&self) -> String {
+        format!("https://huggingface.co/papers/{}", self.paper.arxiv_id)
+    }
+
+    fn summary(&self) -> &str {
+        self.paper
+            .ai_summary
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(&self.paper.r#abstract)
+    }
+
+    fn keywords(&self) -> Vec<String> {
+        self.paper
+            .ai_keywords
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Text safe inside XML elements and attributes: escaped, without the characters XML 1.0
+/// forbids.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn render_atom(
+    title: &str,
+    self_url: &str,
+    updated: Option<DateTime<Utc>>,
+    entries: &[Entry<'_>],
+) -> String {
+    let mut out = String::with_capacity(2_048 + entries.len() * 2_048);
+    let updated = rfc3339(updated.unwrap_or(DateTime::UNIX_EPOCH));
+    let _ = write!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+         <id>{id}</id>\n<title>{title}</title>\n<updated>{updated}</updated>\n\
+         <link rel=\"self\" type=\"application/atom+xml\" href=\"{id}\"/>\n\
+         <link rel=\"alternate\" type=\"text/html\" href=\"https://huggingface.co/papers\"/>\n\
+         <author><name>papergraph</name></author>\n<generator>papergraph</generator>\n",
+        id = xml(self_url),
+        title = xml(title),
+    );
+    for e in entries {
+        let p = e.paper;
+        let _ = write!(
+            out,
+            "<entry>\n<id>{link}</id>\n<title>{title}</title>\n\
+             <link rel=\"alternate\" type=\"text/html\" href=\"{link}\"/>\n\
+             <link rel=\"related\" type=\"text/html\" href=\"https://arxiv.org/abs/{arxiv}\"/>\n\
+             <updated>{updated}</updated>\n<published>{published}</published>\n",
+            link = xml(&e.link()),
+            title = xml(&p.title),
+            arxiv = xml(&p.arxiv_id),
+            updated = rfc3339(p.updated_at),
+            published = rfc3339(p.published_at),
+        );
+        for a in &e.authors {
+            let _ = writeln!(out, "<author><name>{}</name></author>", xml(a));
+        }
+        for k in e.keywords() {
+            let _ = writeln!(out, "<category term=\"{}\"/>", xml(&k));
+        }
+        let _ = write!(
+            out,
+            "<summary type=\"text\">{} ({} upvotes)</summary>\n</entry>\n",
+            xml(e.summary()),
+            p.upvotes
+        );
+    }
+    out.push_str("</feed>\n");
+    out
+}
+
+fn render_rss(
+    title: &str,
+    self_url: &str,
+    updated: Option<DateTime<Utc>>,
+    entries: &[Entry<'_>],
+) -> String {
+    let mut out = String::with_capacity(2_048 + entries.len() * 2_048);
+    let _ = write!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+         <rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n\
+         <channel>\n<title>{title}</title>\n<link>https://huggingface.co/papers</link>\n\
+         <description>{title}, from papergraph</description>\n\
+         <atom:link href=\"{url}\" rel=\"self\" type=\"application/rss+xml\"/>\n\
+         <generator>papergraph</generator>\n",
+        title = xml(title),
+        url = xml(self_url),
+    );
+    if let Some(u) = updated {
+        let _ = writeln!(out, "<lastBuildDate>{}</lastBuildDate>", http_date(u));
+    }
+    for e in entries {
+        let p = e.paper;
+        let _ = write!(
+            out,
+            "<item>\n<title>{title}</title>\n<link>{link}</link>\n\
+             <guid isPermaLink=\"true\">{link}</guid>\n<pubDate>{published}</pubDate>\n",
+            title = xml(&p.title),
+            link = xml(&e.link()),
+            published = http_date(p.published_at),
+        );
+        for a in &e.authors {
+            let _ = writeln!(out, "<dc:creator>{}</dc:creator>", xml(a));
+        }
+        for k in e.keywords() {
+            let _ = writeln!(out, "<category>{}</category>", xml(&k));
+        }
+        let _ = write!(
+            out,
+            "<description>{} ({} upvotes)</description>\n</item>\n",
+            xml(e.summary()),
+            p.upvotes
+        );
+    }
+    out.push_str("</channel>\n</rss>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_text_is_escaped_and_stripped_of_forbidden_characters() {
+        assert_eq!(
+            xml("a<b> & \"c\" 'd'\u{0}\u{1b}\te"),
+            "a&lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;\te"
+        );
+    }
+
+    #[test]
+    fn parameters_are_checked_with_messages_that_say_what_to_send() {
+        let p = |pairs: &[(&str, &str)]| {
+            parse(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert!(p(&[]).is_ok());
+        assert!(
+            p(&[("minUpvotes", "abc")])
+                .err()
+                .unwrap()
+                .contains("minUpvotes")
+        );
+        assert!(p(&[("order", "random")]).err().unwrap().contains("order"));
+        assert!(p(&[("limit", "0")]).err().unwrap().contains("limit"));
+        assert!(p(&[("limit", "101")]).is_err());
+        assert!(p(&[("week", "2026-W99")]).is_err());
+        assert!(p(&[("month", "2026-13")]).is_err());
+        assert!(p(&[("date", "yesterday")]).err().unwrap().contains("date"));
+        assert!(p(&[("q", "diffusion"), ("order", "upvotes")]).is_err());
+        assert!(p(&[("q", "\"")]).is_err());
+        assert!(p(&[("bogus", "1")]).err().unwrap().contains("unknown"));
+        let r = p(&[("q", "video"), ("author", "Ana"), ("limit", "5")]).unwrap();
+        assert_eq!(r.limit, 5);
+        assert!(r.query.is_some());
+        assert_eq!(r.criteria.author_key.as_deref(), Some("ana"));
+    }
+}
