@@ -4,6 +4,7 @@
 //! comes in, `graphql` the schema, `http` the routes, and `app` wires them together.
 pub mod app;
 pub mod config;
+pub mod digest;
 pub mod domain;
 pub mod entities;
 pub mod error;

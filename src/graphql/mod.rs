@@ -3,6 +3,7 @@
 mod author;
 mod batch;
 mod connection;
+mod digest;
 mod ids;
 mod inputs;
 mod paper;

@@ -31,6 +31,7 @@ pub struct Query(
     super::search::SearchQueryRoot,
     AuthorQuery,
     StatusQuery,
+    super::digest::DigestQuery,
 );
 
 #[derive(Default)]

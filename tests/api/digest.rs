@@ -1,0 +1,110 @@
+//! `previewDigest`: the papers a digest with given interests would contain now.
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+const PREVIEW: &str = r#"query($i: DigestInterestsInput!) {
+  previewDigest(input: $i) { from to papers { arxivId upvotes dailyDate title authors { name } } } }"#;
+
+fn upvotes(papers: &Value) -> Vec<i64> {
+    papers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["upvotes"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_preview_holds_the_newest_days_matching_papers_most_upvoted_first() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    // No interests: the newest day's most upvoted papers.
+    let all = app.data(PREVIEW, json!({ "i": { "maxPapers": 5 } })).await["previewDigest"].clone();
+    assert_eq!(all["from"], "2026-04-02");
+    assert_eq!(all["to"], "2026-04-02");
+    let top = app
+        .data(
+            r#"{ papers(filter: {dailyDate: "2026-04-02"}, orderBy: {field: UPVOTES}, first: 5) { nodes { upvotes } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(upvotes(&all["papers"]), upvotes(&top["papers"]["nodes"]));
+
+    // A keyword: every paper matches it on that day, and the count agrees with the search.
+    let word = all["papers"][0]["title"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.len() > 6 && w.chars().all(char::is_alphabetic))
+        .unwrap()
+        .to_lowercase();
+    let weekly = app
+        .data(
+            PREVIEW,
+            json!({ "i": { "frequency": "WEEKLY", "keywords": [word], "maxPapers": 50 } }),
+        )
+        .await["previewDigest"]
+        .clone();
+    assert_eq!(weekly["from"], "2026-03-27");
+    let search = app
+        .data(
+            r#"query($q: String!) { searchPapers(query: $q, filter: {dailyDateFrom: "2026-03-27", dailyDateTo: "2026-04-02"}, first: 50) { totalCount } }"#,
+            json!({ "q": word }),
+        )
+        .await;
+    let n = weekly["papers"].as_array().unwrap().len();
+    assert!(n >= 1);
+    assert_eq!(
+        n as i64,
+        search["searchPapers"]["totalCount"]
+            .as_i64()
+            .unwrap()
+            .min(50)
+    );
+    let u = upvotes(&weekly["papers"]);
+    assert!(u.windows(2).all(|w| w[0] >= w[1]), "{u:?}");
+
+    // An author (folded) and a threshold.
+    let name = all["papers"][0]["authors"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
+    let by_author = app
+        .data(
+            PREVIEW,
+            json!({ "i": { "authors": [name], "minUpvotes": 1 } }),
+        )
+        .await["previewDigest"]
+        .clone();
+    assert!(
+        by_author["papers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["arxivId"] == all["papers"][0]["arxivId"])
+    );
+    let none = app
+        .data(PREVIEW, json!({ "i": { "minUpvotes": 1_000_000 } }))
+        .await;
+    assert_eq!(none["previewDigest"]["papers"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_interests_are_bad_user_input() {
+    let app = spawn_app().await;
+    for input in [
+        json!({ "maxPapers": 0 }),
+        json!({ "maxPapers": 51 }),
+        json!({ "minUpvotes": -1 }),
+        json!({ "keywords": ["\""] }),
+        json!({ "authors": ["  "] }),
+        json!({ "keywords": ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "a11"] }),
+    ] {
+        assert_eq!(
+            app.error_code(PREVIEW, json!({ "i": input })).await,
+            "BAD_USER_INPUT",
+            "{input}"
+        );
+    }
+}
