@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_init;
 mod m20261126_000002_discovery;
 mod m20261126_000003_search_changes;
+mod m20261126_000004_digests;
 
 /// Applies every migration in order; `papergraph migrate` and `serve` both run it.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261126_000002_discovery::Migration),
             Box::new(m20261126_000003_search_changes::Migration),
+            Box::new(m20261126_000004_digests::Migration),
         ]
     }
 }

@@ -108,3 +108,129 @@ async fn bad_interests_are_bad_user_input() {
         );
     }
 }
+
+#[tokio::test]
+async fn subscriptions_are_double_opt_in_with_hashed_single_use_tokens() {
+    use chrono::{Duration, Utc};
+    use papergraph::digest::subscriptions::{self as subs, Mail, TokenError};
+    use papergraph::entities::digest_subscription as sub;
+    use sea_orm::EntityTrait;
+
+    let app = spawn_app().await;
+    let db = &app.db;
+    let t0 = Utc::now();
+    let interests = r#"{"keywords":["diffusion"],"authors":[],"minUpvotes":0,"maxPapers":10}"#;
+    let Mail::Confirm { email, token } =
+        subs::subscribe(db, " Ana@Example.ORG ", "daily", interests, t0)
+            .await
+            .unwrap()
+            .unwrap()
+    else {
+        panic!("a new address gets a confirmation");
+    };
+    assert_eq!(email, "Ana@example.org");
+    // Within the hour, the same address (any case) gets no second mail.
+    assert_eq!(
+        subs::subscribe(
+            db,
+            "ana@example.org",
+            "weekly",
+            interests,
+            t0 + Duration::minutes(5)
+        )
+        .await
+        .unwrap()
+        .unwrap(),
+        Mail::None
+    );
+    assert!(
+        subs::subscribe(db, "not-an-address", "daily", interests, t0)
+            .await
+            .unwrap()
+            .is_err()
+    );
+    // Only hashes are stored.
+    let rows = sub::Entity::find().all(db).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_ne!(rows[0].confirm_token_hash.as_deref(), Some(token.as_str()));
+    assert_eq!(rows[0].status, "pending");
+
+    // An expired link does not confirm; a fresh one (after the hour) does, once.
+    assert_eq!(
+        subs::confirm(db, &token, t0 + Duration::hours(49))
+            .await
+            .unwrap()
+            .err(),
+        Some(TokenError::Expired)
+    );
+    let Mail::Confirm { token, .. } = subs::subscribe(
+        db,
+        "ana@example.org",
+        "weekly",
+        interests,
+        t0 + Duration::hours(49),
+    )
+    .await
+    .unwrap()
+    .unwrap() else {
+        panic!("a pending address gets a new confirmation after the hour");
+    };
+    let (active, manage) = subs::confirm(db, &token, t0 + Duration::hours(50))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (active.status.as_str(), active.frequency.as_str()),
+        ("active", "weekly")
+    );
+    assert_eq!(
+        subs::confirm(db, &token, t0 + Duration::hours(50))
+            .await
+            .unwrap()
+            .err(),
+        Some(TokenError::Invalid),
+        "confirmation tokens are single-use"
+    );
+    assert_eq!(
+        subs::confirm(db, "made-up", t0).await.unwrap().err(),
+        Some(TokenError::Invalid)
+    );
+
+    // The manage token changes interests and ends the subscription, then stops working.
+    let changed = subs::update(db, &manage, "daily", "{}", t0 + Duration::hours(51))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.frequency, "daily");
+    // Subscribing an active address rotates the manage link: the old one stops working.
+    let Mail::Manage { token: rotated, .. } = subs::subscribe(
+        db,
+        "ANA@example.org",
+        "daily",
+        interests,
+        t0 + Duration::hours(52),
+    )
+    .await
+    .unwrap()
+    .unwrap() else {
+        panic!("an active address gets a manage link");
+    };
+    assert_eq!(
+        subs::by_manage_token(db, &manage).await.unwrap().err(),
+        Some(TokenError::Invalid)
+    );
+    subs::unsubscribe(db, &rotated, t0 + Duration::hours(53))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        subs::unsubscribe(db, &rotated, t0 + Duration::hours(53))
+            .await
+            .unwrap()
+            .err(),
+        Some(TokenError::Invalid)
+    );
+    let rows = sub::Entity::find().all(db).await.unwrap();
+    assert_eq!(rows[0].status, "unsubscribed");
+    assert!(rows[0].manage_token_hash.is_none());
+}

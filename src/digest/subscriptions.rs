@@ -1,0 +1,281 @@
+//! Digest subscriptions in the database: double opt-in with single-use confirmation tokens that
+//! expire, manage tokens that rotate, at most one mail per address per hour, and answers that
+//! never tell whether an address is known. Tokens are 256 random bits, shown once (in a mail)
+//! and stored only as SHA-256 hashes.
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    TransactionSession, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use crate::entities::digest_subscription::{self as sub, Model};
+
+/// How long a confirmation link works.
+pub const CONFIRM_TTL_HOURS: i64 = 48;
+/// At most one mail per address in this many minutes.
+pub const MAIL_INTERVAL_MINUTES: i64 = 60;
+
+/// Why a token was not accepted (never whether an address exists).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error(
+        "this link is not valid (it may have been used already); subscribe again to get a new one"
+    )]
+    Invalid,
+    #[error("this confirmation link has expired; subscribe again to get a new one")]
+    Expired,
+}
+
+/// What to mail after a subscribe request; the API answers the same in every case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mail {
+    /// A new or pending subscription: the confirmation link's token.
+    Confirm { email: String, token: String },
+    /// The address is subscribed already: a fresh link to manage it.
+    Manage { email: String, token: String },
+    /// A mail went to the address less than an hour ago: send nothing.
+    None,
+}
+
+/// Checks and normalises an address: trimmed, domain lower-cased; the key is all lower-case.
+pub fn normalise_email(raw: &str) -> Result<(String, String), String> {
+    let e = raw.trim();
+    let bad = || {
+        format!(
+            "`{}` is not an email address like name@example.org",
+            e.chars().take(80).collect::<String>()
+        )
+    };
+    if e.len() > 254 || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = e.rsplit_once('@').ok_or_else(bad)?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !local_ok || !domain_ok {
+        return Err(bad());
+    }
+    let email = format!("{local}@{}", domain.to_ascii_lowercase());
+    let key = email.to_ascii_lowercase();
+    Ok((email, key))
+}
+
+/// A new random token and its hash.
+pub fn new_token() -> Result<(String, String), DbErr> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| DbErr::Custom(format!("no randomness: {e}")))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_token(&token);
+    Ok((token, hash))
+}
+
+pub fn hash_token(token: &str) -> String {
+    Sha256::digest(token.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Records a subscribe request for `email` with `frequency` and `interests` (JSON) and says what
+/// to mail. A new, pending or ended subscription takes the new interests and gets a new
+/// confirmation token; an active one keeps its interests and gets a fresh manage link.
+pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    raw_email: &str,
+    frequency: &str,
+    interests: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<Mail, String>, DbErr> {
+    let (email, key) = match normalise_email(raw_email) {
+        Ok(e) => e,
+        Err(message) => return Ok(Err(message)),
+    };
+    let txn = db.begin().await?;
+    let existing = sub::Entity::find()
+        .filter(sub::Column::EmailKey.eq(&key))
+        .one(&txn)
+        .await?;
+    let recently = |m: &Model| {
+        m.last_mail_at
+            .is_some_and(|t| now - t < Duration::minutes(MAIL_INTERVAL_MINUTES))
+    };
+    let mail = match existing {
+        Some(m) if recently(&m) => Mail::None,
+        Some(m) if m.status == "active" => {
+            let (token, hash) = new_token()?;
+            let mut a: sub::ActiveModel = m.into();
+            a.manage_token_hash = Set(Some(hash));
+            a.last_mail_at = Set(Some(now));
+            a.updated_at = Set(now);
+            a.update(&txn).await?;
+            Mail::Manage { email, token }
+        }
+        existing => {
+            let (token, hash) = new_token()?;
+            let mut a: sub::ActiveModel = match existing {
+                Some(m) => m.into(),
+                None => sub::ActiveModel {
+                    id: NotSet,
+                    email_key: Set(key.clone()),
+                    created_at: Set(now),
+                    confirmed_at: Set(None),
+                    manage_token_hash: Set(None),
+                    ..Default::default()
+                },
+            };
+            a.email = Set(email.clone());
+            a.frequency = Set(frequency.to_string());
+            a.interests = Set(interests.to_string());
+            a.status = Set("pending".into());
+            a.confirm_token_hash = Set(Some(hash));
+            a.confirm_expires_at = Set(Some(now + Duration::hours(CONFIRM_TTL_HOURS)));
+            a.last_mail_at = Set(Some(now));
+            a.updated_at = Set(now);
+            a.save(&txn).await?;
+            Mail::Confirm { email, token }
+        }
+    };
+    txn.commit().await?;
+    Ok(Ok(mail))
+}
+
+/// Activates the subscription of a confirmation token (single use) and returns it with its
+/// manage token (shown once).
+pub async fn confirm<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(Model, String), TokenError>, DbErr> {
+    let Some(m) = sub::Entity::find()
+        .filter(sub::Column::ConfirmTokenHash.eq(hash_token(token)))
+        .one(db)
+        .await?
+    else {
+        return Ok(Err(TokenError::Invalid));
+    };
+    if m.confirm_expires_at.is_none_or(|t| t < now) {
+        return Ok(Err(TokenError::Expired));
+    }
+    let (manage, hash) = new_token()?;
+    let mut a: sub::ActiveModel = m.into();
+    a.status = Set("active".into());
+    a.confirm_token_hash = Set(None);
+    a.confirm_expires_at = Set(None);
+    a.manage_token_hash = Set(Some(hash));
+    a.confirmed_at = Set(Some(now));
+    a.updated_at = Set(now);
+    Ok(Ok((a.update(db).await?, manage)))
+}
+
+/// The active subscription of a manage token.
+pub async fn by_manage_token<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+) -> Result<Result<Model, TokenError>, DbErr> {
+    Ok(sub::Entity::find()
+        .filter(sub::Column::ManageTokenHash.eq(hash_token(token)))
+        .filter(sub::Column::Status.eq("active"))
+        .one(db)
+        .await?
+        .ok_or(TokenError::Invalid))
+}
+
+/// Changes the frequency and interests of the subscription of a manage token.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    frequency: &str,
+    interests: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<Model, TokenError>, DbErr> {
+    let m = match by_manage_token(db, token).await? {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut a: sub::ActiveModel = m.into();
+    a.frequency = Set(frequency.to_string());
+    a.interests = Set(interests.to_string());
+    a.updated_at = Set(now);
+    Ok(Ok(a.update(db).await?))
+}
+
+/// Ends the subscription of a manage token; the token stops working.
+pub async fn unsubscribe<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), TokenError>, DbErr> {
+    let m = match by_manage_token(db, token).await? {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut a: sub::ActiveModel = m.into();
+    a.status = Set("unsubscribed".into());
+    a.manage_token_hash = Set(None);
+    a.updated_at = Set(now);
+    a.update(db).await?;
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_checked_and_normalised() {
+        assert_eq!(
+            normalise_email("  Ana.Gomez+ml@Example.ORG ").unwrap(),
+            (
+                "Ana.Gomez+ml@example.org".to_string(),
+                "ana.gomez+ml@example.org".to_string()
+            )
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.org",
+            "ana@localhost",
+            "ana@exa mple.org",
+            "a..b@example.org",
+            ".a@example.org",
+            "ana@-example.org",
+            "ana@example..org",
+            "ana\u{0}@example.org",
+            "ana@exämple.org",
+        ] {
+            assert!(normalise_email(bad).is_err(), "{bad:?}");
+        }
+        assert!(normalise_email(&format!("{}@example.org", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn tokens_are_random_256_bit_and_stored_as_hashes() {
+        let (a, ha) = new_token().unwrap();
+        let (b, hb) = new_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(ha, hash_token(&a));
+        assert_ne!(ha, hb);
+        assert_eq!(ha.len(), 64);
+        assert!(!ha.contains(&a));
+    }
+}
