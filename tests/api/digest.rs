@@ -234,3 +234,58 @@ async fn subscriptions_are_double_opt_in_with_hashed_single_use_tokens() {
     assert_eq!(rows[0].status, "unsubscribed");
     assert!(rows[0].manage_token_hash.is_none());
 }
+
+#[tokio::test]
+async fn a_confirmation_mail_reaches_a_real_smtp_listener_and_its_link_confirms() {
+    use papergraph::digest::mailer::{Mailer, confirmation};
+    use papergraph::digest::subscriptions::{self as subs, Mail};
+
+    let app = spawn_app().await;
+    let sink = crate::smtp::SmtpSink::start().await;
+    let mailer = Mailer::new(&sink.url(), "papergraph <digest@papergraph.test>").unwrap();
+    let now = chrono::Utc::now();
+    let Mail::Confirm { email, token } =
+        subs::subscribe(&app.db, "zoe@example.org", "daily", "{}", now)
+            .await
+            .unwrap()
+            .unwrap()
+    else {
+        panic!("a new address gets a confirmation");
+    };
+    let link = format!("http://papergraph.test/digest/confirm?token={token}");
+    mailer
+        .send(&confirmation(&email, &link, subs::CONFIRM_TTL_HOURS))
+        .await
+        .unwrap();
+    let got = sink.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].to, ["<zoe@example.org>"]);
+    assert_eq!(got[0].from, "<digest@papergraph.test>");
+    assert!(
+        got[0]
+            .data
+            .contains("Subject: Confirm your papergraph digest")
+    );
+    assert!(got[0].data.contains("multipart/alternative"));
+    assert!(got[0].data.contains("text/html"));
+    // Follow the link out of the plain-text part (quoted-printable: soft breaks, `=3D`).
+    let decoded = got[0].data.replace("=\n", "").replace("=3D", "=");
+    let found = decoded
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("http://papergraph.test/digest/confirm?token=")
+        })
+        .expect("the link is in the mail")
+        .to_string();
+    let (active, _) = subs::confirm(&app.db, &found, now).await.unwrap().unwrap();
+    assert_eq!(active.status, "active");
+    // An unreachable SMTP server is a clear error, not a hang or a panic.
+    let dead = Mailer::new("smtp://127.0.0.1:1", "digest@papergraph.test").unwrap();
+    let err = dead
+        .send(&confirmation("zoe@example.org", &link, 48))
+        .await
+        .unwrap_err();
+    assert!(err.contains("SMTP delivery failed"), "{err}");
+    assert!(Mailer::new("ftp://nowhere", "digest@papergraph.test").is_err());
+}

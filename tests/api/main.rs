@@ -15,5 +15,6 @@ mod pagination;
 mod papers;
 mod schema;
 mod search;
+mod smtp;
 mod sync;
 mod upstream;
