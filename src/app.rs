@@ -47,6 +47,9 @@ pub struct HttpOptions {
     pub graphiql: bool,
     /// Bytes of responses to keep (0: no response cache).
     pub response_cache_bytes: usize,
+    /// Digest subscriptions and their mail; `None` without SMTP (the mutations then answer
+    /// `DIGESTS_DISABLED`).
+    pub digest: Option<Arc<crate::digest::service::DigestService>>,
 }
 
 impl Default for HttpOptions {
@@ -54,6 +57,7 @@ impl Default for HttpOptions {
         Self {
             graphiql: true,
             response_cache_bytes: 64 << 20,
+            digest: None,
         }
     }
 }
@@ -180,7 +184,7 @@ pub fn router(db: DatabaseConnection, opts: &HttpOptions) -> axum::Router {
             }
         });
     }
-    let schema = build_schema(db.clone(), search.clone());
+    let schema = build_schema(db.clone(), search.clone(), opts.digest.clone());
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
     crate::http::router(AppState {
         db,

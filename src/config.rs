@@ -187,6 +187,20 @@ pub struct ServeOpts {
     /// Recent days re-fetched every pass to refresh upvotes, comments and stars.
     #[arg(long, env = "PAPERGRAPH_REFRESH_DAYS", default_value_t = 3)]
     pub refresh_days: u32,
+    /// SMTP relay for digest mail: `smtp://host:port` (plain, local relay),
+    /// `smtp://user:pass@host:587?tls=required` or `smtps://user:pass@host`. Unset: digests off.
+    #[arg(long, env = "PAPERGRAPH_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of digest mail.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_MAIL_FROM",
+        default_value = "papergraph <digest@localhost>"
+    )]
+    pub mail_from: String,
+    /// The address people reach this server at, for links in mail (default: http://BIND).
+    #[arg(long, env = "PAPERGRAPH_PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub upstream: UpstreamOpts,
 }
@@ -202,6 +216,9 @@ impl Default for ServeOpts {
             sync_interval_secs: 900,
             backfill_days: 30,
             refresh_days: 3,
+            smtp_url: None,
+            mail_from: "papergraph <digest@localhost>".into(),
+            public_url: None,
             upstream: UpstreamOpts::default(),
         }
     }

@@ -105,9 +105,27 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
     tracing::info!(
         "papergraph is serving GraphQL at http://{addr}/graphql (GraphiQL in a browser)"
     );
+    let digest = match &opts.smtp_url {
+        Some(url) => {
+            let public = opts
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            let service =
+                papergraph::digest::service::DigestService::new(url, &opts.mail_from, &public)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+            tracing::info!(public_url = %public, "email digests are on");
+            Some(std::sync::Arc::new(service))
+        }
+        None => {
+            tracing::info!("email digests are off (no PAPERGRAPH_SMTP_URL); feeds need none");
+            None
+        }
+    };
     let http = app::HttpOptions {
         graphiql: opts.graphiql,
         response_cache_bytes: opts.response_cache_mb << 20,
+        digest,
     };
     if http.response_cache_bytes > 0 {
         tokio::spawn(papergraph::events::watch_external_writes(db.clone()));

@@ -104,3 +104,21 @@ pub fn confirmation(to: &str, link: &str, hours: i64) -> Outgoing {
         headers: Vec::new(),
     }
 }
+
+/// The mail to an address that is subscribed already: its (new) manage token.
+pub fn manage(to: &str, token: &str) -> Outgoing {
+    Outgoing {
+        to: to.to_string(),
+        subject: "Your papergraph digest".into(),
+        text: format!(
+            "This address already receives papergraph's digest. To see, change or end it, use this \
+             manage token with digestSubscription, updateDigestSubscription or \
+             unsubscribeFromDigest:\n{token}\n\nEarlier manage tokens no longer work.\n"
+        ),
+        html: format!(
+            "<p>This address already receives papergraph's digest. To see, change or end it, use \
+             this manage token:</p><p><code>{token}</code></p><p>Earlier manage tokens no longer work.</p>"
+        ),
+        headers: Vec::new(),
+    }
+}

@@ -1,6 +1,7 @@
 //! Email digests: what a digest with given interests contains (the builder the scheduler and
 //! `previewDigest` share). Subscriptions, delivery and the mailer build on it.
 pub mod mailer;
+pub mod service;
 pub mod subscriptions;
 
 use std::collections::{HashMap, HashSet};

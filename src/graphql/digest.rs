@@ -102,3 +102,345 @@ impl DigestQuery {
         })
     }
 }
+
+/// The digest service, when SMTP is configured.
+pub struct Digests(pub Option<Arc<crate::digest::service::DigestService>>);
+
+fn coded(message: impl Into<String>, code: &'static str) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
+}
+
+fn service<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<crate::digest::service::DigestService>> {
+    ctx.data::<Digests>()?.0.as_ref().ok_or_else(|| {
+        coded(
+            "email digests are disabled on this server: it has no SMTP relay (set PAPERGRAPH_SMTP_URL); feeds at /feeds/papers.atom need none",
+            "DIGESTS_DISABLED",
+        )
+    })
+}
+
+fn token_error(e: crate::digest::subscriptions::TokenError) -> async_graphql::Error {
+    use crate::digest::subscriptions::TokenError;
+    let code = match e {
+        TokenError::Invalid => "INVALID_TOKEN",
+        TokenError::Expired => "EXPIRED_TOKEN",
+    };
+    coded(e.to_string(), code)
+}
+
+/// Interests as stored with a subscription.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StoredInterests {
+    keywords: Vec<String>,
+    authors: Vec<String>,
+    min_upvotes: i32,
+    max_papers: i32,
+}
+
+fn frequency_name(f: DigestFrequency) -> &'static str {
+    match f {
+        DigestFrequency::Daily => "daily",
+        DigestFrequency::Weekly => "weekly",
+    }
+}
+
+/// Checks interests and gives what to store.
+fn stored(input: &DigestInterestsInput) -> Result<(String, String), AppError> {
+    input.interests()?;
+    let s = StoredInterests {
+        keywords: input.keywords.clone(),
+        authors: input.authors.clone(),
+        min_upvotes: input.min_upvotes,
+        max_papers: input.max_papers,
+    };
+    let json = serde_json::to_string(&s).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((frequency_name(input.frequency).to_string(), json))
+}
+
+/// Asks for a digest at an address. Every subscription starts with a confirmation mail.
+#[derive(InputObject)]
+pub struct SubscribeToDigestInput {
+    /// Where to send the digest (a confirmation link goes there first).
+    pub email: String,
+    /// DAILY or WEEKLY.
+    #[graphql(default)]
+    pub frequency: DigestFrequency,
+    /// Up to 10 search queries.
+    #[graphql(default)]
+    pub keywords: Vec<String>,
+    /// Up to 10 author names.
+    #[graphql(default)]
+    pub authors: Vec<String>,
+    /// Only papers with at least this many upvotes.
+    #[graphql(default)]
+    pub min_upvotes: i32,
+    /// At most this many papers per digest (1–50).
+    #[graphql(default = 10)]
+    pub max_papers: i32,
+}
+
+impl SubscribeToDigestInput {
+    fn interests(&self) -> DigestInterestsInput {
+        DigestInterestsInput {
+            frequency: self.frequency,
+            keywords: self.keywords.clone(),
+            authors: self.authors.clone(),
+            min_upvotes: self.min_upvotes,
+            max_papers: self.max_papers,
+        }
+    }
+}
+
+/// Changes to a subscription; fields left out keep their value.
+#[derive(InputObject)]
+pub struct UpdateDigestSubscriptionInput {
+    /// DAILY or WEEKLY.
+    pub frequency: Option<DigestFrequency>,
+    /// Up to 10 search queries (replaces the list).
+    pub keywords: Option<Vec<String>>,
+    /// Up to 10 author names (replaces the list).
+    pub authors: Option<Vec<String>>,
+    /// Only papers with at least this many upvotes.
+    pub min_upvotes: Option<i32>,
+    /// At most this many papers per digest (1–50).
+    pub max_papers: Option<i32>,
+}
+
+/// The answer to `subscribeToDigest`: the same whether or not the address was known.
+#[derive(SimpleObject)]
+pub struct SubscribeToDigestPayload {
+    /// What happens next (the same text for every address).
+    pub message: String,
+}
+
+/// The answer to `unsubscribeFromDigest`.
+#[derive(SimpleObject)]
+pub struct UnsubscribeFromDigestPayload {
+    /// Confirmation that no more digests go out.
+    pub message: String,
+}
+
+/// A digest subscription, as its manage token shows it.
+#[derive(SimpleObject)]
+pub struct DigestSubscription {
+    /// The address digests go to.
+    pub email: String,
+    /// `active` (or `pending` before confirmation).
+    pub status: String,
+    /// DAILY or WEEKLY.
+    pub frequency: DigestFrequency,
+    /// The search queries followed.
+    pub keywords: Vec<String>,
+    /// The author names followed.
+    pub authors: Vec<String>,
+    /// Only papers with at least this many upvotes.
+    pub min_upvotes: i32,
+    /// At most this many papers per digest.
+    pub max_papers: i32,
+    /// When the address confirmed.
+    pub confirmed_at: Option<super::scalars::DateTime>,
+    /// The token that manages this subscription (`digestSubscription`, `updateDigestSubscription`,
+    /// `unsubscribeFromDigest`); given once, when the subscription is confirmed. Keep it.
+    pub manage_token: Option<String>,
+    /// An Atom feed of the same papers as the subscription's first interest, for feed readers.
+    pub feed_url: String,
+}
+
+fn view(
+    m: &crate::entities::digest_subscription::Model,
+    manage_token: Option<String>,
+    public_url: &str,
+) -> DigestSubscription {
+    let i: StoredInterests = serde_json::from_str(&m.interests).unwrap_or_default();
+    let mut params: Vec<(String, String)> = Vec::new();
+    if let Some(k) = i.keywords.first() {
+        params.push(("q".into(), k.clone()));
+    } else if let Some(a) = i.authors.first() {
+        params.push(("author".into(), a.clone()));
+    }
+    if i.min_upvotes > 0 {
+        params.push(("minUpvotes".into(), i.min_upvotes.to_string()));
+    }
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    let feed_url = if query.is_empty() {
+        format!("{public_url}/feeds/papers.atom")
+    } else {
+        format!("{public_url}/feeds/papers.atom?{}", query.join("&"))
+    };
+    DigestSubscription {
+        email: m.email.clone(),
+        status: m.status.clone(),
+        frequency: if m.frequency == "weekly" {
+            DigestFrequency::Weekly
+        } else {
+            DigestFrequency::Daily
+        },
+        keywords: i.keywords,
+        authors: i.authors,
+        min_upvotes: i.min_upvotes,
+        max_papers: i.max_papers,
+        confirmed_at: m.confirmed_at.map(super::scalars::DateTime),
+        manage_token,
+        feed_url,
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Default)]
+pub struct DigestMutation;
+
+#[Object]
+impl DigestMutation {
+    /// Asks for a digest at an address: a confirmation link is mailed (double opt-in), at most
+    /// one mail per address an hour. The answer is the same whether or not the address is known.
+    async fn subscribe_to_digest(
+        &self,
+        ctx: &Context<'_>,
+        input: SubscribeToDigestInput,
+    ) -> ApiResult<SubscribeToDigestPayload> {
+        use crate::digest::subscriptions::{self as subs, Mail};
+        let service = service(ctx)?;
+        let (frequency, interests) = stored(&input.interests())?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let now = chrono::Utc::now();
+        let mail = subs::subscribe(db, &input.email, &frequency, &interests, now)
+            .await
+            .map_err(AppError::from)?
+            .map_err(AppError::BadUserInput)?;
+        crate::events::data_changed();
+        let outgoing = match mail {
+            Mail::Confirm { email, token } => Some(crate::digest::mailer::confirmation(
+                &email,
+                &service.confirm_link(&token),
+                subs::CONFIRM_TTL_HOURS,
+            )),
+            Mail::Manage { email, token } => Some(crate::digest::mailer::manage(&email, &token)),
+            Mail::None => None,
+        };
+        if let Some(m) = outgoing
+            && let Err(e) = service.mailer.send(&m).await
+        {
+            // The answer stays the same; the failure is ours to see.
+            tracing::error!(error = %e, "could not send a digest subscription mail");
+        }
+        Ok(SubscribeToDigestPayload {
+            message: "If the address can receive mail, a message is on its way: follow its link to confirm (or to manage an existing digest).".into(),
+        })
+    }
+
+    /// Activates a subscription from the token of its confirmation link (single use, valid 48
+    /// hours); the answer carries the manage token, once.
+    async fn confirm_digest_subscription(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> ApiResult<DigestSubscription> {
+        let service = service(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let (m, manage) = crate::digest::subscriptions::confirm(db, &token, chrono::Utc::now())
+            .await
+            .map_err(AppError::from)?
+            .map_err(token_error)?;
+        crate::events::data_changed();
+        Ok(view(&m, Some(manage), &service.public_url))
+    }
+
+    /// Changes what a subscription follows and how often.
+    async fn update_digest_subscription(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        input: UpdateDigestSubscriptionInput,
+    ) -> ApiResult<DigestSubscription> {
+        let service = service(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let current = crate::digest::subscriptions::by_manage_token(db, &token)
+            .await
+            .map_err(AppError::from)?
+            .map_err(token_error)?;
+        let was: StoredInterests = serde_json::from_str(&current.interests).unwrap_or_default();
+        let merged = DigestInterestsInput {
+            frequency: input.frequency.unwrap_or(if current.frequency == "weekly" {
+                DigestFrequency::Weekly
+            } else {
+                DigestFrequency::Daily
+            }),
+            keywords: input.keywords.unwrap_or(was.keywords),
+            authors: input.authors.unwrap_or(was.authors),
+            min_upvotes: input.min_upvotes.unwrap_or(was.min_upvotes),
+            max_papers: input.max_papers.unwrap_or(was.max_papers),
+        };
+        let (frequency, interests) = stored(&merged)?;
+        let m = crate::digest::subscriptions::update(
+            db,
+            &token,
+            &frequency,
+            &interests,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(AppError::from)?
+        .map_err(token_error)?;
+        crate::events::data_changed();
+        Ok(view(&m, None, &service.public_url))
+    }
+
+    /// Ends a subscription; its manage token stops working.
+    async fn unsubscribe_from_digest(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> ApiResult<UnsubscribeFromDigestPayload> {
+        service(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        crate::digest::subscriptions::unsubscribe(db, &token, chrono::Utc::now())
+            .await
+            .map_err(AppError::from)?
+            .map_err(token_error)?;
+        crate::events::data_changed();
+        Ok(UnsubscribeFromDigestPayload {
+            message: "Unsubscribed: no more digests go to this address.".into(),
+        })
+    }
+}
+
+/// The root of all mutations.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(DigestMutation);
+
+#[derive(Default)]
+pub struct DigestSubscriptionQuery;
+
+#[Object]
+impl DigestSubscriptionQuery {
+    /// The active subscription of a manage token: what it receives and its feed.
+    async fn digest_subscription(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> ApiResult<DigestSubscription> {
+        let service = service(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let m = crate::digest::subscriptions::by_manage_token(db, &token)
+            .await
+            .map_err(AppError::from)?
+            .map_err(token_error)?;
+        Ok(view(&m, None, &service.public_url))
+    }
+}

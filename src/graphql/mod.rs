@@ -18,23 +18,24 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
-    EmptyMutation, EmptySubscription, Response, Schema, SchemaBuilder, ServerError, ServerResult,
+    EmptySubscription, Response, Schema, SchemaBuilder, ServerError, ServerResult,
     ValidationResult, Variables,
 };
 use sea_orm::DatabaseConnection;
 
+pub use digest::Mutation;
 pub use inputs::PaperFilter;
 pub use query::Query;
 
 /// The papergraph schema type.
-pub type ApiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Depth limit: deep enough for GraphiQL's introspection query (its type references nest
 /// `ofType` nine levels) and for `papers → authors → author → papers → authors → author`.
 pub const MAX_DEPTH: usize = 20;
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .extension(ErrorCodes)
 }
@@ -43,8 +44,13 @@ fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
 pub fn build_schema(
     db: DatabaseConnection,
     search: Arc<crate::repo::search::SearchEngine>,
+    digest: Option<Arc<crate::digest::service::DigestService>>,
 ) -> ApiSchema {
-    builder().data(db).data(search).finish()
+    builder()
+        .data(db)
+        .data(search)
+        .data(digest::Digests(digest))
+        .finish()
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

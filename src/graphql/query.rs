@@ -32,6 +32,7 @@ pub struct Query(
     AuthorQuery,
     StatusQuery,
     super::digest::DigestQuery,
+    super::digest::DigestSubscriptionQuery,
 );
 
 #[derive(Default)]

@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL over HTTP at `/graphql` (POST, and GET for queries), GraphiQL for
 //! browsers, Atom and RSS feeds, and health checks.
 pub mod cache;
+mod digest_pages;
 mod feeds;
 mod graphiql;
 mod graphql;
@@ -27,6 +28,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/feeds/papers.atom", get(feeds::atom))
         .route("/feeds/papers.rss", get(feeds::rss))
+        .route(
+            "/digest/confirm",
+            get(digest_pages::confirm_form).post(digest_pages::confirm),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

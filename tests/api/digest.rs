@@ -289,3 +289,164 @@ async fn a_confirmation_mail_reaches_a_real_smtp_listener_and_its_link_confirms(
     assert!(err.contains("SMTP delivery failed"), "{err}");
     assert!(Mailer::new("ftp://nowhere", "digest@papergraph.test").is_err());
 }
+
+#[tokio::test]
+async fn subscribing_through_graphql_mails_a_link_that_confirms_then_manage_and_unsubscribe() {
+    use std::sync::Arc;
+
+    use papergraph::app::HttpOptions;
+    use papergraph::digest::service::DigestService;
+
+    let sink = crate::smtp::SmtpSink::start().await;
+    let service = DigestService::new(
+        &sink.url(),
+        "papergraph <digest@papergraph.test>",
+        "http://papergraph.test",
+    )
+    .unwrap();
+    let app = crate::helpers::spawn_app_with(HttpOptions {
+        digest: Some(Arc::new(service)),
+        ..HttpOptions::default()
+    })
+    .await;
+    app.import_samples().await;
+    let subscribe =
+        r#"mutation($i: SubscribeToDigestInput!) { subscribeToDigest(input: $i) { message } }"#;
+    let input = json!({ "i": { "email": "Zoe@Example.org", "frequency": "WEEKLY", "keywords": ["diffusion"], "minUpvotes": 2 } });
+    let first = app.data(subscribe, input.clone()).await;
+    // A second request within the hour: the same answer, and no second mail.
+    let again = app.data(subscribe, input).await;
+    assert_eq!(first, again);
+    let unknown = app
+        .data(subscribe, json!({ "i": { "email": "nobody@example.org" } }))
+        .await;
+    assert_eq!(first, unknown, "the answer does not depend on the address");
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 2, "one mail per address");
+    let to_zoe = mails
+        .iter()
+        .find(|m| m.to == ["<Zoe@example.org>"])
+        .expect("a mail to the normalised address");
+    let decoded = to_zoe.data.replace("=\n", "").replace("=3D", "=");
+    let token = decoded
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("http://papergraph.test/digest/confirm?token=")
+        })
+        .expect("the confirmation link")
+        .to_string();
+
+    // The link opens a page with a button; the GET alone confirms nothing.
+    let link = app.url(&format!("/digest/confirm?token={token}"));
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("method=\"post\""));
+    let pending =
+        <papergraph::entities::digest_subscription::Entity as sea_orm::EntityTrait>::find()
+            .all(&app.db)
+            .await
+            .unwrap();
+    assert!(pending.iter().all(|s| s.status == "pending"));
+    let confirm = r#"mutation($t: String!) { confirmDigestSubscription(token: $t) {
+        email status frequency keywords minUpvotes maxPapers manageToken feedUrl } }"#;
+    let sub = app.data(confirm, json!({ "t": token })).await["confirmDigestSubscription"].clone();
+    assert_eq!(sub["status"], "active");
+    assert_eq!(sub["frequency"], "WEEKLY");
+    assert_eq!(sub["keywords"], json!(["diffusion"]));
+    assert_eq!(
+        sub["feedUrl"],
+        "http://papergraph.test/feeds/papers.atom?q=diffusion&minUpvotes=2"
+    );
+    let manage = sub["manageToken"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.error_code(confirm, json!({ "t": token })).await,
+        "INVALID_TOKEN",
+        "a confirmation link works once"
+    );
+
+    let view = r#"query($t: String!) { digestSubscription(token: $t) { frequency maxPapers manageToken } }"#;
+    let seen = app.data(view, json!({ "t": manage })).await;
+    assert_eq!(seen["digestSubscription"]["manageToken"], Value::Null);
+    let update = r#"mutation($t: String!, $i: UpdateDigestSubscriptionInput!) {
+        updateDigestSubscription(token: $t, input: $i) { frequency maxPapers keywords } }"#;
+    let updated = app
+        .data(
+            update,
+            json!({ "t": manage, "i": { "frequency": "DAILY", "maxPapers": 3 } }),
+        )
+        .await;
+    assert_eq!(
+        updated["updateDigestSubscription"],
+        json!({ "frequency": "DAILY", "maxPapers": 3, "keywords": ["diffusion"] })
+    );
+    assert_eq!(
+        app.error_code(update, json!({ "t": manage, "i": { "maxPapers": 99 } }))
+            .await,
+        "BAD_USER_INPUT"
+    );
+    // The page's POST confirms too (the second address's link), once.
+    let other = mails
+        .iter()
+        .find(|m| m.to == ["<nobody@example.org>"])
+        .unwrap()
+        .data
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let other_token = other
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("http://papergraph.test/digest/confirm?token=")
+        })
+        .unwrap()
+        .to_string();
+    let posted = app
+        .client
+        .post(app.url("/digest/confirm"))
+        .form(&[("token", other_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    assert!(posted.text().await.unwrap().contains("manage-token"));
+    let reposted = app
+        .client
+        .post(app.url("/digest/confirm"))
+        .form(&[("token", other_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reposted.status(), 400);
+
+    let unsubscribe = r#"mutation($t: String!) { unsubscribeFromDigest(token: $t) { message } }"#;
+    app.data(unsubscribe, json!({ "t": manage })).await;
+    assert_eq!(
+        app.error_code(view, json!({ "t": manage })).await,
+        "INVALID_TOKEN"
+    );
+    assert_eq!(
+        app.error_code(subscribe, json!({ "i": { "email": "not an address" } }))
+            .await,
+        "BAD_USER_INPUT"
+    );
+}
+
+#[tokio::test]
+async fn without_smtp_the_digest_mutations_say_digests_are_disabled() {
+    let app = spawn_app().await;
+    let code = app
+        .error_code(
+            r#"mutation { subscribeToDigest(input: {email: "a@example.org"}) { message } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "DIGESTS_DISABLED");
+    let code = app
+        .error_code(
+            r#"{ digestSubscription(token: "x") { status } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "DIGESTS_DISABLED");
+}

@@ -57,6 +57,11 @@ pub fn fresh_db_opts(dir: &tempfile::TempDir) -> (DbOpts, &'static str) {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(app::HttpOptions::default()).await
+}
+
+/// `spawn_app` with HTTP options (digests, cache, GraphiQL).
+pub async fn spawn_app_with(http: app::HttpOptions) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()))
@@ -80,7 +85,7 @@ pub async fn spawn_app() -> TestApp {
     app::migrate(&db).await.expect("migrate the test database");
     let listener = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app::router(db.clone(), &app::HttpOptions::default());
+    let router = app::router(db.clone(), &http);
     tokio::spawn(app::serve(listener, router, std::future::pending()));
     TestApp {
         addr,
