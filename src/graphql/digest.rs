@@ -103,6 +103,40 @@ impl DigestQuery {
     }
 }
 
+/// The address a request came from (set by the HTTP layer).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// Subscribe requests per client address and hour (on top of one mail per address an hour).
+pub const SUBSCRIBES_PER_CLIENT_HOUR: u32 = 5;
+
+/// Counts subscribe requests per client address in fixed one-hour windows (in this process).
+#[derive(Default)]
+pub struct SubscribeLimiter(
+    std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+);
+
+impl SubscribeLimiter {
+    /// `Err(seconds to wait)` when the address is over its budget.
+    fn spend(&self, ip: std::net::IpAddr) -> Result<(), u64> {
+        let hour = std::time::Duration::from_secs(3600);
+        let now = std::time::Instant::now();
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < hour);
+        }
+        let entry = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= hour {
+            *entry = (now, 0);
+        }
+        if entry.1 >= SUBSCRIBES_PER_CLIENT_HOUR {
+            return Err((hour - now.duration_since(entry.0)).as_secs().max(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
 /// The digest service, when SMTP is configured.
 pub struct Digests(pub Option<Arc<crate::digest::service::DigestService>>);
 
@@ -316,6 +350,17 @@ impl DigestMutation {
     ) -> ApiResult<SubscribeToDigestPayload> {
         use crate::digest::subscriptions::{self as subs, Mail};
         let service = service(ctx)?;
+        if let Some(ClientAddr(ip)) = ctx.data_opt::<ClientAddr>()
+            && let Err(wait) = ctx.data::<SubscribeLimiter>()?.spend(*ip)
+        {
+            return Err(coded(
+                format!(
+                    "too many subscribe requests from your address; try again in {} minutes",
+                    wait.div_ceil(60)
+                ),
+                "RATE_LIMITED",
+            ));
+        }
         let (frequency, interests) = stored(&input.interests())?;
         let db = ctx.data::<DatabaseConnection>()?;
         let now = chrono::Utc::now();

@@ -23,7 +23,12 @@ use async_graphql::{
 };
 use sea_orm::DatabaseConnection;
 
-pub use digest::Mutation;
+pub use digest::{ClientAddr, Mutation};
+
+/// Limits of the digest mutations.
+pub mod digest_limits {
+    pub use super::digest::SUBSCRIBES_PER_CLIENT_HOUR;
+}
 pub use inputs::PaperFilter;
 pub use query::Query;
 
@@ -50,6 +55,7 @@ pub fn build_schema(
         .data(db)
         .data(search)
         .data(digest::Digests(digest))
+        .data(digest::SubscribeLimiter::default())
         .finish()
 }
 

@@ -141,6 +141,7 @@ async fn execute(state: &AppState, request: async_graphql::Request, accept: Acce
 /// `POST /graphql` with a JSON body `{query, operationName, variables, extensions}`.
 pub async fn graphql_post(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -186,6 +187,12 @@ pub async fn graphql_post(
             "BAD_REQUEST",
         );
     }
+    let request = match peer {
+        Some(axum::Extension(axum::extract::ConnectInfo(addr))) => {
+            request.data(crate::graphql::ClientAddr(addr.ip()))
+        }
+        None => request,
+    };
     execute(&state, request, accept).await
 }
 

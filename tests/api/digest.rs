@@ -450,3 +450,37 @@ async fn without_smtp_the_digest_mutations_say_digests_are_disabled() {
         .await;
     assert_eq!(code, "DIGESTS_DISABLED");
 }
+
+#[tokio::test]
+async fn subscribe_requests_are_limited_per_client_address() {
+    use std::sync::Arc;
+
+    use papergraph::app::HttpOptions;
+    use papergraph::digest::service::DigestService;
+    use papergraph::graphql::digest_limits::SUBSCRIBES_PER_CLIENT_HOUR;
+
+    let sink = crate::smtp::SmtpSink::start().await;
+    let service = DigestService::new(
+        &sink.url(),
+        "digest@papergraph.test",
+        "http://papergraph.test",
+    )
+    .unwrap();
+    let app = crate::helpers::spawn_app_with(HttpOptions {
+        digest: Some(Arc::new(service)),
+        ..HttpOptions::default()
+    })
+    .await;
+    let subscribe =
+        r#"mutation($e: String!) { subscribeToDigest(input: {email: $e}) { message } }"#;
+    for n in 0..SUBSCRIBES_PER_CLIENT_HOUR {
+        app.data(subscribe, json!({ "e": format!("reader{n}@example.org") }))
+            .await;
+    }
+    assert_eq!(
+        app.error_code(subscribe, json!({ "e": "one-more@example.org" }))
+            .await,
+        "RATE_LIMITED"
+    );
+    assert_eq!(sink.messages().len(), SUBSCRIBES_PER_CLIENT_HOUR as usize);
+}
