@@ -9,7 +9,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Duration, NaiveDate};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::domain::fold_for_search;
 use crate::domain::search::SearchQuery;
 use crate::entities::{daily_list, paper};
 use crate::repo::keyset::Slice;
@@ -64,7 +63,7 @@ impl Interests {
         let authors = authors
             .iter()
             .map(|a| {
-                let key = fold_for_search(&crate::domain::collapse_whitespace(a));
+                let key = crate::domain::author_key(a);
                 if key.is_empty() {
                     Err("author names must not be empty".to_string())
                 } else {

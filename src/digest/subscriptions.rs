@@ -1,7 +1,8 @@
 //! Digest subscriptions in the database: double opt-in with single-use confirmation tokens that
 //! expire, manage tokens that rotate, at most one mail per address per hour, and answers that
 //! never tell whether an address is known. Tokens are 256 random bits, shown once (in a mail)
-//! and stored only as SHA-256 hashes.
+//! and stored only as SHA-256 hashes. Every write moves the data generation after it commits
+//! (as every writer does), so no cached answer outlives it.
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -154,6 +155,7 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
         }
     };
     txn.commit().await?;
+    crate::events::data_changed();
     Ok(Ok(mail))
 }
 
@@ -182,7 +184,9 @@ pub async fn confirm<C: ConnectionTrait>(
     a.manage_token_hash = Set(Some(hash));
     a.confirmed_at = Set(Some(now));
     a.updated_at = Set(now);
-    Ok(Ok((a.update(db).await?, manage)))
+    let m = a.update(db).await?;
+    crate::events::data_changed();
+    Ok(Ok((m, manage)))
 }
 
 /// The active subscription of a manage token.
@@ -214,7 +218,9 @@ pub async fn update<C: ConnectionTrait>(
     a.frequency = Set(frequency.to_string());
     a.interests = Set(interests.to_string());
     a.updated_at = Set(now);
-    Ok(Ok(a.update(db).await?))
+    let m = a.update(db).await?;
+    crate::events::data_changed();
+    Ok(Ok(m))
 }
 
 /// Ends the subscription of a manage token; the token stops working.
@@ -232,6 +238,7 @@ pub async fn unsubscribe<C: ConnectionTrait>(
     a.manage_token_hash = Set(None);
     a.updated_at = Set(now);
     a.update(db).await?;
+    crate::events::data_changed();
     Ok(Ok(()))
 }
 

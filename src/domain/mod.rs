@@ -7,5 +7,5 @@ pub mod search;
 
 pub use arxiv_id::ArxivId;
 pub use dates::{DateRange, parse_iso_week, parse_month};
-pub use names::{AuthorName, collapse_whitespace, fold_for_search};
+pub use names::{AuthorName, author_key, collapse_whitespace, fold_for_search};
 pub use paper::{DailyPaper, HfUserRef, OrganizationRef, PaperAuthorEntry, trending_score};

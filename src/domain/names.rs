@@ -79,6 +79,11 @@ pub fn collapse_whitespace(s: &str) -> String {
     out
 }
 
+/// The key an author name is looked up by: whitespace collapsed, case and accents folded.
+pub fn author_key(name: &str) -> String {
+    fold_for_search(&collapse_whitespace(name))
+}
+
 pub fn fold_for_search(s: &str) -> String {
     s.nfd()
         .filter(|c| !is_combining_mark(*c))

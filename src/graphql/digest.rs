@@ -297,14 +297,13 @@ fn view(
     if i.min_upvotes > 0 {
         params.push(("minUpvotes".into(), i.min_upvotes.to_string()));
     }
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect();
-    let feed_url = if query.is_empty() {
-        format!("{public_url}/feeds/papers.atom")
+    let base = format!("{public_url}/feeds/papers.atom");
+    let feed_url = if params.is_empty() {
+        base
     } else {
-        format!("{public_url}/feeds/papers.atom?{}", query.join("&"))
+        reqwest::Url::parse_with_params(&base, &params)
+            .map(String::from)
+            .unwrap_or(base)
     };
     DigestSubscription {
         email: m.email.clone(),
@@ -322,18 +321,6 @@ fn view(
         manage_token,
         feed_url,
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Default)]
@@ -368,7 +355,6 @@ impl DigestMutation {
             .await
             .map_err(AppError::from)?
             .map_err(AppError::BadUserInput)?;
-        crate::events::data_changed();
         let outgoing = match mail {
             Mail::Confirm { email, token } => Some(crate::digest::mailer::confirmation(
                 &email,
@@ -402,7 +388,6 @@ impl DigestMutation {
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;
-        crate::events::data_changed();
         Ok(view(&m, Some(manage), &service.public_url))
     }
 
@@ -442,7 +427,6 @@ impl DigestMutation {
         .await
         .map_err(AppError::from)?
         .map_err(token_error)?;
-        crate::events::data_changed();
         Ok(view(&m, None, &service.public_url))
     }
 
@@ -458,7 +442,6 @@ impl DigestMutation {
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;
-        crate::events::data_changed();
         Ok(UnsubscribeFromDigestPayload {
             message: "Unsubscribed: no more digests go to this address.".into(),
         })

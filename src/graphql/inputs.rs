@@ -2,7 +2,7 @@
 use async_graphql::{Enum, InputObject};
 
 use super::scalars::{Date, DateTime};
-use crate::domain::{fold_for_search, parse_iso_week, parse_month};
+use crate::domain::{author_key, parse_iso_week, parse_month};
 use crate::error::AppError;
 use crate::repo::papers::{PaperCriteria, Sort, SortField};
 
@@ -62,7 +62,7 @@ impl PaperFilter {
         c.published_to = self.published_to.map(|t| t.0);
         c.min_upvotes = self.min_upvotes;
         if let Some(a) = &self.author {
-            let key = fold_for_search(&a.split_whitespace().collect::<Vec<_>>().join(" "));
+            let key = author_key(a);
             if key.is_empty() {
                 return Err(AppError::bad_input("`author` must not be empty"));
             }

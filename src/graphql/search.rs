@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
@@ -108,17 +108,15 @@ impl SearchQueryRoot {
         let has_next_page = hits.len() > first as usize;
         hits.truncate(first as usize);
         let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
-        let mut rows: HashMap<i64, paper::Model> = paper::Entity::find()
-            .filter(paper::Column::Id.is_in(ids.iter().copied()))
-            .all(db)
+        // In hit order; a paper gone since ranking is left out with its hit.
+        let mut rows = crate::repo::papers::by_ids(db, &ids)
             .await
             .map_err(AppError::from)?
             .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
+            .peekable();
         let ordered: Vec<(search::Hit, paper::Model)> = hits
             .into_iter()
-            .filter_map(|h| rows.remove(&h.paper_id).map(|p| (h, p)))
+            .filter_map(|h| rows.next_if(|p| p.id == h.paper_id).map(|p| (h, p)))
             .collect();
         let cursors: Vec<String> = ordered
             .iter()

@@ -8,14 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::escape_markup as escape;
 use crate::app::AppState;
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     (
@@ -55,21 +49,18 @@ pub async fn confirm(
 ) -> Response {
     let token = form.get("token").cloned().unwrap_or_default();
     match crate::digest::subscriptions::confirm(&state.db, &token, chrono::Utc::now()).await {
-        Ok(Ok((m, manage))) => {
-            crate::events::data_changed();
-            page(
-                StatusCode::OK,
-                "Digest confirmed",
-                &format!(
-                    "<p>{} will receive the {} digest.</p><p>Keep this manage token: it shows, changes \
+        Ok(Ok((m, manage))) => page(
+            StatusCode::OK,
+            "Digest confirmed",
+            &format!(
+                "<p>{} will receive the {} digest.</p><p>Keep this manage token: it shows, changes \
                      or ends the digest (<code>digestSubscription</code>, <code>updateDigestSubscription</code>, \
                      <code>unsubscribeFromDigest</code>) and is shown only now:</p><p><code id=\"manage-token\">{}</code></p>",
-                    escape(&m.email),
-                    escape(&m.frequency),
-                    escape(&manage)
-                ),
-            )
-        }
+                escape(&m.email),
+                escape(&m.frequency),
+                escape(&manage)
+            ),
+        ),
         Ok(Err(e)) => page(
             StatusCode::BAD_REQUEST,
             "Not confirmed",

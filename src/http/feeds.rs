@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::escape_markup as xml;
 use crate::app::AppState;
 use crate::domain::search::SearchQuery;
 use crate::entities::paper;
@@ -169,12 +170,7 @@ async fn papers_of(state: &AppState, r: &Request) -> Result<Vec<paper::Model>, s
             let (hits, _) =
                 crate::repo::search::hits(&state.search, q, &r.criteria, None, r.limit).await?;
             let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
-            let mut rows: HashMap<i64, paper::Model> = papers::by_ids(&state.db, &ids)
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p))
-                .collect();
-            Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
+            papers::by_ids(&state.db, &ids).await
         }
         None => {
             let slice = Slice::Forward {
@@ -332,25 +328,6 @@ impl Entry<'_> {
             })
             .unwrap_or_default()
     }
-}
-
-/// Text safe inside XML elements and attributes: escaped, without the characters XML 1.0
-/// forbids.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {

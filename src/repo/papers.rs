@@ -212,14 +212,19 @@ pub async fn by_arxiv_ids<C: ConnectionTrait>(
         .await
 }
 
+/// The papers of `ids`, in the order of `ids` (ids that do not exist are left out).
 pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<Vec<paper::Model>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    paper::Entity::find()
+    let mut found: HashMap<i64, paper::Model> = paper::Entity::find()
         .filter(paper::Column::Id.is_in(ids.iter().copied()))
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 /// An author slot of a paper joined with its author.
@@ -374,14 +379,14 @@ pub async fn trending<C: ConnectionTrait>(
         gained.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
     }
     let ids: Vec<i64> = gained.iter().map(|(id, _)| *id).collect();
-    let mut models: HashMap<i64, paper::Model> = by_ids(db, &ids)
+    let gained: HashMap<i64, i32> = gained.into_iter().collect();
+    Ok(by_ids(db, &ids)
         .await?
         .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    Ok(gained
-        .into_iter()
-        .filter_map(|(id, g)| models.remove(&id).map(|p| (p, g)))
+        .map(|p| {
+            let g = gained.get(&p.id).copied().unwrap_or(0);
+            (p, g)
+        })
         .collect())
 }
 

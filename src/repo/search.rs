@@ -360,12 +360,14 @@ impl Marker {
     }
 }
 
-/// `text[from..to]` with the marked words wrapped, escaped and marked up.
-fn fragment(text: &str, ws: &[super::search_index::Word], marked: &[bool]) -> String {
-    let (from, to) = match (ws.first(), ws.last()) {
-        (Some(a), Some(b)) => (a.start, b.end),
-        _ => return String::new(),
-    };
+/// `text[from..to]` with the marked words (inside that range) wrapped, escaped and marked up.
+fn fragment(
+    text: &str,
+    ws: &[super::search_index::Word],
+    marked: &[bool],
+    from: usize,
+    to: usize,
+) -> String {
     let mut out = String::with_capacity(to - from + 16);
     let mut at = from;
     for (w, m) in ws.iter().zip(marked) {
@@ -402,7 +404,8 @@ fn highlight_doc(marker: &Marker, doc: &DocText) -> Vec<Highlight> {
                 }
             }
             let range = best.0..best.0 + SNIPPET_WORDS;
-            let mut f = fragment(text, &ws[range.clone()], &marked[range.clone()]);
+            let (from, to) = (ws[range.start].start, ws[range.end - 1].end);
+            let mut f = fragment(text, &ws[range.clone()], &marked[range.clone()], from, to);
             if range.start > 0 {
                 f.insert(0, '…');
             }
@@ -411,17 +414,9 @@ fn highlight_doc(marker: &Marker, doc: &DocText) -> Vec<Highlight> {
             }
             f
         } else {
-            let whole = text.trim();
-            let offset = text.len() - text.trim_start().len();
-            let inner: Vec<super::search_index::Word> = ws
-                .iter()
-                .map(|w| super::search_index::Word {
-                    start: w.start - offset,
-                    end: w.end - offset,
-                    folded: std::borrow::Cow::Borrowed(""),
-                })
-                .collect();
-            fragment_whole(whole, &inner, &marked)
+            // The whole field, without surrounding whitespace.
+            let from = text.len() - text.trim_start().len();
+            fragment(text, &ws, &marked, from, text.trim_end().len())
         };
         out.push(Highlight {
             field: FIELDS[i],
@@ -429,23 +424,6 @@ fn highlight_doc(marker: &Marker, doc: &DocText) -> Vec<Highlight> {
         });
     }
     out
-}
-
-/// A whole (trimmed) field with its marked words wrapped.
-fn fragment_whole(text: &str, ws: &[super::search_index::Word], marked: &[bool]) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut at = 0;
-    for (w, m) in ws.iter().zip(marked) {
-        if *m {
-            out.push_str(&text[at..w.start]);
-            out.push(START);
-            out.push_str(&text[w.start..w.end]);
-            out.push(STOP);
-            at = w.end;
-        }
-    }
-    out.push_str(&text[at..]);
-    mark(&out)
 }
 
 /// The highlights of the given papers for `q`, by paper id.

@@ -6,6 +6,37 @@ use crate::helpers::spawn_app;
 const PREVIEW: &str = r#"query($i: DigestInterestsInput!) {
   previewDigest(input: $i) { from to papers { arxivId upvotes dailyDate title authors { name } } } }"#;
 
+/// The token of the confirmation link in a captured mail (its quoted-printable text decoded:
+/// soft line breaks, `=3D`).
+fn confirmation_token(data: &str) -> String {
+    let decoded = data.replace("=\n", "").replace("=3D", "=");
+    decoded
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("http://papergraph.test/digest/confirm?token=")
+        })
+        .expect("the confirmation link is in the mail")
+        .to_string()
+}
+
+/// An app with digests on, mailing to a fresh SMTP listener, links at http://papergraph.test.
+async fn app_with_smtp() -> (crate::helpers::TestApp, crate::smtp::SmtpSink) {
+    let sink = crate::smtp::SmtpSink::start().await;
+    let service = papergraph::digest::service::DigestService::new(
+        &sink.url(),
+        "papergraph <digest@papergraph.test>",
+        "http://papergraph.test",
+    )
+    .unwrap();
+    let app = crate::helpers::spawn_app_with(papergraph::app::HttpOptions {
+        digest: Some(std::sync::Arc::new(service)),
+        ..papergraph::app::HttpOptions::default()
+    })
+    .await;
+    (app, sink)
+}
+
 fn upvotes(papers: &Value) -> Vec<i64> {
     papers
         .as_array()
@@ -269,15 +300,7 @@ async fn a_confirmation_mail_reaches_a_real_smtp_listener_and_its_link_confirms(
     assert!(got[0].data.contains("multipart/alternative"));
     assert!(got[0].data.contains("text/html"));
     // Follow the link out of the plain-text part (quoted-printable: soft breaks, `=3D`).
-    let decoded = got[0].data.replace("=\n", "").replace("=3D", "=");
-    let found = decoded
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("http://papergraph.test/digest/confirm?token=")
-        })
-        .expect("the link is in the mail")
-        .to_string();
+    let found = confirmation_token(&got[0].data);
     let (active, _) = subs::confirm(&app.db, &found, now).await.unwrap().unwrap();
     assert_eq!(active.status, "active");
     // An unreachable SMTP server is a clear error, not a hang or a panic.
@@ -292,23 +315,7 @@ async fn a_confirmation_mail_reaches_a_real_smtp_listener_and_its_link_confirms(
 
 #[tokio::test]
 async fn subscribing_through_graphql_mails_a_link_that_confirms_then_manage_and_unsubscribe() {
-    use std::sync::Arc;
-
-    use papergraph::app::HttpOptions;
-    use papergraph::digest::service::DigestService;
-
-    let sink = crate::smtp::SmtpSink::start().await;
-    let service = DigestService::new(
-        &sink.url(),
-        "papergraph <digest@papergraph.test>",
-        "http://papergraph.test",
-    )
-    .unwrap();
-    let app = crate::helpers::spawn_app_with(HttpOptions {
-        digest: Some(Arc::new(service)),
-        ..HttpOptions::default()
-    })
-    .await;
+    let (app, sink) = app_with_smtp().await;
     app.import_samples().await;
     let subscribe =
         r#"mutation($i: SubscribeToDigestInput!) { subscribeToDigest(input: $i) { message } }"#;
@@ -327,15 +334,7 @@ async fn subscribing_through_graphql_mails_a_link_that_confirms_then_manage_and_
         .iter()
         .find(|m| m.to == ["<Zoe@example.org>"])
         .expect("a mail to the normalised address");
-    let decoded = to_zoe.data.replace("=\n", "").replace("=3D", "=");
-    let token = decoded
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("http://papergraph.test/digest/confirm?token=")
-        })
-        .expect("the confirmation link")
-        .to_string();
+    let token = confirmation_token(&to_zoe.data);
 
     // The link opens a page with a button; the GET alone confirms nothing.
     let link = app.url(&format!("/digest/confirm?token={token}"));
@@ -386,21 +385,13 @@ async fn subscribing_through_graphql_mails_a_link_that_confirms_then_manage_and_
         "BAD_USER_INPUT"
     );
     // The page's POST confirms too (the second address's link), once.
-    let other = mails
-        .iter()
-        .find(|m| m.to == ["<nobody@example.org>"])
-        .unwrap()
-        .data
-        .replace("=\n", "")
-        .replace("=3D", "=");
-    let other_token = other
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("http://papergraph.test/digest/confirm?token=")
-        })
-        .unwrap()
-        .to_string();
+    let other_token = confirmation_token(
+        &mails
+            .iter()
+            .find(|m| m.to == ["<nobody@example.org>"])
+            .unwrap()
+            .data,
+    );
     let posted = app
         .client
         .post(app.url("/digest/confirm"))
@@ -453,24 +444,9 @@ async fn without_smtp_the_digest_mutations_say_digests_are_disabled() {
 
 #[tokio::test]
 async fn subscribe_requests_are_limited_per_client_address() {
-    use std::sync::Arc;
-
-    use papergraph::app::HttpOptions;
-    use papergraph::digest::service::DigestService;
     use papergraph::graphql::digest_limits::SUBSCRIBES_PER_CLIENT_HOUR;
 
-    let sink = crate::smtp::SmtpSink::start().await;
-    let service = DigestService::new(
-        &sink.url(),
-        "digest@papergraph.test",
-        "http://papergraph.test",
-    )
-    .unwrap();
-    let app = crate::helpers::spawn_app_with(HttpOptions {
-        digest: Some(Arc::new(service)),
-        ..HttpOptions::default()
-    })
-    .await;
+    let (app, sink) = app_with_smtp().await;
     let subscribe =
         r#"mutation($e: String!) { subscribeToDigest(input: {email: $e}) { message } }"#;
     for n in 0..SUBSCRIBES_PER_CLIENT_HOUR {
