@@ -174,6 +174,12 @@ pub fn is_sqlite(db: &DatabaseConnection) -> bool {
 
 /// Builds the state and router over a migrated database.
 pub fn router(db: DatabaseConnection, opts: &HttpOptions) -> axum::Router {
+    crate::http::router(state(db, opts))
+}
+
+/// The state every handler shares: the schema, caches and the search index (which the digest
+/// scheduler uses too, so a server holds one index).
+pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
     let search = crate::repo::search::SearchEngine::new(db.clone());
     // Build the keyword index now rather than on the first search (a search meanwhile waits).
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -186,13 +192,13 @@ pub fn router(db: DatabaseConnection, opts: &HttpOptions) -> axum::Router {
     }
     let schema = build_schema(db.clone(), search.clone(), opts.digest.clone());
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
-    crate::http::router(AppState {
+    AppState {
         db,
         schema,
         graphiql: opts.graphiql,
         cache,
         search,
-    })
+    }
 }
 
 /// Binds `addr`, with a clear message when the port is taken.

@@ -33,6 +33,9 @@ pub enum Command {
     Schema,
     /// Fetch daily lists from Hugging Face into the database (default: today and yesterday).
     Sync(SyncOpts),
+    /// Email digests: `digest send [--dry-run]`.
+    #[command(subcommand)]
+    Digest(DigestCommand),
 }
 
 /// How to reach Hugging Face.
@@ -187,20 +190,10 @@ pub struct ServeOpts {
     /// Recent days re-fetched every pass to refresh upvotes, comments and stars.
     #[arg(long, env = "PAPERGRAPH_REFRESH_DAYS", default_value_t = 3)]
     pub refresh_days: u32,
-    /// SMTP relay for digest mail: `smtp://host:port` (plain, local relay),
-    /// `smtp://user:pass@host:587?tls=required` or `smtps://user:pass@host`. Unset: digests off.
-    #[arg(long, env = "PAPERGRAPH_SMTP_URL")]
-    pub smtp_url: Option<String>,
-    /// Sender of digest mail.
-    #[arg(
-        long,
-        env = "PAPERGRAPH_MAIL_FROM",
-        default_value = "papergraph <digest@localhost>"
-    )]
-    pub mail_from: String,
-    /// The address people reach this server at, for links in mail (default: http://BIND).
-    #[arg(long, env = "PAPERGRAPH_PUBLIC_URL")]
-    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub mail: MailOpts,
+    #[command(flatten)]
+    pub digest: DigestScheduleOpts,
     #[command(flatten)]
     pub upstream: UpstreamOpts,
 }
@@ -216,12 +209,94 @@ impl Default for ServeOpts {
             sync_interval_secs: 900,
             backfill_days: 30,
             refresh_days: 3,
-            smtp_url: None,
-            mail_from: "papergraph <digest@localhost>".into(),
-            public_url: None,
+            mail: MailOpts::default(),
+            digest: DigestScheduleOpts::default(),
             upstream: UpstreamOpts::default(),
         }
     }
+}
+
+/// Mail: where digests and confirmation links go out, and what their links point to.
+#[derive(Debug, Clone, Args)]
+pub struct MailOpts {
+    /// SMTP relay for digest mail: `smtp://host:port` (plain, local relay),
+    /// `smtp://user:pass@host:587?tls=required` or `smtps://user:pass@host`. Unset: digests off.
+    #[arg(long, env = "PAPERGRAPH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of digest mail.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_MAIL_FROM",
+        default_value = "papergraph <digest@localhost>"
+    )]
+    pub mail_from: String,
+    /// The address people reach this server at, for links in mail (default: http://BIND).
+    #[arg(long, env = "PAPERGRAPH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl Default for MailOpts {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            mail_from: "papergraph <digest@localhost>".into(),
+            public_url: None,
+        }
+    }
+}
+
+/// When digests go out (UTC).
+#[derive(Debug, Clone, Args)]
+pub struct DigestScheduleOpts {
+    /// Hour of the day (UTC, 0–23) daily and weekly digests are sent.
+    #[arg(long, env = "PAPERGRAPH_DIGEST_HOUR", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..24))]
+    pub digest_hour: u32,
+    /// Day weekly digests are sent (mon, tue, … or monday, …).
+    #[arg(long, env = "PAPERGRAPH_DIGEST_WEEKDAY", default_value = "mon")]
+    pub digest_weekday: chrono::Weekday,
+    /// Seconds between the scheduler's checks for due digests (and retries).
+    #[arg(long, env = "PAPERGRAPH_DIGEST_CHECK_SECS", default_value_t = 60)]
+    pub digest_check_secs: u64,
+}
+
+impl Default for DigestScheduleOpts {
+    fn default() -> Self {
+        Self {
+            digest_hour: 7,
+            digest_weekday: chrono::Weekday::Mon,
+            digest_check_secs: 60,
+        }
+    }
+}
+
+impl DigestScheduleOpts {
+    pub fn schedule(&self) -> crate::digest::delivery::Schedule {
+        crate::digest::delivery::Schedule {
+            hour: self.digest_hour,
+            weekday: self.digest_weekday,
+        }
+    }
+}
+
+/// `papergraph digest …`
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Build and send every digest due now (what the scheduler in `serve` does each minute).
+    Send(DigestSendOpts),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DigestSendOpts {
+    /// Print what would be sent; send, claim and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Act as if it were this time (RFC 3339, e.g. 2026-11-26T08:00:00Z); default now.
+    #[arg(long)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    #[command(flatten)]
+    pub mail: MailOpts,
+    #[command(flatten)]
+    pub digest: DigestScheduleOpts,
 }
 
 #[derive(Debug, Clone, Args)]

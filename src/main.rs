@@ -3,7 +3,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use papergraph::app;
-use papergraph::config::{Cli, Command, DbOpts, ServeOpts, SyncOpts};
+use papergraph::config::{
+    Cli, Command, DbOpts, DigestCommand, DigestSendOpts, ServeOpts, SyncOpts,
+};
 use tracing_subscriber::EnvFilter;
 
 // glibc malloc showed up as ~20 % of the server's CPU under load (many small, short-lived
@@ -70,6 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Sync(opts)) => sync(cli.db, opts).await,
+        Some(Command::Digest(DigestCommand::Send(opts))) => digest_send(cli.db, opts).await,
         Some(Command::Schema) => {
             print!("{}", papergraph::graphql::sdl());
             Ok(())
@@ -105,14 +108,15 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
     tracing::info!(
         "papergraph is serving GraphQL at http://{addr}/graphql (GraphiQL in a browser)"
     );
-    let digest = match &opts.smtp_url {
+    let digest = match &opts.mail.smtp_url {
         Some(url) => {
             let public = opts
+                .mail
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{addr}"));
             let service =
-                papergraph::digest::service::DigestService::new(url, &opts.mail_from, &public)
+                papergraph::digest::service::DigestService::new(url, &opts.mail.mail_from, &public)
                     .map_err(|e| anyhow::anyhow!(e))?;
             tracing::info!(public_url = %public, "email digests are on");
             Some(std::sync::Arc::new(service))
@@ -131,6 +135,17 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
         tokio::spawn(papergraph::events::watch_external_writes(db.clone()));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let state = app::state(db.clone(), &http);
+    let digests = http.digest.clone().map(|service| {
+        tokio::spawn(papergraph::digest::delivery::run(
+            db.clone(),
+            state.search.clone(),
+            service,
+            opts.digest.schedule(),
+            std::time::Duration::from_secs(opts.digest.digest_check_secs.max(1)),
+            stop_rx.clone(),
+        ))
+    });
     let worker = if opts.sync && !opts.demo {
         let upstream = std::sync::Arc::new(papergraph::sync::upstream::Upstream::new(
             opts.upstream.config(),
@@ -154,7 +169,11 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
         app::shutdown_signal().await;
         let _ = stop_tx.send(true);
     };
-    app::serve(listener, app::router(db, &http), shutdown).await?;
+    app::serve(listener, papergraph::http::router(state), shutdown).await?;
+    if let Some(digests) = digests {
+        // A send in progress finishes (the SMTP timeout is 30 s) before the process exits.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(35), digests).await;
+    }
     if let Some(worker) = worker
         && tokio::time::timeout(std::time::Duration::from_secs(30), worker)
             .await
@@ -226,6 +245,70 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
         anyhow::bail!(
             "{} days failed; they are recorded and will be retried by the next sync",
             report.days_failed
+        );
+    }
+    Ok(())
+}
+
+/// `papergraph digest send [--dry-run]`: one pass of the scheduler, now (or `--at`).
+async fn digest_send(db_opts: DbOpts, opts: DigestSendOpts) -> anyhow::Result<()> {
+    use papergraph::digest::delivery::{self, Sender};
+    let (db, _) = app::connect(&db_opts).await?;
+    app::migrate(&db).await?;
+    let public = opts
+        .mail
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:8000".into());
+    let service = match (&opts.mail.smtp_url, opts.dry_run) {
+        (Some(url), _) => Some(
+            papergraph::digest::service::DigestService::new(url, &opts.mail.mail_from, &public)
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        (None, true) => None,
+        (None, false) => anyhow::bail!(
+            "sending digests needs PAPERGRAPH_SMTP_URL (or --smtp-url); use --dry-run to see what would be sent"
+        ),
+    };
+    let engine = papergraph::repo::search::SearchEngine::new(db.clone());
+    engine.current().await?;
+    let sender = Sender {
+        mailer: service.as_ref().map(|s| &s.mailer),
+        public_url: service.as_ref().map_or(public.as_str(), |s| &s.public_url),
+    };
+    let now = opts.at.unwrap_or_else(chrono::Utc::now);
+    let schedule = opts.digest.schedule();
+    let report = delivery::run_due(&db, &engine, sender, &schedule, now, opts.dry_run).await?;
+    for p in &report.planned {
+        if opts.dry_run {
+            println!(
+                "=== would send to {} ({}, subscription {}, {} papers)",
+                p.mail.to, p.period, p.subscription_id, p.papers
+            );
+            println!("Subject: {}\n\n{}", p.mail.subject, p.mail.text);
+        } else {
+            println!("sent to {} ({}, {} papers)", p.mail.to, p.period, p.papers);
+        }
+    }
+    for w in &report.waiting {
+        println!("{w}: waiting for the sync to store its last day");
+    }
+    println!(
+        "{} {}, {} empty (not sent), {} to retry, {} failed, {} interrupted",
+        report.planned.len(),
+        if opts.dry_run {
+            "would be sent"
+        } else {
+            "sent"
+        },
+        report.empty,
+        report.retrying,
+        report.failed,
+        report.interrupted
+    );
+    if report.failed > 0 || report.retrying > 0 {
+        anyhow::bail!(
+            "some digests were not delivered; the log says why, and `serve` retries them"
         );
     }
     Ok(())

@@ -6,6 +6,7 @@ mod m20261126_000001_init;
 mod m20261126_000002_discovery;
 mod m20261126_000003_search_changes;
 mod m20261126_000004_digests;
+mod m20261126_000005_digest_delivery;
 
 /// Applies every migration in order; `papergraph migrate` and `serve` both run it.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_discovery::Migration),
             Box::new(m20261126_000003_search_changes::Migration),
             Box::new(m20261126_000004_digests::Migration),
+            Box::new(m20261126_000005_digest_delivery::Migration),
         ]
     }
 }

@@ -122,3 +122,154 @@ pub fn manage(to: &str, token: &str) -> Outgoing {
         headers: Vec::new(),
     }
 }
+
+/// What a digest mail shows.
+pub struct DigestContent<'a> {
+    pub to: &'a str,
+    pub frequency: super::Frequency,
+    /// First listing day covered.
+    pub from: chrono::NaiveDate,
+    /// Last listing day covered.
+    pub to_day: chrono::NaiveDate,
+    /// Most upvoted first.
+    pub papers: &'a [crate::entities::paper::Model],
+    /// Author names per paper id, in order.
+    pub authors: &'a std::collections::HashMap<i64, Vec<String>>,
+    /// The keywords and authors followed (for the first line).
+    pub follows: &'a [String],
+    pub public_url: &'a str,
+}
+
+/// Authors shown per paper before "and N more".
+const AUTHORS_SHOWN: usize = 5;
+/// Characters of the abstract shown when a paper has no AI summary.
+const ABSTRACT_CHARS: usize = 300;
+
+fn author_line(names: &[String]) -> String {
+    let mut s = names
+        .iter()
+        .take(AUTHORS_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > AUTHORS_SHOWN {
+        s.push_str(&format!(" and {} more", names.len() - AUTHORS_SHOWN));
+    }
+    s
+}
+
+fn summary(p: &crate::entities::paper::Model) -> String {
+    match p.ai_summary.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(s) => s.trim().to_string(),
+        None => {
+            let a = p.r#abstract.trim();
+            if a.chars().count() <= ABSTRACT_CHARS {
+                a.to_string()
+            } else {
+                let cut: String = a.chars().take(ABSTRACT_CHARS).collect();
+                format!("{}…", cut.trim_end())
+            }
+        }
+    }
+}
+
+/// A digest mail: every paper with its title, authors, upvotes, summary and links, and a
+/// one-click unsubscribe (`List-Unsubscribe` with `List-Unsubscribe-Post`, RFC 8058) pointing
+/// at `unsubscribe_link`.
+pub fn digest(c: &DigestContent<'_>, unsubscribe_link: &str) -> Outgoing {
+    use std::fmt::Write as _;
+    let esc = crate::http::escape_markup;
+    let n = c.papers.len();
+    let papers_word = if n == 1 { "paper" } else { "papers" };
+    let (subject, covers) = match c.frequency {
+        super::Frequency::Daily => (
+            format!("Daily Papers digest for {}: {n} {papers_word}", c.to_day),
+            format!("Daily Papers of {}", c.to_day),
+        ),
+        super::Frequency::Weekly => (
+            format!(
+                "Weekly Papers digest, {} to {}: {n} {papers_word}",
+                c.from, c.to_day
+            ),
+            format!("Daily Papers of {} to {}", c.from, c.to_day),
+        ),
+    };
+    let matching = if c.follows.is_empty() {
+        String::new()
+    } else {
+        format!(" matching {}", c.follows.join(", "))
+    };
+    let mut text = format!("{n} {papers_word} from {covers}{matching}, most upvoted first.\n\n");
+    let mut html = format!(
+        "<div style=\"font-family:sans-serif;max-width:42em\"><p>{n} {papers_word} from {}{}, most upvoted first.</p>",
+        esc(&covers),
+        esc(&matching)
+    );
+    for (i, p) in c.papers.iter().enumerate() {
+        let names = c.authors.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
+        let authors = author_line(names);
+        let hf = format!("https://huggingface.co/papers/{}", p.arxiv_id);
+        let arxiv = format!("https://arxiv.org/abs/{}", p.arxiv_id);
+        let summary = summary(p);
+        let _ = write!(
+            text,
+            "{}. {}\n   {}\n   {} upvotes · {} comments\n   {}\n   Paper: {hf}\n   arXiv: {arxiv}\n",
+            i + 1,
+            p.title,
+            authors,
+            p.upvotes,
+            p.num_comments,
+            summary
+        );
+        if let Some(code) = &p.github_repo {
+            let _ = writeln!(text, "   Code: {code}");
+        }
+        text.push('\n');
+        let _ = write!(
+            html,
+            "<h3 style=\"margin-bottom:0.2em\"><a href=\"{}\">{}</a></h3><p style=\"margin:0;color:#555\">{}</p>\
+             <p style=\"margin:0.2em 0\">▲ {} upvotes · {} comments</p><p style=\"margin:0.2em 0\">{}</p>\
+             <p style=\"margin:0.2em 0\"><a href=\"{}\">Paper</a> · <a href=\"{}\">arXiv</a>",
+            esc(&hf),
+            esc(&p.title),
+            esc(&authors),
+            p.upvotes,
+            p.num_comments,
+            esc(&summary),
+            esc(&hf),
+            esc(&arxiv)
+        );
+        if let Some(code) = &p.github_repo {
+            let _ = write!(html, " · <a href=\"{}\">Code</a>", esc(code));
+        }
+        html.push_str("</p>");
+    }
+    let _ = write!(
+        text,
+        "--\nYou receive this because this address subscribed to papergraph's digest at {}.\n\
+         Unsubscribe in one click: {unsubscribe_link}\n\
+         Change what you receive with your manage token (updateDigestSubscription).\n",
+        c.public_url
+    );
+    let _ = write!(
+        html,
+        "<hr><p style=\"color:#555;font-size:small\">You receive this because this address subscribed to \
+         papergraph's digest at {}. <a href=\"{}\">Unsubscribe</a> in one click; change what you \
+         receive with your manage token (<code>updateDigestSubscription</code>).</p></div>",
+        esc(c.public_url),
+        esc(unsubscribe_link)
+    );
+    Outgoing {
+        to: c.to.to_string(),
+        subject,
+        text,
+        html,
+        headers: vec![
+            ("List-Unsubscribe".into(), format!("<{unsubscribe_link}>")),
+            (
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into(),
+            ),
+        ],
+    }
+}

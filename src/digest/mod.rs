@@ -1,5 +1,6 @@
 //! Email digests: what a digest with given interests contains (the builder the scheduler and
 //! `previewDigest` share). Subscriptions, delivery and the mailer build on it.
+pub mod delivery;
 pub mod mailer;
 pub mod service;
 pub mod subscriptions;
@@ -84,6 +85,35 @@ impl Interests {
             min_upvotes,
             max_papers,
         })
+    }
+}
+
+/// Interests as stored with a subscription (JSON in `digest_subscriptions.interests`).
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredInterests {
+    pub keywords: Vec<String>,
+    pub authors: Vec<String>,
+    pub min_upvotes: i32,
+    pub max_papers: i32,
+}
+
+impl StoredInterests {
+    /// The checked interests of a stored subscription (`frequency`: `daily` or `weekly`).
+    pub fn parse(frequency: &str, json: &str) -> Result<Interests, String> {
+        let s: StoredInterests = serde_json::from_str(json)
+            .map_err(|e| format!("stored interests are not readable: {e}"))?;
+        let frequency = match frequency {
+            "weekly" => Frequency::Weekly,
+            _ => Frequency::Daily,
+        };
+        Interests::parse(
+            frequency,
+            &s.keywords,
+            &s.authors,
+            s.min_upvotes,
+            u32::try_from(s.max_papers).unwrap_or(0),
+        )
     }
 }
 

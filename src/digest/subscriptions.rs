@@ -242,6 +242,28 @@ pub async fn unsubscribe<C: ConnectionTrait>(
     Ok(Ok(()))
 }
 
+/// Ends the subscription of a one-click unsubscribe link (from a digest mail). Ending an ended
+/// subscription succeeds too, so repeated clicks and mail-client retries all see success.
+pub async fn unsubscribe_by_link<C: ConnectionTrait>(
+    db: &C,
+    subscription_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Model>, DbErr> {
+    let Some(m) = sub::Entity::find_by_id(subscription_id).one(db).await? else {
+        return Ok(None);
+    };
+    if m.status != "active" {
+        return Ok(Some(m));
+    }
+    let mut a: sub::ActiveModel = m.into();
+    a.status = Set("unsubscribed".into());
+    a.manage_token_hash = Set(None);
+    a.updated_at = Set(now);
+    let m = a.update(db).await?;
+    crate::events::data_changed();
+    Ok(Some(m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use super::paper::Paper;
 use super::scalars::Date;
-use crate::digest::{self, Frequency, Interests};
+use crate::digest::{self, Frequency, Interests, StoredInterests};
 use crate::error::{ApiResult, AppError};
 use crate::repo::search::SearchEngine;
 
@@ -161,16 +161,6 @@ fn token_error(e: crate::digest::subscriptions::TokenError) -> async_graphql::Er
         TokenError::Expired => "EXPIRED_TOKEN",
     };
     coded(e.to_string(), code)
-}
-
-/// Interests as stored with a subscription.
-#[derive(serde::Serialize, serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct StoredInterests {
-    keywords: Vec<String>,
-    authors: Vec<String>,
-    min_upvotes: i32,
-    max_papers: i32,
 }
 
 fn frequency_name(f: DigestFrequency) -> &'static str {

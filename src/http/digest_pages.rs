@@ -1,6 +1,8 @@
 //! The page a confirmation link opens: `GET /digest/confirm?token=…` shows a button (a GET
 //! changes nothing, so mail scanners that follow links confirm nothing); its `POST` confirms
-//! and shows the manage token once.
+//! and shows the manage token once. `…/digest/unsubscribe?token=…` is the one-click unsubscribe
+//! of every digest mail (RFC 8058: mail clients `POST` it with `List-Unsubscribe=One-Click`; a
+//! person's browser `GET`s a page with a button).
 use std::collections::HashMap;
 
 use axum::Form;
@@ -72,6 +74,69 @@ pub async fn confirm(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Try again shortly",
                 "<p>The database did not answer; reload this page in a minute.</p>",
+            )
+        }
+    }
+}
+
+pub async fn unsubscribe_form(Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some(token) = q.get("token").filter(|t| !t.is_empty()) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Link incomplete",
+            "<p>This link has no token. Open the whole unsubscribe link from the digest mail.</p>",
+        );
+    };
+    page(
+        StatusCode::OK,
+        "Unsubscribe from the digest",
+        &format!(
+            "<form method=\"post\" action=\"/digest/unsubscribe?token={}\">\
+             <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+             <button type=\"submit\">Unsubscribe</button></form>",
+            escape(token)
+        ),
+    )
+}
+
+/// RFC 8058 one-click unsubscribe: the token is in the URL, the body says
+/// `List-Unsubscribe=One-Click` (not required, so a plain form post works too).
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = q.get("token").cloned().unwrap_or_default();
+    let found =
+        crate::digest::delivery::subscription_of_unsubscribe_token(&state.db, token.trim()).await;
+    let result = match found {
+        Ok(Some(id)) => {
+            crate::digest::subscriptions::unsubscribe_by_link(&state.db, id, chrono::Utc::now())
+                .await
+        }
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(Some(m)) => page(
+            StatusCode::OK,
+            "Unsubscribed",
+            &format!(
+                "<p>No more digests go to {}. To receive them again, subscribe again.</p>",
+                escape(&m.email)
+            ),
+        ),
+        Ok(None) => page(
+            StatusCode::BAD_REQUEST,
+            "Not unsubscribed",
+            "<p>This unsubscribe link is not valid. Use the whole link from a digest mail, or \
+             unsubscribeFromDigest with your manage token.</p>",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "could not unsubscribe through a digest link");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again shortly",
+                "<p>The database did not answer; try the link again in a minute.</p>",
             )
         }
     }

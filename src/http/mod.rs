@@ -32,6 +32,10 @@ pub fn router(state: AppState) -> Router {
             "/digest/confirm",
             get(digest_pages::confirm_form).post(digest_pages::confirm),
         )
+        .route(
+            "/digest/unsubscribe",
+            get(digest_pages::unsubscribe_form).post(digest_pages::unsubscribe),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

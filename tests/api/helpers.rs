@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// How to reach its database (for the CLI).
+    pub opts: DbOpts,
     pub db: DatabaseConnection,
     pub stats: Arc<DbStats>,
     pub client: reqwest::Client,
@@ -89,6 +91,7 @@ pub async fn spawn_app_with(http: app::HttpOptions) -> TestApp {
     tokio::spawn(app::serve(listener, router, std::future::pending()));
     TestApp {
         addr,
+        opts,
         db,
         stats,
         client: reqwest::Client::new(),

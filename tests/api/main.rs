@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod delivery;
 mod digest;
 mod discovery;
 mod feeds;
