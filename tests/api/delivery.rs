@@ -386,3 +386,60 @@ async fn digest_send_dry_run_prints_what_would_be_sent_and_records_nothing() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PAPERGRAPH_SMTP_URL"));
 }
+
+#[tokio::test]
+async fn the_scheduler_inside_serve_sends_a_due_digest_then_a_restart_sends_nothing_again() {
+    let app = spawn_app().await;
+    // Yesterday's list (real time: the server's scheduler uses the clock).
+    let yesterday = (Utc::now() - Duration::days(1)).date_naive().to_string();
+    let mut papers: Vec<_> = (1..=3).map(|n| paper(n, &yesterday, n as i32)).collect();
+    papers[2].title = "Diffusion served by the scheduler".into();
+    app.import(&yesterday, &papers).await;
+    let (ana, _) = active(&app, "ana@example.org", "daily", &["diffusion"]).await;
+    let sink = SmtpSink::start().await;
+    let serve = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_papergraph"));
+        c.env("PAPERGRAPH_LOG", "warn")
+            .arg("--database-url")
+            .arg(&app.opts.database_url);
+        if let Some(schema) = &app.opts.database_schema {
+            c.arg("--database-schema").arg(schema);
+        }
+        c.args(["serve", "--bind", "127.0.0.1:0", "--sync", "false"])
+            .args(["--smtp-url", &sink.url(), "--digest-hour", "0"])
+            .args(["--digest-check-secs", "1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c.spawn().unwrap()
+    };
+    let mut child = serve();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sink.messages().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no digest within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let period = format!("daily:{yesterday}");
+    // The row turns `sent` right after the SMTP answer.
+    let mut row = delivery_row(&app, ana, &period).await;
+    for _ in 0..50 {
+        if row.status == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        row = delivery_row(&app, ana, &period).await;
+    }
+    assert_eq!(row.status, "sent");
+    assert!(decoded(&sink.messages()[0].data).contains("Diffusion served by the scheduler"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A restarted server finds the period claimed: nothing more in a few passes.
+    let mut child = serve();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sink.messages().len(), 1);
+}
