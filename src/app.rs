@@ -38,6 +38,10 @@ pub struct AppState {
     pub cache: Arc<ResponseCache>,
     /// The keyword search index (shared with the schema).
     pub search: Arc<crate::repo::search::SearchEngine>,
+    /// Paper events for this server's GraphQL subscriptions.
+    pub bus: Arc<crate::live::Bus>,
+    /// Turns true when the server begins to shut down: websockets close with a close frame.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// HTTP-level settings.
@@ -190,7 +194,8 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
             }
         });
     }
-    let schema = build_schema(db.clone(), search.clone(), opts.digest.clone());
+    let bus = crate::live::Bus::new(db.clone());
+    let schema = build_schema(db.clone(), search.clone(), opts.digest.clone(), bus.clone());
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
     AppState {
         db,
@@ -198,6 +203,8 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         graphiql: opts.graphiql,
         cache,
         search,
+        bus,
+        closing: Arc::new(tokio::sync::watch::Sender::new(false)),
     }
 }
 

@@ -11,6 +11,15 @@ use sea_orm::DatabaseConnection;
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
+/// Wakes whoever follows writes (the live event tailers) when the generation moves.
+static CHANGES: std::sync::LazyLock<tokio::sync::watch::Sender<u64>> =
+    std::sync::LazyLock::new(|| tokio::sync::watch::Sender::new(1));
+
+/// A receiver that sees the generation move after every commit in this process.
+pub fn changes() -> tokio::sync::watch::Receiver<u64> {
+    CHANGES.subscribe()
+}
+
 /// The current data generation.
 pub fn generation() -> u64 {
     GENERATION.load(Ordering::Acquire)
@@ -18,7 +27,8 @@ pub fn generation() -> u64 {
 
 /// Marks stored data as changed; call after a commit, never before.
 pub fn data_changed() {
-    GENERATION.fetch_add(1, Ordering::AcqRel);
+    let g = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+    CHANGES.send_replace(g);
 }
 
 /// How often other processes' writes are looked for.

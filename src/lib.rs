@@ -11,5 +11,6 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod live;
 pub mod repo;
 pub mod sync;

@@ -7,6 +7,7 @@ mod m20261126_000002_discovery;
 mod m20261126_000003_search_changes;
 mod m20261126_000004_digests;
 mod m20261126_000005_digest_delivery;
+mod m20261126_000006_paper_events;
 
 /// Applies every migration in order; `papergraph migrate` and `serve` both run it.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_search_changes::Migration),
             Box::new(m20261126_000004_digests::Migration),
             Box::new(m20261126_000005_digest_delivery::Migration),
+            Box::new(m20261126_000006_paper_events::Migration),
         ]
     }
 }

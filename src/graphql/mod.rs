@@ -6,6 +6,7 @@ mod connection;
 mod digest;
 mod ids;
 mod inputs;
+mod live;
 mod paper;
 mod query;
 pub mod scalars;
@@ -18,8 +19,7 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
-    EmptySubscription, Response, Schema, SchemaBuilder, ServerError, ServerResult,
-    ValidationResult, Variables,
+    Response, Schema, SchemaBuilder, ServerError, ServerResult, ValidationResult, Variables,
 };
 use sea_orm::DatabaseConnection;
 
@@ -30,17 +30,18 @@ pub mod digest_limits {
     pub use super::digest::SUBSCRIBES_PER_CLIENT_HOUR;
 }
 pub use inputs::PaperFilter;
+pub use live::Subscription;
 pub use query::Query;
 
 /// The papergraph schema type.
-pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
 /// Depth limit: deep enough for GraphiQL's introspection query (its type references nest
 /// `ofType` nine levels) and for `papers → authors → author → papers → authors → author`.
 pub const MAX_DEPTH: usize = 20;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(MAX_DEPTH)
         .extension(ErrorCodes)
 }
@@ -50,9 +51,11 @@ pub fn build_schema(
     db: DatabaseConnection,
     search: Arc<crate::repo::search::SearchEngine>,
     digest: Option<Arc<crate::digest::service::DigestService>>,
+    bus: Arc<crate::live::Bus>,
 ) -> ApiSchema {
     builder()
         .data(db)
+        .data(bus)
         .data(search)
         .data(digest::Digests(digest))
         .data(digest::SubscribeLimiter::default())

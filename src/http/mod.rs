@@ -5,6 +5,7 @@ mod digest_pages;
 mod feeds;
 mod graphiql;
 mod graphql;
+mod ws;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
+        .route("/graphql/ws", get(ws::graphql_ws))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/feeds/papers.atom", get(feeds::atom))
         .route("/feeds/papers.rss", get(feeds::rss))

@@ -217,6 +217,7 @@ where
         .collect();
     let velocity = velocity_scores(&txn, &moved, fetched_at).await?;
     let mut snapshots = Vec::new();
+    let mut card_changes = Vec::new();
     for card in cards {
         let (Some(old), Some(upvotes)) = (stored.get(&card.arxiv_id), card.upvotes) else {
             continue;
@@ -236,6 +237,17 @@ where
             .to_owned();
         txn.execute(&stmt).await?;
         outcome.updated.push(card.arxiv_id.clone());
+        let before = crate::live::Figures {
+            upvotes: old.upvotes,
+            comments: old.num_comments,
+            stars: old.github_stars,
+        };
+        card_changes.push(crate::live::PaperChange {
+            paper_id: old.id,
+            kind: crate::live::Kind::Updated,
+            before: Some(before),
+            after: crate::live::Figures { upvotes, ..before },
+        });
         snapshots.push(upvote_snapshot::ActiveModel {
             id: NotSet,
             paper_id: Set(old.id),
@@ -246,6 +258,7 @@ where
         });
     }
     insert_snapshots(&txn, snapshots).await?;
+    crate::live::record(&txn, &card_changes, Utc::now()).await?;
     let missing = cards.len().saturating_sub(stored.len() + fresh.len());
     let list = daily_list::ActiveModel {
         date: Set(date),
@@ -452,6 +465,39 @@ async fn write_papers<C: ConnectionTrait>(
             .await?;
     }
     let paper_ids = select_ids(txn, &arxiv_ids).await?;
+    let figures = |p: &DailyPaper| crate::live::Figures {
+        upvotes: p.upvotes,
+        comments: p.num_comments,
+        stars: p.github_stars,
+    };
+    let changes: Vec<crate::live::PaperChange> = papers
+        .iter()
+        .filter_map(|p| {
+            let paper_id = *paper_ids.get(p.arxiv_id.as_str())?;
+            match existing.get(p.arxiv_id.as_str()) {
+                None => Some(crate::live::PaperChange {
+                    paper_id,
+                    kind: crate::live::Kind::Added,
+                    before: None,
+                    after: figures(p),
+                }),
+                Some(o) => {
+                    let before = crate::live::Figures {
+                        upvotes: o.upvotes,
+                        comments: o.num_comments,
+                        stars: o.github_stars,
+                    };
+                    (before != figures(p)).then(|| crate::live::PaperChange {
+                        paper_id,
+                        kind: crate::live::Kind::Updated,
+                        before: Some(before),
+                        after: figures(p),
+                    })
+                }
+            }
+        })
+        .collect();
+    crate::live::record(txn, &changes, Utc::now()).await?;
 
     let mut reindex = replace_authors(txn, papers, &paper_ids, &user_ids).await?;
     reindex.extend(

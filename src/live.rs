@@ -1,0 +1,376 @@
+//! Live paper events for GraphQL subscriptions (`paperAdded`, `paperUpdated`).
+//!
+//! The writer records one row per event in `paper_events`, inside its own transaction, so only
+//! committed data ever produces an event, and on PostgreSQL it sends `NOTIFY papergraph_events`,
+//! which PostgreSQL delivers on commit. Every server (every replica) runs one tailer while it has
+//! subscribers: woken by this process's commits, by `LISTEN` on PostgreSQL, or at worst by a
+//! one-second poll, it reads the rows after the last one it saw and broadcasts them, as one
+//! batch, to its local subscribers. A lost `LISTEN` connection (a database restart) loses no
+//! event: the tailer reconnects and reads on from its last sequence number, and the subscribers'
+//! sockets never notice.
+//!
+//! Each subscriber's filter is evaluated once per batch and distinct filter (one query, shared by
+//! every subscriber with the same filter), and a slow subscriber only skips batches: the channel
+//! holds [`BACKLOG`] batches and never grows.
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Query;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use tokio::sync::{OnceCell, broadcast};
+
+/// The `NOTIFY` channel.
+pub const CHANNEL: &str = "papergraph_events";
+/// Events kept in `paper_events` (older ones are pruned by writers).
+const KEEP: i64 = 100_000;
+/// Batches a subscriber may fall behind before it skips.
+pub const BACKLOG: usize = 256;
+/// The tailer's poll when nothing woke it.
+const POLL: Duration = Duration::from_secs(1);
+/// Rows read per query by the tailer.
+const READ: i64 = 5_000;
+
+/// A paper's figures that subscribers follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Figures {
+    pub upvotes: i32,
+    pub comments: i32,
+    pub stars: Option<i32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A paper stored for the first time.
+    Added,
+    /// Upvotes, comments or stars of a stored paper changed.
+    Updated,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Added => "added",
+            Kind::Updated => "updated",
+        }
+    }
+}
+
+/// One change a writer records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaperChange {
+    pub paper_id: i64,
+    pub kind: Kind,
+    /// `None` for an added paper.
+    pub before: Option<Figures>,
+    pub after: Figures,
+}
+
+/// Records events in the writer's transaction (and, on PostgreSQL, the `NOTIFY` that commit
+/// delivers). Rows get increasing sequence numbers in commit order: PostgreSQL writers take the
+/// table's lock one after the other (plain reads are not blocked).
+pub async fn record<C: ConnectionTrait>(
+    txn: &C,
+    changes: &[PaperChange],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let pg = txn.get_database_backend() == DbBackend::Postgres;
+    if pg {
+        txn.execute_unprepared("LOCK TABLE paper_events IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
+    }
+    for chunk in changes.chunks(400) {
+        let mut ins = Query::insert();
+        ins.into_table("paper_events").columns([
+            "kind",
+            "paper_id",
+            "upvotes_before",
+            "comments_before",
+            "stars_before",
+            "upvotes",
+            "comments",
+            "stars",
+            "created_at",
+        ]);
+        for c in chunk {
+            ins.values_panic([
+                c.kind.as_str().into(),
+                c.paper_id.into(),
+                c.before.map(|b| b.upvotes).into(),
+                c.before.map(|b| b.comments).into(),
+                c.before.and_then(|b| b.stars).into(),
+                c.after.upvotes.into(),
+                c.after.comments.into(),
+                c.after.stars.into(),
+                now.into(),
+            ]);
+        }
+        txn.execute(&ins).await?;
+    }
+    txn.execute_unprepared(&format!(
+        "DELETE FROM paper_events WHERE seq <= (SELECT MAX(seq) FROM paper_events) - {KEEP}"
+    ))
+    .await?;
+    if pg {
+        txn.execute_unprepared(&format!("SELECT pg_notify('{CHANNEL}', current_schema())"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// A committed event, as subscribers receive it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaperEvent {
+    pub seq: i64,
+    pub kind: Kind,
+    pub paper_id: i64,
+    pub before: Option<Figures>,
+    pub after: Figures,
+    pub at: DateTime<Utc>,
+}
+
+type Shared = Arc<dyn Any + Send + Sync>;
+
+/// The events of one read, with what subscribers derive from them computed once per key.
+pub struct Batch {
+    pub events: Vec<PaperEvent>,
+    views: Mutex<HashMap<String, Arc<OnceCell<Shared>>>>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Batch {
+    pub fn new(events: Vec<PaperEvent>) -> Batch {
+        Batch {
+            events,
+            views: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `init()`'s value for `key`, computed by the first subscriber that asks and shared with
+    /// every other one (e.g. the papers matching one filter).
+    pub async fn shared<T, E, F, Fut>(&self, key: &str, init: F) -> Result<Arc<T>, E>
+    where
+        T: Send + Sync + 'static,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let key = format!("{}|{key}", std::any::type_name::<T>());
+        let cell = self
+            .views
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        let value = cell
+            .get_or_try_init(|| async { init().await.map(|t| Arc::new(t) as Shared) })
+            .await?
+            .clone();
+        match value.downcast::<T>() {
+            Ok(t) => Ok(t),
+            // Unreachable (the key holds the type), but never worth a panic.
+            Err(_) => init().await.map(Arc::new),
+        }
+    }
+}
+
+/// The events of one database for this server's subscribers.
+pub struct Bus {
+    db: DatabaseConnection,
+    tx: broadcast::Sender<Arc<Batch>>,
+    started: tokio::sync::OnceCell<()>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("subscribers", &self.tx.receiver_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bus {
+    pub fn new(db: DatabaseConnection) -> Arc<Bus> {
+        Arc::new(Bus {
+            db,
+            tx: broadcast::channel(BACKLOG).0,
+            started: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Live subscribers on this server.
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
+    /// A receiver of every batch committed from now on. The first call starts the tailer
+    /// (after reading where the events stand, so nothing committed after this returns is missed).
+    pub async fn subscribe(&self) -> Result<broadcast::Receiver<Arc<Batch>>, DbErr> {
+        let rx = self.tx.subscribe();
+        self.started
+            .get_or_try_init(|| async {
+                let last = last_seq(&self.db).await?;
+                tokio::spawn(tail(self.db.clone(), self.tx.clone(), last));
+                Ok::<(), DbErr>(())
+            })
+            .await?;
+        Ok(rx)
+    }
+}
+
+async fn last_seq(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COALESCE(MAX(seq), 0) FROM paper_events",
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get_by_index::<i64>(0)?,
+        None => 0,
+    })
+}
+
+async fn read_after(db: &DatabaseConnection, after: i64) -> Result<Vec<PaperEvent>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT seq, kind, paper_id, upvotes_before, comments_before, stars_before, upvotes, \
+         comments, stars, created_at FROM paper_events WHERE seq > {after} ORDER BY seq LIMIT {READ}"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let kind: String = r.try_get_by_index(1)?;
+        let ub: Option<i32> = r.try_get_by_index(3)?;
+        let cb: Option<i32> = r.try_get_by_index(4)?;
+        let sb: Option<i32> = r.try_get_by_index(5)?;
+        out.push(PaperEvent {
+            seq: r.try_get_by_index(0)?,
+            kind: if kind == "added" {
+                Kind::Added
+            } else {
+                Kind::Updated
+            },
+            paper_id: r.try_get_by_index(2)?,
+            before: match (ub, cb) {
+                (Some(upvotes), Some(comments)) => Some(Figures {
+                    upvotes,
+                    comments,
+                    stars: sb,
+                }),
+                _ => None,
+            },
+            after: Figures {
+                upvotes: r.try_get_by_index(6)?,
+                comments: r.try_get_by_index(7)?,
+                stars: r.try_get_by_index(8)?,
+            },
+            at: r.try_get_by_index(9)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Waits for a `NOTIFY` on PostgreSQL (reconnecting after a lost connection); forever elsewhere.
+struct Wakeups {
+    listener: Option<sea_orm::sqlx::postgres::PgListener>,
+    pg: Option<sea_orm::sqlx::PgPool>,
+}
+
+impl Wakeups {
+    async fn new(db: &DatabaseConnection) -> Wakeups {
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Wakeups {
+                listener: None,
+                pg: None,
+            };
+        }
+        let pool = db.get_postgres_connection_pool().clone();
+        let mut w = Wakeups {
+            listener: None,
+            pg: Some(pool),
+        };
+        w.connect().await;
+        w
+    }
+
+    async fn connect(&mut self) {
+        let Some(pool) = &self.pg else { return };
+        match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(mut l) => match l.listen(CHANNEL).await {
+                Ok(()) => self.listener = Some(l),
+                Err(e) => tracing::warn!(error = %e, "cannot LISTEN for paper events; polling"),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot connect to LISTEN for paper events; polling")
+            }
+        }
+    }
+
+    /// Resolves on a notification (or a lost connection, after which the caller reads anyway).
+    async fn next(&mut self) {
+        match &mut self.listener {
+            None => {
+                if self.pg.is_some() {
+                    tokio::time::sleep(POLL).await;
+                    self.connect().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            }
+            Some(l) => {
+                // `try_recv` gives `None` when the connection dropped (it reconnects on the next
+                // call): the caller reads the table, which catches up on anything missed.
+                if let Err(e) = l.try_recv().await {
+                    tracing::warn!(error = %e, "the LISTEN connection failed; reconnecting");
+                    self.listener = None;
+                }
+            }
+        }
+    }
+}
+
+/// Follows `paper_events` from `last` and broadcasts what it reads.
+async fn tail(db: DatabaseConnection, tx: broadcast::Sender<Arc<Batch>>, mut last: i64) {
+    let mut local = crate::events::changes();
+    let mut wakeups = Wakeups::new(&db).await;
+    loop {
+        tokio::select! {
+            _ = local.changed() => {}
+            _ = wakeups.next() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        loop {
+            match read_after(&db, last).await {
+                Ok(events) if events.is_empty() => break,
+                Ok(events) => {
+                    let full = events.len() as i64 >= READ;
+                    last = events.last().map_or(last, |e| e.seq);
+                    // No receivers is fine: nobody is listening right now.
+                    let _ = tx.send(Arc::new(Batch::new(events)));
+                    if !full {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read paper events; retrying");
+                    break;
+                }
+            }
+        }
+    }
+}
