@@ -6,7 +6,6 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, SimpleObject};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
 
 use super::connection::{DEFAULT_PAGE, MAX_PAGE, PageInfo};
 use super::inputs::PaperFilter;
@@ -130,6 +129,7 @@ impl SearchQueryRoot {
             })
             .collect();
         let scores: Vec<f64> = ordered.iter().map(|(h, _)| h.score).collect();
+        let rows: Vec<paper::Model> = ordered.iter().map(|(_, p)| p.clone()).collect();
         let papers = Paper::page(db, ordered.into_iter().map(|(_, p)| p).collect());
         let info = PageInfo {
             has_next_page,
@@ -140,9 +140,9 @@ impl SearchQueryRoot {
         Ok(PaperSearchConnection {
             shared: Arc::new(Shared {
                 query: q,
-                ids,
+                rows,
                 total,
-                highlights: OnceCell::new(),
+                highlights: std::sync::OnceLock::new(),
             }),
             papers,
             cursors,
@@ -181,11 +181,12 @@ fn tag(q: &SearchQuery, criteria: &PaperCriteria) -> String {
 
 struct Shared {
     query: SearchQuery,
-    ids: Vec<i64>,
+    /// The page's rows (highlights are computed from them).
+    rows: Vec<paper::Model>,
     /// How many match in all (counted while ranking the page).
     total: u64,
-    /// The page's highlights, read in one statement when the first edge asks.
-    highlights: OnceCell<HashMap<i64, Vec<Highlight>>>,
+    /// The page's highlights, computed when the first edge asks.
+    highlights: std::sync::OnceLock<HashMap<i64, Vec<Highlight>>>,
 }
 
 /// A page of search results (a Relay connection).
@@ -274,9 +275,7 @@ impl PaperSearchEdge<'_> {
         let shared = self.shared;
         let all = shared
             .highlights
-            .get_or_try_init(|| search::highlights(engine, &shared.query, &shared.ids))
-            .await
-            .map_err(AppError::from)?;
+            .get_or_init(|| search::highlights(engine, &shared.query, &shared.rows));
         Ok(all
             .get(&self.node.row.id)
             .map(|hs| {

@@ -426,18 +426,41 @@ fn highlight_doc(marker: &Marker, doc: &DocText) -> Vec<Highlight> {
     out
 }
 
-/// The highlights of the given papers for `q`, by paper id.
-pub async fn highlights(
+/// The highlights of the given papers (rows just read for the page) for `q`, by paper id. The
+/// author names come from the index, so no statement runs.
+pub fn highlights(
     engine: &SearchEngine,
     q: &SearchQuery,
-    paper_ids: &[i64],
-) -> Result<HashMap<i64, Vec<Highlight>>, DbErr> {
-    let docs = load_texts(engine.db(), paper_ids).await?;
+    rows: &[crate::entities::paper::Model],
+) -> HashMap<i64, Vec<Highlight>> {
+    let authors: Vec<String> = {
+        let index = engine.read();
+        rows.iter()
+            .map(|r| index.authors_of(r.id).unwrap_or_default().to_string())
+            .collect()
+    };
     let marker = Marker::new(q);
-    Ok(docs
-        .values()
-        .map(|d| (d.paper_id, highlight_doc(&marker, d)))
-        .collect())
+    rows.iter()
+        .zip(authors)
+        .map(|(r, authors)| {
+            let keywords = match &r.ai_keywords {
+                serde_json::Value::Array(ks) => ks
+                    .iter()
+                    .map(|k| match k {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => String::new(),
+            };
+            let doc = DocText {
+                paper_id: r.id,
+                fields: [r.title.clone(), r.r#abstract.clone(), authors, keywords],
+            };
+            (r.id, highlight_doc(&marker, &doc))
+        })
+        .collect()
 }
 
 /// HTML-escapes a fragment and turns the match markers into `<mark>` elements.

@@ -153,6 +153,9 @@ pub struct Index {
     surfaces: BTreeMap<String, u32>,
     postings: Vec<Postings>,
     slots: Vec<Slot>,
+    /// Each slot's author names as indexed (for highlights, which would otherwise read them back
+    /// from the database on every search).
+    authors: Vec<Box<str>>,
     slot_of: HashMap<i64, u32>,
     live: usize,
     dead: usize,
@@ -180,7 +183,11 @@ impl Index {
             .sum();
         let dict: usize = self.terms.keys().map(|k| k.len() + 40).sum::<usize>()
             + self.surfaces.keys().map(|k| k.len() + 40).sum::<usize>();
-        postings + dict + self.slots.capacity() * 24 + self.slot_of.len() * 24
+        postings
+            + dict
+            + self.slots.capacity() * 24
+            + self.slot_of.len() * 24
+            + self.authors.iter().map(|a| a.len() + 16).sum::<usize>()
     }
 
     /// Adds a paper, replacing its earlier text if it had one.
@@ -221,6 +228,7 @@ impl Index {
             len,
             live: true,
         });
+        self.authors.push(doc.fields[2].as_str().into());
         self.slot_of.insert(doc.paper_id, slot);
         self.live += 1;
         self.total_len += u64::from(len);
@@ -235,9 +243,18 @@ impl Index {
         }
     }
 
+    /// The author names of an indexed paper, as indexed.
+    pub fn authors_of(&self, paper_id: i64) -> Option<&str> {
+        let slot = *self.slot_of.get(&paper_id)?;
+        self.authors.get(slot as usize).map(|a| &**a)
+    }
+
     /// Takes a paper out of the index (no-op when absent).
     pub fn remove(&mut self, paper_id: i64) {
         if let Some(old) = self.slot_of.remove(&paper_id) {
+            if let Some(a) = self.authors.get_mut(old as usize) {
+                *a = Box::default();
+            }
             let s = &mut self.slots[old as usize];
             s.live = false;
             self.live -= 1;
