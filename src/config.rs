@@ -190,6 +190,10 @@ pub struct ServeOpts {
     /// Recent days re-fetched every pass to refresh upvotes, comments and stars.
     #[arg(long, env = "PAPERGRAPH_REFRESH_DAYS", default_value_t = 3)]
     pub refresh_days: u32,
+    /// Seconds a shutdown (SIGTERM) waits for in-flight requests, the sync worker and digest
+    /// sends before the process exits anyway.
+    #[arg(long, env = "PAPERGRAPH_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
     #[command(flatten)]
     pub mail: MailOpts,
     #[command(flatten)]
@@ -209,6 +213,7 @@ impl Default for ServeOpts {
             sync_interval_secs: 900,
             backfill_days: 30,
             refresh_days: 3,
+            shutdown_grace_secs: 20,
             mail: MailOpts::default(),
             digest: DigestScheduleOpts::default(),
             upstream: UpstreamOpts::default(),

@@ -165,24 +165,46 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
     } else {
         None
     };
+    // SIGTERM / Ctrl-C: stop accepting, close websockets with a close frame, stop the worker
+    // and the digest scheduler at a safe point, let in-flight requests finish; exit within the
+    // grace period whatever is left.
+    let grace = std::time::Duration::from_secs(opts.shutdown_grace_secs);
+    let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
+    let closing = state.closing.clone();
     let shutdown = async move {
         app::shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    };
-    app::serve(listener, papergraph::http::router(state), shutdown).await?;
-    if let Some(digests) = digests {
-        // A send in progress finishes (the SMTP timeout is 30 s) before the process exits.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(35), digests).await;
-    }
-    if let Some(worker) = worker
-        && tokio::time::timeout(std::time::Duration::from_secs(30), worker)
-            .await
-            .is_err()
-    {
-        tracing::warn!(
-            "the sync worker did not reach a safe point within 30 s; the day in progress rolls back"
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: finishing in-flight requests"
         );
+        closing.send_replace(true);
+        let _ = stop_tx.send(true);
+        let _ = signalled_tx.send(true);
+    };
+    let server = app::serve(listener, papergraph::http::router(state), shutdown);
+    let deadline = async {
+        let _ = signalled.wait_for(|s| *s).await;
+        let at = tokio::time::Instant::now() + grace;
+        tokio::time::sleep_until(at).await;
+    };
+    let finish = async {
+        let served = server.await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        if let Some(digests) = digests {
+            let _ = digests.await;
+        }
+        served
+    };
+    tokio::select! {
+        r = finish => r?,
+        () = deadline => tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "the grace period ended before everything finished; exiting (an interrupted sync day rolls back)"
+        ),
     }
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -62,11 +62,14 @@ pub async fn run(
     schedule: Schedule,
     mut stop: Stop,
 ) {
+    let mut leadership = super::leader::Leadership::default();
     loop {
         if stop.requested() {
             break;
         }
-        if let Err(e) = pass(&db, &upstream, &schedule, &stop).await {
+        if leadership.check(&db).await
+            && let Err(e) = pass(&db, &upstream, &schedule, &stop).await
+        {
             tracing::error!(error = %format!("{e:#}"), "sync pass failed; retrying at the next interval");
         }
         tokio::select! {
@@ -74,6 +77,7 @@ pub async fn run(
             () = stop.wait() => break,
         }
     }
+    leadership.release().await;
     tracing::info!("sync worker stopped");
 }
 

@@ -72,13 +72,19 @@ pub async fn spawn_app_with(http: app::HttpOptions) -> TestApp {
     let (opts, backend) = fresh_db_opts(&dir);
     static ANNOUNCE: std::sync::Once = std::sync::Once::new();
     ANNOUNCE.call_once(|| {
+        // Straight to stderr: the test harness captures eprintln!.
+        use std::io::Write as _;
         if backend == "sqlite" {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n!!! TEST_DATABASE_URL is not set: this run covers SQLite only. Set it (e.g. \
                  postgres://postgres@127.0.0.1:5432/test) to run the same suite on PostgreSQL.\n"
             );
         } else {
-            eprintln!("\n--- running the suite on PostgreSQL (fresh schema per test)\n");
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n--- running the suite on PostgreSQL (fresh schema per test)\n"
+            );
         }
     });
     let (db, stats) = app::connect(&opts)

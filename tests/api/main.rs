@@ -15,6 +15,7 @@ mod live;
 mod nplus1;
 mod pagination;
 mod papers;
+mod replicas;
 mod schema;
 mod search;
 mod smtp;
