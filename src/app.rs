@@ -66,10 +66,6 @@ impl Default for HttpOptions {
     }
 }
 
-/// How much of a SQLite file reads map into memory (shared by every connection; file-backed,
-/// so the kernel can drop it under pressure).
-pub const MMAP_BYTES: u64 = 1 << 30;
-
 /// Connects to the database named by `opts`, with settings fit for each backend.
 pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<DbStats>)> {
     let url = opts.database_url.trim();
@@ -93,6 +89,7 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
         .test_before_acquire(false);
     if is_sqlite {
         let cache_kib = opts.sqlite_page_cache_kib;
+        let mmap_mb = opts.sqlite_mmap_mb;
         options.map_sqlx_sqlite_opts(move |o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             let o = o
@@ -100,10 +97,9 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // Reads map the file instead of copying pages through read(2) into each
-                // connection's cache: the search benchmark spent ~10 % of its CPU in those
-                // copies and cache lookups (perf, 100k papers).
-                .pragma("mmap_size", MMAP_BYTES.to_string());
+                // Mapped reads skip read(2) copies into each connection's cache (see
+                // `--sqlite-mmap-mb`).
+                .pragma("mmap_size", (mmap_mb << 20).to_string());
             match cache_kib {
                 Some(kib) => o.pragma("cache_size", format!("-{kib}")),
                 None => o,

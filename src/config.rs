@@ -157,6 +157,15 @@ pub struct DbOpts {
         global = true
     )]
     pub db_max_connections: u32,
+    /// SQLite only: MiB of the database file reads map into memory (0: off). Faster reads, but
+    /// every connection's mapping counts in the process's RSS.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_SQLITE_MMAP_MB",
+        default_value_t = 0,
+        global = true
+    )]
+    pub sqlite_mmap_mb: u64,
     /// SQLite page cache per connection in KiB (None: SQLite's 2 MiB). Set per command: bulk
     /// writers (`import`, `sync`) want more; a server with many pooled connections less.
     #[arg(skip)]

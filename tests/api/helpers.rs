@@ -39,6 +39,7 @@ pub fn fresh_db_opts(dir: &tempfile::TempDir) -> (DbOpts, &'static str) {
                     database_schema: Some(schema),
                     db_max_connections: 4,
                     sqlite_page_cache_kib: None,
+                    sqlite_mmap_mb: 0,
                 },
                 "postgres",
             )
@@ -51,6 +52,7 @@ pub fn fresh_db_opts(dir: &tempfile::TempDir) -> (DbOpts, &'static str) {
                     database_schema: None,
                     db_max_connections: 4,
                     sqlite_page_cache_kib: None,
+                    sqlite_mmap_mb: 0,
                 },
                 "sqlite",
             )
