@@ -91,7 +91,8 @@ async fn main() {
     let db = Database::connect(db_url.as_str()).await.unwrap();
     let before = rss_kb(pid);
     // Received (arxiv id, instant) per subscriber.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String, chrono::DateTime<Utc>)>();
+    let (tx, mut rx) =
+        tokio::sync::mpsc::unbounded_channel::<(usize, String, chrono::DateTime<Utc>)>();
     let ready = Arc::new(tokio::sync::Semaphore::new(0));
     let ws_url = format!("{}/graphql/ws", server.replace("http://", "ws://"));
     let t0 = Instant::now();
@@ -99,12 +100,16 @@ async fn main() {
         let (tx, ready, url) = (tx.clone(), ready.clone(), ws_url.clone());
         tokio::spawn(async move {
             let mut req = url.into_client_request().unwrap();
-            req.headers_mut()
-                .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+            req.headers_mut().insert(
+                "sec-websocket-protocol",
+                "graphql-transport-ws".parse().unwrap(),
+            );
             let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-            ws.send(Message::Text(json!({"type": "connection_init"}).to_string().into()))
-                .await
-                .unwrap();
+            ws.send(Message::Text(
+                json!({"type": "connection_init"}).to_string().into(),
+            ))
+            .await
+            .unwrap();
             let _ack = ws.next().await;
             ws.send(Message::Text(
                 json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { paperAdded { arxivId } }"}})

@@ -16,7 +16,7 @@ PORT="${BENCH_PORT:-18020}"
 UP_PORT="${BENCH_UPSTREAM_PORT:-18021}"
 BIN="$CARGO_TARGET_DIR/release/papergraph"
 mkdir -p "$WORK"
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cargo build --release --locked --bin papergraph --example live >&2
 
 run() { # backend url

@@ -17,6 +17,10 @@ use crate::app::AppState;
 
 /// How long one message may wait for a client to take it before the client is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes a socket reads at once.
+const READ_BUFFER: usize = 4 * 1024;
+/// The largest message a client may send (a subscribe with its variables).
+pub const MAX_MESSAGE: usize = 256 * 1024;
 /// How long a client has to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -38,7 +42,13 @@ pub async fn graphql_ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let protocol = protocol(&headers);
+    // Small buffers: tungstenite's 128 KiB read and write buffers made an idle subscriber cost
+    // ~150 KB (bench/live.sh). Messages here are small (one operation or one event).
     upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, state, protocol))
 }
