@@ -18,8 +18,11 @@ use crate::repo::papers::PaperCriteria;
 /// A paper's upvotes, comments and GitHub stars at one moment.
 #[derive(SimpleObject, Clone, Copy, Debug)]
 pub struct PaperFigures {
+    /// Upvotes on Hugging Face.
     pub upvotes: i32,
+    /// Comments in the paper's discussion.
     pub num_comments: i32,
+    /// Stars of the paper's GitHub repository, when it has one.
     pub github_stars: Option<i32>,
 }
 
@@ -49,6 +52,8 @@ pub struct PaperUpdate {
 #[derive(Default)]
 pub struct Subscription;
 
+/// Live updates over websockets at `/graphql/ws` (graphql-transport-ws): papers the sync stores
+/// and figures that change, as they are committed.
 #[Subscription]
 impl Subscription {
     /// Fires when the sync stores a paper for the first time and it matches `filter`.

@@ -113,7 +113,19 @@ async fn execute(state: &AppState, request: async_graphql::Request, accept: Acce
         Accept::GraphqlResponseJson => (StatusCode::OK, GRAPHQL_RESPONSE_JSON),
         Accept::Json => (StatusCode::OK, JSON),
     };
-    match serde_json::to_vec(&response) {
+    // A request that failed before execution (parse or validation) has no `data` entry at all
+    // (GraphQL spec, "Response Format"; the graphql-http audit's 5E5B and D586).
+    let serialised = if not_executed {
+        serde_json::to_value(&response).and_then(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("data");
+            }
+            serde_json::to_vec(&v)
+        })
+    } else {
+        serde_json::to_vec(&response)
+    };
+    match serialised {
         Ok(body) => {
             let body = Bytes::from(body);
             if let (Some(key), Some((query, op))) = (key, query)
