@@ -7,6 +7,8 @@
 //!
 //! Start the server with `--upstream-url http://127.0.0.1:UPSTREAM_PORT --sync-interval-secs 1`.
 //! Prints `LIVE ...` lines: per round the latency of the last subscriber, then percentiles.
+// A benchmark driver: a failed setup step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
