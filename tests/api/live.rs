@@ -286,3 +286,54 @@ async fn a_subscriber_on_another_server_receives_what_this_one_writes() {
     let m = c.next().await;
     assert_eq!(m["payload"]["data"]["paperAdded"]["arxivId"], "2601.00007");
 }
+
+#[tokio::test]
+async fn a_lost_listen_connection_loses_no_event_and_no_socket() {
+    let app = spawn_app().await;
+    if app.opts.database_schema.is_none() {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!! SKIPPED a_lost_listen_connection_loses_no_event_and_no_socket: it needs \
+             PostgreSQL; set TEST_DATABASE_URL\n"
+        );
+        return;
+    }
+    let base = format!("http://{}", app.addr);
+    let mut c = WsClient::connect(&base, "graphql-transport-ws", true).await;
+    c.subscribe("1", ADDED, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // What a database restart does to the LISTEN connection (other tests' listeners reconnect
+    // too, which they survive the same way).
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query ILIKE 'LISTEN%papergraph_events%'",
+        )
+        .await
+        .unwrap();
+    // Written by another process, so only the database can tell this server.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_papergraph"));
+    cmd.env("PAPERGRAPH_LOG", "warn")
+        .arg("--database-url")
+        .arg(&app.opts.database_url);
+    if let Some(schema) = &app.opts.database_schema {
+        cmd.arg("--database-schema").arg(schema);
+    }
+    let out = cmd
+        .arg("import")
+        .arg(crate::helpers::fixture(
+            "api/daily_papers_date-2026-01-14.json",
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = c.next().await;
+    assert_eq!(m["type"], "next", "the socket stayed open: {m}");
+    assert!(m["payload"]["data"]["paperAdded"]["arxivId"].is_string());
+}
