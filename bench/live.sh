@@ -20,7 +20,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cargo build --release --locked --bin papergraph --example live >&2
 
 run() { # backend url
-  "$BIN" --log warn --database-url "$2" serve --bind "127.0.0.1:$PORT" --graphiql false \
+  "$BIN" --log warn --database-url "$2" serve --bind "127.0.0.1:$PORT" --graphiql false --rate-limit-cost 0 \
     --upstream-url "http://127.0.0.1:$UP_PORT" --sync-interval-secs 1 --backfill-days 1 \
     --refresh-days 1 --upstream-retries 0 &
   local pid=$!

@@ -62,7 +62,7 @@ PY
 
 run_backend() {
   local backend="$1" url="$2" cache_mb="$3"
-  "$BIN" --log warn --database-url "$url" serve --bind "127.0.0.1:$PORT" --graphiql false --sync false \
+  "$BIN" --log warn --database-url "$url" serve --bind "127.0.0.1:$PORT" --graphiql false --rate-limit-cost 0 --sync false \
     --response-cache-mb "$cache_mb" &
   local pid=$!
   trap "kill $pid 2>/dev/null || true" EXIT

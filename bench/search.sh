@@ -96,7 +96,7 @@ measure() { # backend cache QUERYFILE VAR VALUES name c
 }
 
 run_backend() { # backend url cache_mb
-  "$BIN" --log warn --database-url "$2" serve --bind "127.0.0.1:$PORT" --graphiql false --sync false --response-cache-mb "$3" &
+  "$BIN" --log warn --database-url "$2" serve --bind "127.0.0.1:$PORT" --graphiql false --rate-limit-cost 0 --sync false --response-cache-mb "$3" &
   local pid=$!
   trap "kill $pid 2>/dev/null || true" EXIT
   for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done

@@ -42,6 +42,16 @@ pub struct AppState {
     pub bus: Arc<crate::live::Bus>,
     /// Turns true when the server begins to shut down: websockets close with a close frame.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Query-cost budgets (`None`: no limits).
+    pub limits: Option<Arc<Limits>>,
+}
+
+/// The rate limiters and how clients are told apart.
+#[derive(Debug)]
+pub struct Limits {
+    pub by_address: Arc<crate::graphql::cost::RateLimiter>,
+    pub by_key: Arc<crate::graphql::cost::RateLimiter>,
+    pub options: RateLimitOptions,
 }
 
 /// HTTP-level settings.
@@ -54,6 +64,22 @@ pub struct HttpOptions {
     /// Digest subscriptions and their mail; `None` without SMTP (the mutations then answer
     /// `DIGESTS_DISABLED`).
     pub digest: Option<Arc<crate::digest::service::DigestService>>,
+    /// Query-cost budgets per client; `None` turns rate limiting off.
+    pub rate_limit: Option<RateLimitOptions>,
+}
+
+/// Who gets which budget of query cost.
+#[derive(Clone, Debug)]
+pub struct RateLimitOptions {
+    /// Cost per client per window.
+    pub budget: u64,
+    pub window: Duration,
+    /// API keys (sent as `X-API-Key`) whose holders get `key_budget` each; other keys count as
+    /// no key.
+    pub api_keys: Vec<String>,
+    pub key_budget: u64,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for HttpOptions {
@@ -62,6 +88,7 @@ impl Default for HttpOptions {
             graphiql: true,
             response_cache_bytes: 64 << 20,
             digest: None,
+            rate_limit: None,
         }
     }
 }
@@ -209,6 +236,16 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         search,
         bus,
         closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+        limits: opts.rate_limit.clone().map(|o| {
+            Arc::new(Limits {
+                by_address: Arc::new(crate::graphql::cost::RateLimiter::new(o.budget, o.window)),
+                by_key: Arc::new(crate::graphql::cost::RateLimiter::new(
+                    o.key_budget,
+                    o.window,
+                )),
+                options: o,
+            })
+        }),
     }
 }
 

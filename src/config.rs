@@ -199,6 +199,26 @@ pub struct ServeOpts {
     /// Recent days re-fetched every pass to refresh upvotes, comments and stars.
     #[arg(long, env = "PAPERGRAPH_REFRESH_DAYS", default_value_t = 3)]
     pub refresh_days: u32,
+    /// Query-cost budget per client per window (see `rateLimit`); 0 turns rate limiting off.
+    #[arg(long, env = "PAPERGRAPH_RATE_LIMIT_COST", default_value_t = 500_000)]
+    pub rate_limit_cost: u64,
+    /// Length of a rate-limit window in seconds.
+    #[arg(long, env = "PAPERGRAPH_RATE_LIMIT_WINDOW_SECS", default_value_t = 60)]
+    pub rate_limit_window_secs: u64,
+    /// API keys (comma-separated) that clients send as `X-API-Key` for a budget of their own.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// Query-cost budget per API key per window.
+    #[arg(long, env = "PAPERGRAPH_API_KEY_COST", default_value_t = 5_000_000)]
+    pub api_key_cost: u64,
+    /// Proxies (comma-separated addresses) whose `X-Forwarded-For` names the client.
+    #[arg(long, env = "PAPERGRAPH_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Seconds a shutdown (SIGTERM) waits for in-flight requests, the sync worker and digest
     /// sends before the process exits anyway.
     #[arg(long, env = "PAPERGRAPH_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
@@ -223,6 +243,11 @@ impl Default for ServeOpts {
             backfill_days: 30,
             refresh_days: 3,
             shutdown_grace_secs: 20,
+            rate_limit_cost: 500_000,
+            rate_limit_window_secs: 60,
+            api_keys: Vec::new(),
+            api_key_cost: 5_000_000,
+            trusted_proxies: Vec::new(),
             mail: MailOpts::default(),
             digest: DigestScheduleOpts::default(),
             upstream: UpstreamOpts::default(),

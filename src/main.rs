@@ -130,6 +130,18 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
         graphiql: opts.graphiql,
         response_cache_bytes: opts.response_cache_mb << 20,
         digest,
+        rate_limit: (opts.rate_limit_cost > 0).then(|| app::RateLimitOptions {
+            budget: opts.rate_limit_cost,
+            window: std::time::Duration::from_secs(opts.rate_limit_window_secs.max(1)),
+            api_keys: opts
+                .api_keys
+                .iter()
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect(),
+            key_budget: opts.api_key_cost,
+            trusted_proxies: opts.trusted_proxies.clone(),
+        }),
     };
     if http.response_cache_bytes > 0 {
         tokio::spawn(papergraph::events::watch_external_writes(db.clone()));

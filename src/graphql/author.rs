@@ -53,6 +53,7 @@ impl Author {
     }
 
     /// This author's papers, newest listing first unless `orderBy` says otherwise.
+    #[graphql(complexity = "super::cost::page(first, last) * child_complexity + 1")]
     async fn papers(
         &self,
         ctx: &Context<'_>,
@@ -74,6 +75,7 @@ impl Author {
 
     /// The people this author wrote papers with, most shared papers first (`first`: at most
     /// 100, default 10).
+    #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
     async fn coauthors(
         &self,
         ctx: &Context<'_>,

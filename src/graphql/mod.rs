@@ -3,6 +3,7 @@
 mod author;
 mod batch;
 mod connection;
+pub mod cost;
 mod digest;
 mod ids;
 mod inputs;
@@ -43,6 +44,7 @@ pub const MAX_DEPTH: usize = 20;
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(MAX_DEPTH)
+        .limit_complexity(cost::MAX_COST)
         .extension(ErrorCodes)
 }
 
@@ -73,11 +75,16 @@ struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExt)
+        Arc::new(ErrorCodesExt {
+            cost: std::sync::atomic::AtomicU64::new(u64::MAX),
+        })
     }
 }
 
-struct ErrorCodesExt;
+struct ErrorCodesExt {
+    /// The request's cost once validated (`u64::MAX` before); reported in `extensions.cost`.
+    cost: std::sync::atomic::AtomicU64,
+}
 
 fn has_code(e: &ServerError) -> bool {
     e.extensions.as_ref().and_then(|x| x.get("code")).is_some()
@@ -107,6 +114,11 @@ fn is_input_error(message: &str) -> bool {
 impl Extension for ErrorCodesExt {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
+        let _ = ctx;
+        let cost = self.cost.load(std::sync::atomic::Ordering::Relaxed);
+        if cost != u64::MAX {
+            response = response.extension("cost", async_graphql::Value::from(cost));
+        }
         for e in &mut response.errors {
             let code = if is_input_error(&e.message) {
                 "BAD_USER_INPUT"
@@ -126,6 +138,10 @@ impl Extension for ErrorCodesExt {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         next.run(ctx, query, variables).await.map_err(|mut e| {
+            if e.message.contains("recursion depth") {
+                e.message = format!("the query nests too deep ({}); flatten it", e.message);
+                set_code(&mut e, "QUERY_TOO_DEEP");
+            }
             set_code(&mut e, "GRAPHQL_PARSE_FAILED");
             e
         })
@@ -136,16 +152,55 @@ impl Extension for ErrorCodesExt {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
+        let result = next.run(ctx).await.map_err(|mut errors| {
             for e in &mut errors {
                 let code = if is_input_error(&e.message) {
                     "BAD_USER_INPUT"
+                } else if e.message.contains("too complex") {
+                    e.message = format!(
+                        "the query costs more than {} points (connections count their `first`/`last` items); ask for fewer items or fields",
+                        cost::MAX_COST
+                    );
+                    "QUERY_TOO_COMPLEX"
+                } else if e.message.contains("nested too deep") {
+                    e.message = format!(
+                        "the query nests deeper than {MAX_DEPTH} levels; flatten it"
+                    );
+                    "QUERY_TOO_DEEP"
                 } else {
                     "GRAPHQL_VALIDATION_FAILED"
                 };
                 set_code(e, code);
             }
             errors
-        })
+        })?;
+        let spent = result.complexity as u64;
+        self.cost.store(spent, std::sync::atomic::Ordering::Relaxed);
+        if let Some(cell) = ctx.data_opt::<Arc<cost::CostCell>>() {
+            cell.0.store(spent, std::sync::atomic::Ordering::Relaxed);
+        }
+        // The caller's budget pays for the query before it runs.
+        if let Some(client) = ctx.data_opt::<cost::Client>()
+            && let Err(s) = client.limiter.spend(&client.key, spent.max(1))
+        {
+            if let Some(cell) = ctx.data_opt::<Arc<cost::CostCell>>() {
+                cell.1.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            let mut e = ServerError::new(
+                format!(
+                    "rate limit: this query costs {spent} and {} of {} points are left in this window; retry in {} s",
+                    s.remaining,
+                    s.limit,
+                    s.reset_in.as_secs().max(1)
+                ),
+                None,
+            );
+            let mut ext = async_graphql::ErrorExtensionValues::default();
+            ext.set("code", "RATE_LIMITED");
+            ext.set("retryAfter", s.reset_in.as_secs().max(1));
+            e.extensions = Some(ext);
+            return Err(vec![e]);
+        }
+        Ok(result)
     }
 }

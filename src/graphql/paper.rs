@@ -62,6 +62,7 @@ impl Paper {
     }
 
     /// Authors in paper order.
+    #[graphql(complexity = "super::cost::AUTHORS_WEIGHT * child_complexity + 1")]
     async fn authors(&self) -> ApiResult<Vec<PaperAuthor>> {
         let slots = self.batch.authors(self.row.id).await?;
         Ok(slots
@@ -223,6 +224,7 @@ impl Paper {
 
     /// The papers most similar to this one by their text (tf-idf cosine over title and abstract,
     /// precomputed when papers arrive), most similar first; `first` at most 10, default 5.
+    #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
     async fn similar(
         &self,
         ctx: &async_graphql::Context<'_>,
@@ -248,6 +250,7 @@ impl Paper {
     }
 
     /// Upvotes, comments and stars over time, oldest first: one point per sync that saw them change.
+    #[graphql(complexity = "30 * child_complexity + 1")]
     async fn upvote_history(&self) -> ApiResult<Vec<MetricPoint>> {
         let rows = self.batch.history(self.row.id).await?;
         Ok(rows

@@ -33,6 +33,7 @@ pub struct Query(
     StatusQuery,
     super::digest::DigestQuery,
     super::digest::DigestSubscriptionQuery,
+    super::cost::RateLimitQuery,
 );
 
 #[derive(Default)]
@@ -61,6 +62,7 @@ impl NodeQuery {
     }
 
     /// Fetches up to 100 objects by global id, in the order given; null for each that does not exist.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity + 1")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
         if ids.len() > MAX_PAGE as usize {
             return Err(AppError::bad_input(format!("at most {MAX_PAGE} ids per call")).into());
@@ -114,6 +116,7 @@ impl PaperQuery {
     /// Papers matching `filter`, in `orderBy` order (default: newest listing day first), as a
     /// Relay connection. `first`/`last` default to 20 and may not exceed 100.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::cost::page(first, last) * child_complexity + 1")]
     async fn papers(
         &self,
         ctx: &Context<'_>,
@@ -173,6 +176,7 @@ pub struct AuthorQuery;
 impl AuthorQuery {
     /// Authors, most prolific first; `search` keeps those whose name contains it (case- and
     /// accent-insensitive).
+    #[graphql(complexity = "super::cost::page(first, last) * child_complexity + 1")]
     async fn authors(
         &self,
         ctx: &Context<'_>,

@@ -26,6 +26,7 @@ impl SearchQueryRoot {
     /// the upvote snapshots the sync records. The window ends at the mirror's latest observation
     /// (its newest snapshot), so a mirror that stopped syncing still answers about its last
     /// days. `first` defaults to 20, at most 100.
+    #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
     async fn trending_papers(
         &self,
         ctx: &Context<'_>,
@@ -65,6 +66,7 @@ impl SearchQueryRoot {
     /// `this OR that`, `prefix*`; anything else is read as plain words. At most 256 characters
     /// and 16 words or phrases. Any `filter` narrows the results. `first` defaults to 20, at
     /// most 100; continue with `after` an edge's cursor.
+    #[graphql(complexity = "super::cost::page(first, None) * child_complexity + 1")]
     async fn search_papers(
         &self,
         ctx: &Context<'_>,

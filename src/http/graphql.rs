@@ -4,6 +4,7 @@ use axum::extract::{Query, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sha2::Digest as _;
 
 use super::cache::CacheKey;
 use crate::app::AppState;
@@ -92,7 +93,52 @@ fn respond(status: StatusCode, media: &'static str, body: Bytes, cache: &'static
 }
 
 /// Answers from the response cache when it can, else executes and caches a clean query result.
-async fn execute(state: &AppState, request: async_graphql::Request, accept: Accept) -> Response {
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    accept: Accept,
+    client: Option<crate::graphql::cost::Client>,
+) -> Response {
+    let cost = std::sync::Arc::new(crate::graphql::cost::CostCell::default());
+    let request = request.data(cost);
+    let Some(client) = client else {
+        return execute_unlimited(state, request, accept).await;
+    };
+    // An empty budget is refused before anything else (a cached answer costs a point).
+    if client.limiter.peek(&client.key).remaining == 0 {
+        let s = client.limiter.peek(&client.key);
+        let mut r = request_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            accept,
+            &format!(
+                "rate limit: the {} points of this window are spent; retry in {} s",
+                s.limit,
+                s.reset_in.as_secs().max(1)
+            ),
+            "RATE_LIMITED",
+        );
+        rate_headers(&mut r, &client, true);
+        return r;
+    }
+    let request = request.data(client.clone());
+    let mut response = execute_unlimited(state, request, accept).await;
+    if response
+        .headers()
+        .get("x-papergraph-cache")
+        .is_some_and(|v| v == "hit")
+    {
+        let _ = client.limiter.spend(&client.key, 1);
+    }
+    let refused = response.status() == StatusCode::TOO_MANY_REQUESTS;
+    rate_headers(&mut response, &client, refused);
+    response
+}
+
+async fn execute_unlimited(
+    state: &AppState,
+    request: async_graphql::Request,
+    accept: Accept,
+) -> Response {
     let key = state.cache.enabled().then(|| cache_key(&request, accept));
     if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
         return respond(hit.status, hit.media, hit.body, "hit");
@@ -101,12 +147,22 @@ async fn execute(state: &AppState, request: async_graphql::Request, accept: Acce
     let query = key
         .as_ref()
         .map(|_| (request.query.clone(), request.operation_name.clone()));
+    let cost = request
+        .data
+        .get(&std::any::TypeId::of::<
+            std::sync::Arc<crate::graphql::cost::CostCell>,
+        >())
+        .and_then(|d| d.downcast_ref::<std::sync::Arc<crate::graphql::cost::CostCell>>())
+        .cloned();
     let response = state.schema.execute(request).await;
+    // The client's budget refused the query (before it ran): 429, whatever the media type.
+    let rate_limited = cost.is_some_and(|c| c.refused());
     // With the new media type, a request that never reached execution answers 4xx.
     let not_executed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     let (status, media) = match accept {
+        _ if rate_limited => (StatusCode::TOO_MANY_REQUESTS, media_of(accept)),
         Accept::GraphqlResponseJson if not_executed => {
             (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON)
         }
@@ -147,6 +203,74 @@ async fn execute(state: &AppState, request: async_graphql::Request, accept: Acce
                 "INTERNAL_SERVER_ERROR",
             )
         }
+    }
+}
+
+/// The client a request is charged to: a configured API key (`X-API-Key`), else the peer
+/// address, or with a trusted proxy in front, the nearest untrusted `X-Forwarded-For` address.
+fn client(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Option<crate::graphql::cost::Client> {
+    let limits = state.limits.as_ref()?;
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok())
+        && limits.options.api_keys.iter().any(|k| k == key.trim())
+    {
+        let digest = sha2::Sha256::digest(key.trim().as_bytes());
+        let id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        return Some(crate::graphql::cost::Client {
+            key: format!("key:{id}"),
+            limiter: limits.by_key.clone(),
+        });
+    }
+    let mut addr = peer;
+    if let Some(p) = peer
+        && limits.options.trusted_proxies.contains(&p)
+    {
+        let hops: Vec<std::net::IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|h| h.trim().parse().ok())
+            .collect();
+        if let Some(first_untrusted) = hops
+            .iter()
+            .rev()
+            .find(|h| !limits.options.trusted_proxies.contains(h))
+        {
+            addr = Some(*first_untrusted);
+        }
+    }
+    Some(crate::graphql::cost::Client {
+        key: format!(
+            "ip:{}",
+            addr.map_or_else(|| "unknown".into(), |a| a.to_string())
+        ),
+        limiter: limits.by_address.clone(),
+    })
+}
+
+/// `RateLimit-*` headers (IETF draft) and, when refused, `Retry-After`.
+fn rate_headers(response: &mut Response, client: &crate::graphql::cost::Client, refused: bool) {
+    let s = client.limiter.peek(&client.key);
+    let reset = s.reset_in.as_secs().max(1);
+    let h = response.headers_mut();
+    let mut set = |name: &'static str, v: String| {
+        if let Ok(v) = header::HeaderValue::from_str(&v) {
+            h.insert(name, v);
+        }
+    };
+    set("ratelimit-limit", s.limit.to_string());
+    set("ratelimit-remaining", s.remaining.to_string());
+    set("ratelimit-reset", reset.to_string());
+    set(
+        "ratelimit-policy",
+        format!("{};w={}", s.limit, client.limiter.window.as_secs()),
+    );
+    if refused {
+        set("retry-after", reset.to_string());
     }
 }
 
@@ -199,13 +323,13 @@ pub async fn graphql_post(
             "BAD_REQUEST",
         );
     }
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
     let request = match peer {
-        Some(axum::Extension(axum::extract::ConnectInfo(addr))) => {
-            request.data(crate::graphql::ClientAddr(addr.ip()))
-        }
+        Some(ip) => request.data(crate::graphql::ClientAddr(ip)),
         None => request,
     };
-    execute(&state, request, accept).await
+    let client = client(&state, &headers, peer);
+    execute(&state, request, accept, client).await
 }
 
 #[derive(Deserialize)]
@@ -220,6 +344,7 @@ pub struct GetParams {
 /// `GET /graphql?query=…`: queries only; a browser without `query` gets GraphiQL.
 pub async fn graphql_get(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     params: Result<Query<GetParams>, QueryRejection>,
 ) -> Response {
@@ -295,7 +420,9 @@ pub async fn graphql_get(
             "BAD_REQUEST",
         );
     }
-    execute(&state, request, accept).await
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
+    let client = client(&state, &headers, peer);
+    execute(&state, request, accept, client).await
 }
 
 /// Whether the operation that would run is a mutation (or subscription), which GET may not run.

@@ -110,7 +110,7 @@ async fn post_checks_media_types_and_bodies() {
     );
     assert_eq!(
         r.json::<Value>().await.unwrap(),
-        json!({ "data": { "__typename": "Query" } })
+        json!({ "data": { "__typename": "Query" }, "extensions": { "cost": 0 } })
     );
     let r = post(
         "application/json",

@@ -11,6 +11,7 @@ mod feeds;
 mod helpers;
 mod http;
 mod import;
+mod limits;
 mod live;
 mod nplus1;
 mod pagination;
