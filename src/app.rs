@@ -44,6 +44,10 @@ pub struct AppState {
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// Query-cost budgets (`None`: no limits).
     pub limits: Option<Arc<Limits>>,
+    /// Origins CORS allows (`*`: any, without credentials; empty: CORS off).
+    pub cors_origins: Arc<Vec<String>>,
+    /// The database pool's bound (for metrics).
+    pub pool_max: u32,
 }
 
 /// The rate limiters and how clients are told apart.
@@ -66,6 +70,10 @@ pub struct HttpOptions {
     pub digest: Option<Arc<crate::digest::service::DigestService>>,
     /// Query-cost budgets per client; `None` turns rate limiting off.
     pub rate_limit: Option<RateLimitOptions>,
+    /// Origins CORS allows: `*` (the default: any origin, no credentials), a list, or none.
+    pub cors_origins: Vec<String>,
+    /// Answer introspection queries (GraphiQL needs them).
+    pub introspection: bool,
 }
 
 /// Who gets which budget of query cost.
@@ -89,6 +97,8 @@ impl Default for HttpOptions {
             response_cache_bytes: 64 << 20,
             digest: None,
             rate_limit: None,
+            cors_origins: vec!["*".into()],
+            introspection: true,
         }
     }
 }
@@ -215,6 +225,7 @@ pub fn router(db: DatabaseConnection, opts: &HttpOptions) -> axum::Router {
 /// The state every handler shares: the schema, caches and the search index (which the digest
 /// scheduler uses too, so a server holds one index).
 pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
+    let db_for_max = db.clone();
     let search = crate::repo::search::SearchEngine::new(db.clone());
     // Build the keyword index now rather than on the first search (a search meanwhile waits).
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -226,7 +237,13 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         });
     }
     let bus = crate::live::Bus::new(db.clone());
-    let schema = build_schema(db.clone(), search.clone(), opts.digest.clone(), bus.clone());
+    let schema = build_schema(
+        db.clone(),
+        search.clone(),
+        opts.digest.clone(),
+        bus.clone(),
+        opts.introspection,
+    );
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
     AppState {
         db,
@@ -246,6 +263,17 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
                 options: o,
             })
         }),
+        cors_origins: Arc::new(opts.cors_origins.clone()),
+        pool_max: match db_for_max.get_database_backend() {
+            DbBackend::Postgres => db_for_max
+                .get_postgres_connection_pool()
+                .options()
+                .get_max_connections(),
+            _ => db_for_max
+                .get_sqlite_connection_pool()
+                .options()
+                .get_max_connections(),
+        },
     }
 }
 

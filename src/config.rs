@@ -14,6 +14,15 @@ pub struct Cli {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `papergraph=debug,sqlx=warn`.
     #[arg(long, env = "PAPERGRAPH_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// Log lines as `text` (for people) or `json` (one object per line, for log collectors).
+    #[arg(
+        long,
+        env = "PAPERGRAPH_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Options of `serve`, which runs when no subcommand is given.
@@ -21,10 +30,16 @@ pub struct Cli {
     pub serve: ServeOpts,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the GraphQL API, GraphiQL and health checks (the default).
-    Serve(ServeOpts),
+    Serve(Box<ServeOpts>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Import daily-list JSON files (the `/api/daily_papers` format) into the database.
@@ -199,6 +214,19 @@ pub struct ServeOpts {
     /// Recent days re-fetched every pass to refresh upvotes, comments and stars.
     #[arg(long, env = "PAPERGRAPH_REFRESH_DAYS", default_value_t = 3)]
     pub refresh_days: u32,
+    /// Answer introspection queries (GraphiQL and code generators need them); off for a locked
+    /// down production endpoint.
+    #[arg(long, env = "PAPERGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// Origins allowed to call the API from browsers (comma-separated), `*` for any (no
+    /// credentials), empty for none.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = "*"
+    )]
+    pub cors_origins: Vec<String>,
     /// Query-cost budget per client per window (see `rateLimit`); 0 turns rate limiting off.
     #[arg(long, env = "PAPERGRAPH_RATE_LIMIT_COST", default_value_t = 500_000)]
     pub rate_limit_cost: u64,
@@ -243,6 +271,8 @@ impl Default for ServeOpts {
             backfill_days: 30,
             refresh_days: 3,
             shutdown_grace_secs: 20,
+            introspection: true,
+            cors_origins: vec!["*".into()],
             rate_limit_cost: 500_000,
             rate_limit_window_secs: 60,
             api_keys: Vec::new(),

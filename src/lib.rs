@@ -12,5 +12,6 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod live;
+pub mod metrics;
 pub mod repo;
 pub mod sync;

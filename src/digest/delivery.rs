@@ -198,6 +198,11 @@ pub async fn run_due(
             .await?;
         }
     }
+    crate::metrics::digest("sent", u64::from(report.sent));
+    crate::metrics::digest("empty", u64::from(report.empty));
+    crate::metrics::digest("retry", u64::from(report.retrying));
+    crate::metrics::digest("failed", u64::from(report.failed));
+    crate::metrics::digest("interrupted", u64::from(report.interrupted));
     Ok(report)
 }
 

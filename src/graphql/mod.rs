@@ -54,8 +54,14 @@ pub fn build_schema(
     search: Arc<crate::repo::search::SearchEngine>,
     digest: Option<Arc<crate::digest::service::DigestService>>,
     bus: Arc<crate::live::Bus>,
+    introspection: bool,
 ) -> ApiSchema {
-    builder()
+    let builder = if introspection {
+        builder()
+    } else {
+        builder().disable_introspection()
+    };
+    builder
         .data(db)
         .data(bus)
         .data(search)

@@ -144,6 +144,15 @@ async fn execute_unlimited(
         return respond(hit.status, hit.media, hit.body, "hit");
     }
     let generation = events::generation();
+    let kind = if is_mutation(&request.query, request.operation_name.as_deref()) {
+        "mutation"
+    } else {
+        "query"
+    };
+    tracing::Span::current().record(
+        "operation",
+        request.operation_name.as_deref().unwrap_or("anonymous"),
+    );
     let query = key
         .as_ref()
         .map(|_| (request.query.clone(), request.operation_name.clone()));
@@ -155,6 +164,17 @@ async fn execute_unlimited(
         .and_then(|d| d.downcast_ref::<std::sync::Arc<crate::graphql::cost::CostCell>>())
         .cloned();
     let response = state.schema.execute(request).await;
+    let codes: Vec<String> = response
+        .errors
+        .iter()
+        .filter_map(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .map(|c| c.to_string().trim_matches('"').to_string())
+        })
+        .collect();
+    crate::metrics::graphql_operation(kind, &codes);
     // The client's budget refused the query (before it ran): 429, whatever the media type.
     let rate_limited = cost.is_some_and(|c| c.refused());
     // With the new media type, a request that never reached execution answers 4xx.

@@ -5,6 +5,7 @@ mod digest_pages;
 mod feeds;
 mod graphiql;
 mod graphql;
+mod observe;
 mod ws;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -38,9 +39,14 @@ pub fn router(state: AppState) -> Router {
             "/digest/unsubscribe",
             get(digest_pages::unsubscribe_form).post(digest_pages::unsubscribe),
         )
+        .route("/metrics", get(observe::metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 

@@ -58,6 +58,14 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols)
     if *closing.borrow() {
         return;
     }
+    crate::metrics::websocket(1);
+    struct Closed;
+    impl Drop for Closed {
+        fn drop(&mut self) {
+            crate::metrics::websocket(-1);
+        }
+    }
+    let _closed = Closed;
     let (mut sink, stream) = socket.split();
     // graphql-transport-ws: a `subscribe` before `connection_init` closes with 4401, a second
     // `connection_init` with 4429 (async-graphql closes with 1011 / accepts them). The input

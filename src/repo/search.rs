@@ -71,6 +71,11 @@ impl SearchEngine {
         })
     }
 
+    /// Papers in the index now.
+    pub fn papers(&self) -> usize {
+        self.read().len()
+    }
+
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }

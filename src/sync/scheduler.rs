@@ -67,9 +67,11 @@ pub async fn run(
         if stop.requested() {
             break;
         }
-        if leadership.check(&db).await
-            && let Err(e) = pass(&db, &upstream, &schedule, &stop).await
-        {
+        let leading = leadership.check(&db).await;
+        if leading {
+            crate::metrics::sync_pass();
+        }
+        if leading && let Err(e) = pass(&db, &upstream, &schedule, &stop).await {
             tracing::error!(error = %format!("{e:#}"), "sync pass failed; retrying at the next interval");
         }
         tokio::select! {

@@ -14,6 +14,7 @@ mod import;
 mod limits;
 mod live;
 mod nplus1;
+mod observability;
 mod pagination;
 mod papers;
 mod replicas;
