@@ -48,6 +48,9 @@ pub struct AppState {
     pub cors_origins: Arc<Vec<String>>,
     /// The database pool's bound (for metrics).
     pub pool_max: u32,
+    /// Automatic persisted queries seen by this server.
+    pub persisted: Arc<crate::http::PersistedQueries>,
+    pub request_timeout: Duration,
 }
 
 /// The rate limiters and how clients are told apart.
@@ -72,6 +75,8 @@ pub struct HttpOptions {
     pub rate_limit: Option<RateLimitOptions>,
     /// Origins CORS allows: `*` (the default: any origin, no credentials), a list, or none.
     pub cors_origins: Vec<String>,
+    /// How long a GraphQL request may run before it is answered `REQUEST_TIMEOUT` (503).
+    pub request_timeout: Duration,
     /// Answer introspection queries (GraphiQL needs them).
     pub introspection: bool,
 }
@@ -99,6 +104,7 @@ impl Default for HttpOptions {
             rate_limit: None,
             cors_origins: vec!["*".into()],
             introspection: true,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -142,6 +148,12 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
                 None => o,
             }
         });
+    }
+    if is_pg && opts.statement_timeout_secs > 0 {
+        // A runaway statement is cancelled by PostgreSQL itself (the request timeout only stops
+        // waiting for it).
+        let ms = (opts.statement_timeout_secs * 1000).to_string();
+        options.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str())]));
     }
     if is_pg && let Some(schema) = &opts.database_schema {
         if !schema
@@ -264,6 +276,8 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
             })
         }),
         cors_origins: Arc::new(opts.cors_origins.clone()),
+        persisted: Arc::default(),
+        request_timeout: opts.request_timeout,
         pool_max: match db_for_max.get_database_backend() {
             DbBackend::Postgres => db_for_max
                 .get_postgres_connection_pool()

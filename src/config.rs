@@ -172,6 +172,15 @@ pub struct DbOpts {
         global = true
     )]
     pub db_max_connections: u32,
+    /// PostgreSQL only: seconds after which the database cancels a statement (0: never).
+    /// `import` and `sync` run without one.
+    #[arg(
+        long,
+        env = "PAPERGRAPH_STATEMENT_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub statement_timeout_secs: u64,
     /// SQLite only: MiB of the database file reads map into memory (0: off). Faster reads, but
     /// every connection's mapping counts in the process's RSS.
     #[arg(
@@ -227,6 +236,9 @@ pub struct ServeOpts {
         default_value = "*"
     )]
     pub cors_origins: Vec<String>,
+    /// Seconds a GraphQL request may run before it is answered `REQUEST_TIMEOUT` (503).
+    #[arg(long, env = "PAPERGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
     /// Query-cost budget per client per window (see `rateLimit`); 0 turns rate limiting off.
     #[arg(long, env = "PAPERGRAPH_RATE_LIMIT_COST", default_value_t = 500_000)]
     pub rate_limit_cost: u64,
@@ -273,6 +285,7 @@ impl Default for ServeOpts {
             shutdown_grace_secs: 20,
             introspection: true,
             cors_origins: vec!["*".into()],
+            request_timeout_secs: 30,
             rate_limit_cost: 500_000,
             rate_limit_window_secs: 60,
             api_keys: Vec::new(),

@@ -146,6 +146,7 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
             .filter(|o| !o.is_empty())
             .collect(),
         introspection: opts.introspection,
+        request_timeout: std::time::Duration::from_secs(opts.request_timeout_secs.max(1)),
         rate_limit: (opts.rate_limit_cost > 0).then(|| app::RateLimitOptions {
             budget: opts.rate_limit_cost,
             window: std::time::Duration::from_secs(opts.rate_limit_window_secs.max(1)),
@@ -369,6 +370,7 @@ async fn digest_send(db_opts: DbOpts, opts: DigestSendOpts) -> anyhow::Result<()
 /// default so that its many pooled connections stay small).
 fn bulk_writer(mut opts: DbOpts) -> DbOpts {
     opts.sqlite_page_cache_kib = Some(16 * 1024);
+    opts.statement_timeout_secs = 0;
     opts.db_max_connections = opts.db_max_connections.min(4);
     opts
 }

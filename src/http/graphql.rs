@@ -99,6 +99,40 @@ async fn execute(
     accept: Accept,
     client: Option<crate::graphql::cost::Client>,
 ) -> Response {
+    match tokio::time::timeout(
+        state.request_timeout,
+        execute_limited(state, request, accept, client),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!(
+                timeout_secs = state.request_timeout.as_secs(),
+                "a GraphQL request ran out of time"
+            );
+            let mut r = request_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                accept,
+                &format!(
+                    "the request took longer than {} s and was stopped; ask for less, or retry",
+                    state.request_timeout.as_secs()
+                ),
+                "REQUEST_TIMEOUT",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+    }
+}
+
+async fn execute_limited(
+    state: &AppState,
+    request: async_graphql::Request,
+    accept: Accept,
+    client: Option<crate::graphql::cost::Client>,
+) -> Response {
     let cost = std::sync::Arc::new(crate::graphql::cost::CostCell::default());
     let request = request.data(cost);
     let Some(client) = client else {
@@ -226,6 +260,102 @@ async fn execute_unlimited(
     }
 }
 
+/// The longest query document accepted.
+pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+/// Automatic persisted queries (Apollo's protocol): the documents seen with their SHA-256, so a
+/// client may send only `extensions.persistedQuery.sha256Hash`.
+#[derive(Debug, Default)]
+pub struct PersistedQueries {
+    inner: std::sync::Mutex<Documents>,
+}
+
+/// Documents by hash, and the hashes oldest first.
+type Documents = (
+    std::collections::HashMap<String, std::sync::Arc<str>>,
+    std::collections::VecDeque<String>,
+);
+
+/// Documents kept at most (the oldest go first).
+const PERSISTED_MAX: usize = 10_000;
+
+impl PersistedQueries {
+    fn get(&self, hash: &str) -> Option<std::sync::Arc<str>> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.0.get(hash).cloned()
+    }
+
+    fn put(&self, hash: String, query: &str) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.0.contains_key(&hash) {
+            return;
+        }
+        while g.0.len() >= PERSISTED_MAX {
+            match g.1.pop_front() {
+                Some(old) => {
+                    g.0.remove(&old);
+                }
+                None => break,
+            }
+        }
+        g.0.insert(hash.clone(), std::sync::Arc::from(query));
+        g.1.push_back(hash);
+    }
+}
+
+/// The document to run: the one sent (remembered under its hash when the request names one), or
+/// the one remembered for the hash alone. `Err` is the answer to send instead.
+fn document(
+    state: &AppState,
+    query: Option<String>,
+    extensions: Option<&serde_json::Value>,
+    accept: Accept,
+) -> Result<Option<String>, Box<Response>> {
+    let query = query.filter(|q| !q.trim().is_empty());
+    if query.as_ref().is_some_and(|q| q.len() > MAX_QUERY_BYTES) {
+        return Err(Box::new(request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            accept,
+            &format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
+            "QUERY_TOO_LONG",
+        )));
+    }
+    let Some(hash) = extensions
+        .and_then(|e| e.get("persistedQuery"))
+        .and_then(|p| p.get("sha256Hash"))
+        .and_then(|h| h.as_str())
+        .map(|h| h.to_ascii_lowercase())
+    else {
+        return Ok(query);
+    };
+    match query {
+        Some(q) => {
+            let digest = sha2::Sha256::digest(q.as_bytes());
+            let actual: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            if actual != hash {
+                return Err(Box::new(request_error(
+                    StatusCode::BAD_REQUEST,
+                    accept,
+                    "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query",
+                    "PERSISTED_QUERY_HASH_MISMATCH",
+                )));
+            }
+            state.persisted.put(hash, &q);
+            Ok(Some(q))
+        }
+        None => match state.persisted.get(&hash) {
+            Some(q) => Ok(Some(q.to_string())),
+            // Apollo clients look for this message, then send the document with its hash.
+            None => Err(Box::new(request_error(
+                StatusCode::OK,
+                accept,
+                "PersistedQueryNotFound",
+                "PERSISTED_QUERY_NOT_FOUND",
+            ))),
+        },
+    }
+}
+
 /// The client a request is charged to: a configured API key (`X-API-Key`), else the peer
 /// address, or with a trusted proxy in front, the nearest untrusted `X-Forwarded-For` address.
 fn client(
@@ -335,13 +465,24 @@ pub async fn graphql_post(
             );
         }
     };
-    if request.query.trim().is_empty() {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            accept,
-            "`query` is empty",
-            "BAD_REQUEST",
-        );
+    let mut request = request;
+    let extensions = serde_json::to_value(&request.extensions).ok();
+    match document(
+        &state,
+        Some(std::mem::take(&mut request.query)),
+        extensions.as_ref(),
+        accept,
+    ) {
+        Ok(Some(q)) => request.query = q,
+        Ok(None) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                accept,
+                "`query` is empty",
+                "BAD_REQUEST",
+            );
+        }
+        Err(r) => return *r,
     }
     let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
     let request = match peer {
@@ -383,7 +524,33 @@ pub async fn graphql_get(
             );
         }
     };
-    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+    let extensions = params
+        .extensions
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok());
+    let query = if extensions.is_some() {
+        match document(
+            &state,
+            params.query.clone(),
+            extensions.as_ref(),
+            negotiate(&headers).unwrap_or(Accept::Json),
+        ) {
+            Ok(q) => q,
+            Err(r) => return *r,
+        }
+    } else {
+        params.query.clone()
+    };
+    if query.as_ref().is_some_and(|q| q.len() > MAX_QUERY_BYTES) {
+        return request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            negotiate(&headers).unwrap_or(Accept::Json),
+            &format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
+            "QUERY_TOO_LONG",
+        );
+    }
+    let Some(query) = query.filter(|q| !q.trim().is_empty()) else {
         if wants_html && state.graphiql {
             return super::graphiql::page();
         }

@@ -5,6 +5,7 @@ mod digest_pages;
 mod feeds;
 mod graphiql;
 mod graphql;
+pub use graphql::{MAX_QUERY_BYTES, PersistedQueries};
 mod observe;
 mod ws;
 

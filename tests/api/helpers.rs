@@ -40,6 +40,7 @@ pub fn fresh_db_opts(dir: &tempfile::TempDir) -> (DbOpts, &'static str) {
                     db_max_connections: 4,
                     sqlite_page_cache_kib: None,
                     sqlite_mmap_mb: 0,
+                    statement_timeout_secs: 30,
                 },
                 "postgres",
             )
@@ -53,6 +54,7 @@ pub fn fresh_db_opts(dir: &tempfile::TempDir) -> (DbOpts, &'static str) {
                     db_max_connections: 4,
                     sqlite_page_cache_kib: None,
                     sqlite_mmap_mb: 0,
+                    statement_timeout_secs: 30,
                 },
                 "sqlite",
             )

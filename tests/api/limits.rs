@@ -168,3 +168,363 @@ async fn budgets_are_per_client_and_run_out_with_a_429() {
         .unwrap();
     assert!(get.headers().contains_key("ratelimit-remaining"));
 }
+
+#[tokio::test]
+async fn automatic_persisted_queries_and_long_queries() {
+    use sha2::Digest as _;
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let query = "{ papers(first: 3) { totalCount } }";
+    let hash: String = sha2::Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    // The hash alone, before the server has seen the document: PersistedQueryNotFound.
+    let get = |e: Value| {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        async move {
+            client
+                .get(url)
+                .query(&[("extensions", e.to_string())])
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let miss = get(ext.clone()).await;
+    assert_eq!(miss["errors"][0]["message"], "PersistedQueryNotFound");
+    assert_eq!(
+        miss["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+    // The document with its hash registers it; then the hash alone runs it (GET, cacheable).
+    let r: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query, "extensions": ext }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let total = r["data"]["papers"]["totalCount"].as_i64().unwrap();
+    let hit = get(ext.clone()).await;
+    assert_eq!(hit["data"]["papers"]["totalCount"], total, "{hit}");
+    // A hash that is not the document's is refused.
+    let (status, bad, _) = {
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("accept", "application/json")
+            .json(&json!({ "query": "{ __typename }", "extensions": ext }))
+            .send()
+            .await
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json::<Value>().await.unwrap(),
+            (),
+        )
+    };
+    assert_eq!(status, 400);
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_HASH_MISMATCH"
+    );
+
+    // Over 64 KiB of query text: 413 with a code.
+    let long = format!("{{ __typename {} }}", " ".repeat(70 * 1024));
+    let (status, body, _) = post(&app, &long, &[]).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_LONG");
+}
+
+/// A request of the hostile corpus: how it is sent.
+enum Hostile {
+    Post {
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
+    Get(String),
+}
+
+#[tokio::test]
+async fn a_hostile_corpus_gets_clear_4xx_or_coded_errors_and_the_server_stays_well() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let mut corpus: Vec<(String, Hostile)> = Vec::new();
+    let json_post = |v: Value| Hostile::Post {
+        content_type: "application/json",
+        body: v.to_string().into_bytes(),
+    };
+    // Bad JSON and wrong shapes.
+    for (i, b) in [
+        "",
+        "{",
+        "}",
+        "null",
+        "[]",
+        "[{}]",
+        "\"query\"",
+        "42",
+        "{\"query\": 1}",
+        "{\"query\": null}",
+        "{\"query\": [\"{ a }\"]}",
+        "{\"query\": \"{ __typename }\", \"variables\": \"x\"}",
+        "{\"query\": \"{ __typename }\", \"variables\": [1]}",
+        "{\"query\": \"{ __typename }\", \"extensions\": 5}",
+        "{\"query\": \"{ __typename }\", \"operationName\": 7}",
+        "{\"query\": \"{ __typename }\"",
+        "\u{0}\u{1}\u{2}",
+        "{\"query\": \"\\ud800\"}",
+        "{\"query\": \"{ papers }\", \"variables\": {\"x\": }}",
+        "{'query': '{ a }'}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        corpus.push((
+            format!("json-{i}"),
+            Hostile::Post {
+                content_type: "application/json",
+                body: b.as_bytes().to_vec(),
+            },
+        ));
+    }
+    // Wrong content types.
+    for (i, ct) in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "application/xml",
+        "",
+        "application/graphql",
+        "image/png",
+        "application/json; charset=latin1x",
+    ]
+    .iter()
+    .enumerate()
+    {
+        corpus.push((
+            format!("ct-{i}"),
+            Hostile::Post {
+                content_type: ct,
+                body: br#"{"query":"{ __typename }"}"#.to_vec(),
+            },
+        ));
+    }
+    // Syntax, validation and argument errors.
+    for (i, q) in [
+        "{",
+        "}",
+        "{ papers { nodes { nosuchfield } } }",
+        "{ nosuchfield }",
+        "query { papers(first: \"x\") { totalCount } }",
+        "{ papers(first: -1) { totalCount } }",
+        "{ papers(first: 1000000) { totalCount } }",
+        "{ papers(first: 2147483648) { totalCount } }",
+        "{ paper(arxivId: \"\") { title } }",
+        "{ paper(arxivId: \"../../etc/passwd\") { title } }",
+        "{ node(id: \"!!!\") { id } }",
+        "{ papers(after: \"not-a-cursor\") { totalCount } }",
+        "{ papers(filter: {week: \"2026-W99\"}) { totalCount } }",
+        "{ papers(filter: {month: \"2026-13\"}) { totalCount } }",
+        "{ papers(filter: {dailyDate: \"yesterday\"}) { totalCount } }",
+        "{ searchPapers(query: \"\") { totalCount } }",
+        "{ searchPapers(query: \"\\\"\") { totalCount } }",
+        "mutation { nosuch }",
+        "subscription { paperAdded { arxivId } }",
+        "query A { __typename } query A { __typename }",
+        "fragment F on Paper { ...F } { papers { nodes { ...F } } }",
+        "{ papers { ...Missing } }",
+        "{ __typename @skip }",
+        "{ __typename @nosuch }",
+        "query($x: Int!) { papers(first: $x) { totalCount } }",
+        "{ authors(search: \"\\u0000\") { totalCount } }",
+        "{ trendingPapers(window: FOREVER) { upvotesGained } }",
+        "{ papers(orderBy: {field: NOPE}) { totalCount } }",
+        "{ digestSubscription(token: \"x\") { email } }",
+        "{ previewDigest(input: {maxPapers: 0}) { from } }",
+    ]
+    .iter()
+    .enumerate()
+    {
+        corpus.push((format!("q-{i}"), json_post(json!({ "query": q }))));
+    }
+    // Nulls in non-null variables, huge and wrong variables.
+    for (i, v) in [
+        json!({ "x": null }),
+        json!({ "x": "1" }),
+        json!({ "x": 1.5 }),
+        json!({ "x": [1, 2] }),
+        json!({ "x": { "deep": { "deeper": [1, { "a": null }] } } }),
+        json!({ "x": "9".repeat(100_000) }),
+        json!({ "x": 1, "extra": "y".repeat(200_000) }),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        corpus.push((
+            format!("vars-{i}"),
+            json_post(json!({ "query": "query($x: Int!) { papers(first: $x) { totalCount } }", "variables": v })),
+        ));
+    }
+    // Deep nesting, alias and introspection bombs, long and odd documents.
+    let mut deep = "__typename".to_string();
+    for _ in 0..200 {
+        deep = format!("papers {{ nodes {{ {deep} }} }}");
+    }
+    corpus.push((
+        "deep-200".into(),
+        json_post(json!({ "query": format!("{{ {deep} }}") })),
+    ));
+    let brackets = format!("{}{}", "{".repeat(5_000), "}".repeat(5_000));
+    corpus.push(("brackets".into(), json_post(json!({ "query": brackets }))));
+    let aliases: String = (0..2_000)
+        .map(|i| format!("a{i}: papers(first: 100) {{ totalCount }} "))
+        .collect();
+    corpus.push((
+        "aliases".into(),
+        json_post(json!({ "query": format!("{{ {aliases} }}") })),
+    ));
+    let mut intro = "name".to_string();
+    for _ in 0..12 {
+        intro = format!("ofType {{ {intro} fields {{ type {{ {intro} }} }} }}");
+    }
+    corpus.push(("introspection-bomb".into(), json_post(json!({ "query": format!("{{ __schema {{ types {{ fields {{ type {{ {intro} }} }} }} }} }}") }))));
+    let dup_fields: String = (0..5_000).map(|_| "__typename ").collect();
+    corpus.push((
+        "dup-fields".into(),
+        json_post(json!({ "query": format!("{{ {dup_fields} }}") })),
+    ));
+    let frags: String = (0..50)
+        .map(|i| format!("fragment F{i} on Query {{ ...F{} }} ", i + 1))
+        .collect();
+    corpus.push(("fragment-chain".into(), json_post(json!({ "query": format!("{{ ...F0 }} {frags} fragment F50 on Query {{ __typename }}") }))));
+    for (i, q) in [
+        "{ searchPapers(query: \"ＤＩＦＦＵＳＩＯＮ 🤖 \\u202e\") { totalCount } }",
+        "{ authors(search: \"𝔘𝔫𝔦𝔠𝔬𝔡𝔢\") { totalCount } }",
+        "{ papers(filter: {author: \"\\u00A0\"}) { totalCount } }",
+        "# only a comment",
+        "   ",
+        "query Ω { __typename }",
+    ]
+    .iter()
+    .enumerate()
+    {
+        corpus.push((format!("unicode-{i}"), json_post(json!({ "query": q }))));
+    }
+    // Oversized body (over the 1 MiB limit).
+    corpus.push((
+        "huge-body".into(),
+        json_post(json!({ "query": "{ __typename }", "variables": { "x": "z".repeat(2 << 20) } })),
+    ));
+    // GET abuse.
+    for (i, qs) in [
+        "query=",
+        "query=%7B",
+        "query=mutation%20%7B%20__typename%20%7D",
+        "variables=%7B",
+        "query=%7B__typename%7D&variables=%5B%5D",
+        "query=%7B__typename%7D&extensions=x",
+        "query=%7B__typename%7D&operationName=Nope",
+        "query=%FF%FE",
+        "extensions=%7B%22persistedQuery%22%3A%7B%22sha256Hash%22%3A%22zz%22%7D%7D",
+        "query=%7Bpapers(first%3A100000)%7BtotalCount%7D%7D",
+    ]
+    .iter()
+    .enumerate()
+    {
+        corpus.push((format!("get-{i}"), Hostile::Get(qs.to_string())));
+    }
+    // More search syntax oddities.
+    for (i, s) in [
+        "*",
+        "OR",
+        "-",
+        "\"\"",
+        "a OR OR b",
+        "NEAR(a b)",
+        "title:x",
+        "((",
+        "a*b*",
+        "-a -b -c",
+    ]
+    .iter()
+    .enumerate()
+    {
+        corpus.push((format!("search-{i}"), json_post(json!({ "query": "query($q: String!) { searchPapers(query: $q) { totalCount } }", "variables": { "q": s } }))));
+    }
+    // Operation selection.
+    for (i, (q, op)) in [
+        ("query A { __typename } query B { __typename }", json!(null)),
+        ("query A { __typename }", json!("B")),
+        ("query A { __typename }", json!("")),
+        ("{ __typename }", json!("A")),
+        (
+            "query A { __typename } mutation M { unsubscribeFromDigest(token: \"x\") { message } }",
+            json!("M"),
+        ),
+        ("subscription S { paperAdded { arxivId } }", json!("S")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        corpus.push((
+            format!("op-{i}"),
+            json_post(json!({ "query": q.replace("\\\"", "\""), "operationName": op })),
+        ));
+    }
+    assert!(corpus.len() >= 100, "{} requests", corpus.len());
+
+    for (name, req) in &corpus {
+        let resp = match req {
+            Hostile::Post { content_type, body } => {
+                let mut r = app
+                    .client
+                    .post(app.url("/graphql"))
+                    .header("accept", "application/json");
+                if !content_type.is_empty() {
+                    r = r.header("content-type", *content_type);
+                }
+                r.body(body.clone()).send().await.unwrap()
+            }
+            Hostile::Get(qs) => app
+                .client
+                .get(format!("{}?{qs}", app.url("/graphql")))
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap(),
+        };
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        assert!(status < 500, "{name}: {status} {text}");
+        if status == 200 {
+            let v: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {text}"));
+            if let Some(errors) = v["errors"].as_array() {
+                assert!(
+                    errors
+                        .iter()
+                        .all(|e| e["extensions"]["code"].is_string() && e["message"].is_string()),
+                    "{name}: an error without a code: {v}"
+                );
+            }
+        } else {
+            assert!((400..500).contains(&status), "{name}: {status}");
+        }
+    }
+    // Still healthy, data intact.
+    let d = app
+        .data("{ papers(first: 1) { totalCount } }", json!({}))
+        .await;
+    assert!(d["papers"]["totalCount"].as_i64().unwrap() > 0);
+}

@@ -669,6 +669,7 @@ async fn a_backfill_killed_with_sigkill_finishes_on_restart_with_nothing_missing
         db_max_connections: 2,
         sqlite_page_cache_kib: None,
         sqlite_mmap_mb: 0,
+        statement_timeout_secs: 30,
     };
     let (db, _) = papergraph::app::connect(&opts).await.unwrap();
     let total = papergraph::repo::papers::count(&db, &Default::default())
