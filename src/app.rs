@@ -79,6 +79,8 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// Answer introspection queries (GraphiQL needs them).
     pub introspection: bool,
+    /// Admin mutations (`requestSync`): the token and the upstream they sync from.
+    pub admin: crate::graphql::admin::Admin,
 }
 
 /// Who gets which budget of query cost.
@@ -104,6 +106,7 @@ impl Default for HttpOptions {
             rate_limit: None,
             cors_origins: vec!["*".into()],
             introspection: true,
+            admin: Default::default(),
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -255,6 +258,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         opts.digest.clone(),
         bus.clone(),
         opts.introspection,
+        opts.admin.clone(),
     );
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
     AppState {

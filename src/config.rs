@@ -236,6 +236,10 @@ pub struct ServeOpts {
         default_value = "*"
     )]
     pub cors_origins: Vec<String>,
+    /// Token for admin mutations (`requestSync`), sent as `Authorization: Bearer <token>`;
+    /// unset: admin mutations are off. Never logged.
+    #[arg(long, env = "PAPERGRAPH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Seconds a GraphQL request may run before it is answered `REQUEST_TIMEOUT` (503).
     #[arg(long, env = "PAPERGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -286,6 +290,7 @@ impl Default for ServeOpts {
             introspection: true,
             cors_origins: vec!["*".into()],
             request_timeout_secs: 30,
+            admin_token: None,
             rate_limit_cost: 500_000,
             rate_limit_window_secs: 60,
             api_keys: Vec::new(),

@@ -135,7 +135,22 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
             None
         }
     };
+    let admin = match opts.admin_token.as_deref().map(str::trim) {
+        Some(token) if token.len() >= 16 => {
+            let upstream = std::sync::Arc::new(papergraph::sync::upstream::Upstream::new(
+                opts.upstream.config(),
+            )?);
+            papergraph::graphql::admin::Admin(Some(std::sync::Arc::new(
+                papergraph::graphql::admin::AdminContext::new(token, upstream),
+            )))
+        }
+        Some(_) => anyhow::bail!(
+            "PAPERGRAPH_ADMIN_TOKEN is too short to be secret; use at least 16 random characters (e.g. `openssl rand -hex 24`)"
+        ),
+        None => papergraph::graphql::admin::Admin::default(),
+    };
     let http = app::HttpOptions {
+        admin,
         graphiql: opts.graphiql,
         response_cache_bytes: opts.response_cache_mb << 20,
         digest,

@@ -440,7 +440,7 @@ impl DigestMutation {
 
 /// The root of all mutations.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(DigestMutation);
+pub struct Mutation(DigestMutation, super::admin::AdminMutation);
 
 #[derive(Default)]
 pub struct DigestSubscriptionQuery;

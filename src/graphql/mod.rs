@@ -1,5 +1,6 @@
 //! The GraphQL schema: roots, object types, inputs, DataLoaders, and the extension that gives
 //! every error an `extensions.code`.
+pub mod admin;
 mod author;
 mod batch;
 mod connection;
@@ -55,6 +56,7 @@ pub fn build_schema(
     digest: Option<Arc<crate::digest::service::DigestService>>,
     bus: Arc<crate::live::Bus>,
     introspection: bool,
+    admin: admin::Admin,
 ) -> ApiSchema {
     let builder = if introspection {
         builder()
@@ -64,6 +66,7 @@ pub fn build_schema(
     builder
         .data(db)
         .data(bus)
+        .data(admin)
         .data(search)
         .data(digest::Digests(digest))
         .data(digest::SubscribeLimiter::default())

@@ -489,6 +489,14 @@ pub async fn graphql_post(
         Some(ip) => request.data(crate::graphql::ClientAddr(ip)),
         None => request,
     };
+    let request = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        Some(token) => request.data(crate::graphql::admin::Bearer(token.trim().to_string())),
+        None => request,
+    };
     let client = client(&state, &headers, peer);
     execute(&state, request, accept, client).await
 }
