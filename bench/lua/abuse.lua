@@ -28,9 +28,6 @@ reqs[#reqs + 1] = post('{"query":"query($x: Int!) { papers(first: $x) { totalCou
 reqs[#reqs + 1] = get("query=%7B")
 
 local n = 0
-function setup(thread)
-  thread:set("offset", math.random(#reqs))
-end
 function init(args)
   s2, s4, s5, other = 0, 0, 0, 0
 end
