@@ -51,6 +51,8 @@ pub struct AppState {
     /// Automatic persisted queries seen by this server.
     pub persisted: Arc<crate::http::PersistedQueries>,
     pub request_timeout: Duration,
+    /// GraphQL requests executing at once; more wait briefly, then get `SERVER_BUSY` (503).
+    pub inflight: Arc<tokio::sync::Semaphore>,
 }
 
 /// The rate limiters and how clients are told apart.
@@ -240,7 +242,16 @@ pub fn router(db: DatabaseConnection, opts: &HttpOptions) -> axum::Router {
 /// The state every handler shares: the schema, caches and the search index (which the digest
 /// scheduler uses too, so a server holds one index).
 pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
-    let db_for_max = db.clone();
+    let pool_max = match db.get_database_backend() {
+        DbBackend::Postgres => db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections(),
+        _ => db
+            .get_sqlite_connection_pool()
+            .options()
+            .get_max_connections(),
+    };
     let search = crate::repo::search::SearchEngine::new(db.clone());
     // Build the keyword index now rather than on the first search (a search meanwhile waits).
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -282,16 +293,8 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         cors_origins: Arc::new(opts.cors_origins.clone()),
         persisted: Arc::default(),
         request_timeout: opts.request_timeout,
-        pool_max: match db_for_max.get_database_backend() {
-            DbBackend::Postgres => db_for_max
-                .get_postgres_connection_pool()
-                .options()
-                .get_max_connections(),
-            _ => db_for_max
-                .get_sqlite_connection_pool()
-                .options()
-                .get_max_connections(),
-        },
+        inflight: Arc::new(tokio::sync::Semaphore::new((pool_max as usize * 4).max(16))),
+        pool_max,
     }
 }
 

@@ -12,6 +12,8 @@ pub enum AppError {
     /// Something failed on our side (database, bug). Logged with details; the client sees a
     /// generic message.
     Internal(anyhow::Error),
+    /// The server is overloaded (no database connection came free in time): retry shortly.
+    Busy,
 }
 
 impl AppError {
@@ -23,12 +25,18 @@ impl AppError {
         match self {
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+            AppError::Busy => "SERVER_BUSY",
         }
     }
 }
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
+        // Waiting too long for a pooled connection is load, not a bug.
+        if matches!(&e, sea_orm::DbErr::ConnectionAcquire(_)) {
+            tracing::warn!(error = %e, "no database connection came free in time");
+            return AppError::Busy;
+        }
         AppError::Internal(e.into())
     }
 }
@@ -44,6 +52,7 @@ impl From<AppError> for async_graphql::Error {
                 "internal error; the server logged the details, please retry later".to_string()
             }
             AppError::BadUserInput(m) => m.clone(),
+            AppError::Busy => "the server is busy; retry in a second".to_string(),
         };
         async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
     }

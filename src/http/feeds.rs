@@ -115,7 +115,9 @@ fn parse(params: &HashMap<String, String>) -> Result<Request, String> {
     }
     let criteria = filter.criteria().map_err(|e| match e {
         crate::error::AppError::BadUserInput(m) => m,
-        crate::error::AppError::Internal(_) => "the filter could not be read".to_string(),
+        crate::error::AppError::Internal(_) | crate::error::AppError::Busy => {
+            "the filter could not be read".to_string()
+        }
     })?;
     let query = match get("q") {
         Some(q) => {

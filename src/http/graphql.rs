@@ -99,6 +99,19 @@ async fn execute(
     accept: Accept,
     client: Option<crate::graphql::cost::Client>,
 ) -> Response {
+    // A bounded number execute at once (a few per pooled connection); the rest wait up to
+    // QUEUE_WAIT, then are told to come back, instead of piling up on the pool.
+    let Ok(Ok(_permit)) = tokio::time::timeout(QUEUE_WAIT, state.inflight.acquire()).await else {
+        let mut r = request_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            accept,
+            "the server is busy; retry in a second",
+            "SERVER_BUSY",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    };
     match tokio::time::timeout(
         state.request_timeout,
         execute_limited(state, request, accept, client),
@@ -259,6 +272,9 @@ async fn execute_unlimited(
         }
     }
 }
+
+/// How long a request waits for a turn to execute before it is answered `SERVER_BUSY`.
+const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The longest query document accepted.
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
