@@ -20,7 +20,7 @@ cargo build --release --locked --bin papergraph >&2
 # Rate limiting stays on (its default budget) except that every wrk connection shares one
 # address: the point is the server's behaviour, so the budget is raised out of the way.
 "$BIN" --log warn --database-url "$DB" serve --bind "127.0.0.1:$PORT" --graphiql false --sync false \
-  --rate-limit-cost 1000000000 &
+  --rate-limit-cost 1000000000 2>"$WORK/abuse-server.log" &
 pid=$!
 trap "kill $pid 2>/dev/null || true" EXIT
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
@@ -32,7 +32,8 @@ echo "$out" | grep -E "ABUSE|Requests/sec"
 echo "RSS end_of_load_kb=$(rss)"
 sleep 15
 echo "RSS after_15s_idle_kb=$(rss)"
-kill -0 "$pid" || { echo "the server died"; exit 1; }
+kill -0 "$pid" || { echo "the server died"; tail -5 "$WORK/abuse-server.log"; exit 1; }
 curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "the server does not answer"; exit 1; }
 echo "$out" | grep -q " 5xx=0 " || { echo "5xx answers seen"; exit 1; }
+echo "server log: $(grep -c ERROR "$WORK/abuse-server.log" || true) ERROR lines, $(grep -c WARN "$WORK/abuse-server.log" || true) WARN lines ($WORK/abuse-server.log)"
 echo "ABUSE OK"
