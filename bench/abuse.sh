@@ -4,7 +4,7 @@
 # malformed requests (bench/lua/abuse.lua). Fails on any 5xx or if the server dies; prints the
 # RSS before, at the end of the load and after 15 s idle.
 #
-#   bench/abuse.sh [DURATION_S=60] [CONNECTIONS=256]
+#   bench/abuse.sh [DURATION_S=60] [CONNECTIONS=256]   (BENCH_CACHE_MB=0: response cache off)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-60}"
@@ -12,6 +12,7 @@ CONNS="${2:-256}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/papergraph-target}"
 WORK="${BENCH_DIR:-/var/tmp/papergraph-bench}"
 PORT="${BENCH_PORT:-18040}"
+CACHE_MB="${BENCH_CACHE_MB:-64}"
 BIN="$CARGO_TARGET_DIR/release/papergraph"
 DB="sqlite://$WORK/search-bench-100000.db?mode=rwc"
 [ -f "$WORK/search-bench-100000.db" ] || { echo "run bench/search.sh sqlite first (it builds the corpus)" >&2; exit 1; }
@@ -20,7 +21,7 @@ cargo build --release --locked --bin papergraph >&2
 # Rate limiting stays on (its default budget) except that every wrk connection shares one
 # address: the point is the server's behaviour, so the budget is raised out of the way.
 "$BIN" --log warn --database-url "$DB" serve --bind "127.0.0.1:$PORT" --graphiql false --sync false \
-  --rate-limit-cost 1000000000 2>"$WORK/abuse-server.log" &
+  --rate-limit-cost 1000000000 --response-cache-mb "$CACHE_MB" 2>"$WORK/abuse-server.log" &
 pid=$!
 trap "kill $pid 2>/dev/null || true" EXIT
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done

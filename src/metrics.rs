@@ -22,9 +22,9 @@ struct Histogram {
 #[derive(Default)]
 struct Registry {
     /// (route, status) → requests.
-    requests: BTreeMap<(String, u16), u64>,
+    requests: BTreeMap<(&'static str, u16), u64>,
     /// route → latency.
-    latency: BTreeMap<String, Histogram>,
+    latency: BTreeMap<&'static str, Histogram>,
     /// operation type → count.
     operations: BTreeMap<&'static str, u64>,
     /// error code → count.
@@ -43,11 +43,11 @@ fn with<T>(f: impl FnOnce(&mut Registry) -> T) -> T {
 }
 
 /// One HTTP request answered.
-pub fn http_request(route: &str, status: u16, elapsed: Duration) {
+pub fn http_request(route: &'static str, status: u16, elapsed: Duration) {
     let secs = elapsed.as_secs_f64();
     with(|r| {
-        *r.requests.entry((route.to_string(), status)).or_default() += 1;
-        let h = r.latency.entry(route.to_string()).or_default();
+        *r.requests.entry((route, status)).or_default() += 1;
+        let h = r.latency.entry(route).or_default();
         h.count += 1;
         h.sum += secs;
         for (i, b) in BUCKETS.iter().enumerate() {
