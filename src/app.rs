@@ -42,6 +42,9 @@ pub struct AppState {
     pub bus: Arc<crate::live::Bus>,
     /// Turns true when the server begins to shut down: websockets close with a close frame.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Open websockets (shutdown waits for their close frames: upgraded connections are not
+    /// part of the HTTP server's graceful shutdown).
+    pub open_sockets: Arc<tokio::sync::watch::Sender<usize>>,
     /// Query-cost budgets (`None`: no limits).
     pub limits: Option<Arc<Limits>>,
     /// Origins CORS allows (`*`: any, without credentials; empty: CORS off).
@@ -280,6 +283,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         search,
         bus,
         closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+        open_sockets: Arc::new(tokio::sync::watch::Sender::new(0)),
         limits: opts.rate_limit.clone().map(|o| {
             Arc::new(Limits {
                 by_address: Arc::new(crate::graphql::cost::RateLimiter::new(o.budget, o.window)),

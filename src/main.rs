@@ -215,6 +215,7 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
     let grace = std::time::Duration::from_secs(opts.shutdown_grace_secs);
     let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
     let closing = state.closing.clone();
+    let mut sockets = state.open_sockets.subscribe();
     let shutdown = async move {
         app::shutdown_signal().await;
         tracing::info!(
@@ -233,6 +234,8 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
     };
     let finish = async {
         let served = server.await;
+        // Websockets left the HTTP server when they upgraded: wait for their close frames.
+        let _ = sockets.wait_for(|n| *n == 0).await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }

@@ -59,13 +59,15 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols)
         return;
     }
     crate::metrics::websocket(1);
-    struct Closed;
+    state.open_sockets.send_modify(|n| *n += 1);
+    struct Closed(std::sync::Arc<tokio::sync::watch::Sender<usize>>);
     impl Drop for Closed {
         fn drop(&mut self) {
             crate::metrics::websocket(-1);
+            self.0.send_modify(|n| *n = n.saturating_sub(1));
         }
     }
-    let _closed = Closed;
+    let _closed = Closed(state.open_sockets.clone());
     let (mut sink, stream) = socket.split();
     // graphql-transport-ws: a `subscribe` before `connection_init` closes with 4401, a second
     // `connection_init` with 4429 (async-graphql closes with 1011 / accepts them). The input
