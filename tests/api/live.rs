@@ -80,6 +80,36 @@ impl WsClient {
     }
 }
 
+/// Waits until the server at `base` counts `n` live subscriptions (its `/metrics` gauge), so a
+/// write that follows is seen by every one of them.
+pub async fn wait_subscribers(base: &str, n: usize) {
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix("papergraph_subscribers "))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if count >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {count} of {n} subscriptions registered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn config(up: &FakeUpstream) -> UpstreamConfig {
     UpstreamConfig {
         base_url: up.url(),
@@ -125,8 +155,7 @@ async fn subscribers_receive_papers_the_sync_adds_and_updates_that_match_their_f
         .await;
     let mut updates = WsClient::connect(&base, "graphql-transport-ws", true).await;
     updates.subscribe("u", UPDATED, json!({})).await;
-    // Give the subscriptions a moment to be registered before the sync writes.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_subscribers(&base, 4).await;
 
     let items = day_items("2026-03-02", 3, 5);
     let expected: Vec<(String, i64)> = items
@@ -280,7 +309,7 @@ async fn a_subscriber_on_another_server_receives_what_this_one_writes() {
     let other = app.second_server().await;
     let mut c = WsClient::connect(&other, "graphql-transport-ws", true).await;
     c.subscribe("1", ADDED, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_subscribers(&other, 1).await;
     app.import("2026-03-03", &[crate::helpers::paper(7, "2026-03-03", 9)])
         .await;
     let m = c.next().await;
@@ -302,7 +331,7 @@ async fn a_lost_listen_connection_loses_no_event_and_no_socket() {
     let base = format!("http://{}", app.addr);
     let mut c = WsClient::connect(&base, "graphql-transport-ws", true).await;
     c.subscribe("1", ADDED, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_subscribers(&base, 1).await;
     // What a database restart does to the LISTEN connection (other tests' listeners reconnect
     // too, which they survive the same way).
     use sea_orm::ConnectionTrait;

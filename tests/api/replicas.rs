@@ -140,7 +140,7 @@ async fn replicas_share_events_through_postgres_and_the_sync_moves_when_the_lead
     let mut sub = WsClient::connect(&follower.base, "graphql-transport-ws", true).await;
     sub.subscribe("1", r#"subscription { paperAdded { arxivId } }"#, json!({}))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    crate::live::wait_subscribers(&follower.base, 1).await;
 
     // The leader syncs a new paper; the subscriber on the other process hears of it.
     let items = day_items(&today, 4, 2);
@@ -174,7 +174,7 @@ async fn sigterm_closes_websockets_with_a_close_frame_and_exits_cleanly() {
     let mut sub = WsClient::connect(&server.base, "graphql-transport-ws", true).await;
     sub.subscribe("1", r#"subscription { paperAdded { arxivId } }"#, json!({}))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    crate::live::wait_subscribers(&server.base, 1).await;
     let started = Instant::now();
     server.signal("TERM");
     assert_eq!(sub.next().await["close"], 1001);
