@@ -374,7 +374,7 @@ fn document(
 
 /// The client a request is charged to: a configured API key (`X-API-Key`), else the peer
 /// address, or with a trusted proxy in front, the nearest untrusted `X-Forwarded-For` address.
-fn client(
+pub(crate) fn client(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<std::net::IpAddr>,

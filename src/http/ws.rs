@@ -38,10 +38,14 @@ fn protocol(headers: &HeaderMap) -> WebSocketProtocols {
 
 pub async fn graphql_ws(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let protocol = protocol(&headers);
+    // Subscriptions are charged to the same budget as queries (their cost once, at subscribe).
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
+    let client = super::graphql::client(&state, &headers, peer);
     // Small buffers: tungstenite's 128 KiB read and write buffers made an idle subscriber cost
     // ~150 KB (bench/live.sh). Messages here are small (one operation or one event).
     upgrade
@@ -50,10 +54,15 @@ pub async fn graphql_ws(
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, state, protocol))
+        .on_upgrade(move |socket| serve(socket, state, protocol, client))
 }
 
-async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols) {
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    protocol: WebSocketProtocols,
+    client: Option<crate::graphql::cost::Client>,
+) {
     let mut closing = state.closing.subscribe();
     if *closing.borrow() {
         return;
@@ -114,7 +123,12 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols)
         });
     // No inactivity timeout: graphql-ws clients do not ping unless asked to, and an idle
     // subscriber is the normal case.
-    let output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol);
+    let mut data = async_graphql::Data::default();
+    if let Some(client) = client {
+        data.insert(client);
+    }
+    let output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
+        .connection_data(data);
     futures_util::pin_mut!(output);
     // The protocol's first answer is the acknowledgement of `connection_init`.
     let init = tokio::time::sleep(INIT_TIMEOUT);

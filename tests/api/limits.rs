@@ -528,3 +528,32 @@ async fn a_hostile_corpus_gets_clear_4xx_or_coded_errors_and_the_server_stays_we
         .await;
     assert!(d["papers"]["totalCount"].as_i64().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn subscriptions_spend_the_same_budget() {
+    let app = spawn_app_with(papergraph::app::HttpOptions {
+        rate_limit: Some(papergraph::app::RateLimitOptions {
+            budget: 5,
+            window: std::time::Duration::from_secs(60),
+            api_keys: vec![],
+            key_budget: 5,
+            trusted_proxies: vec![],
+        }),
+        ..Default::default()
+    })
+    .await;
+    let base = format!("http://{}", app.addr);
+    let mut c = crate::live::WsClient::connect(&base, "graphql-transport-ws", true).await;
+    let sub = "subscription { paperAdded { arxivId title upvotes } }";
+    c.subscribe("1", sub, json!({})).await;
+    crate::live::wait_subscribers(&base, 1).await;
+    // The first (cost 4) fits in 5; the second does not, and is refused with the code.
+    c.subscribe("2", sub, json!({})).await;
+    let m = c.next().await;
+    assert_eq!(m["id"], "2", "{m}");
+    let code = match m["type"].as_str() {
+        Some("error") => m["payload"][0]["extensions"]["code"].clone(),
+        _ => m["payload"]["errors"][0]["extensions"]["code"].clone(),
+    };
+    assert_eq!(code, "RATE_LIMITED", "{m}");
+}
