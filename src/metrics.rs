@@ -58,12 +58,20 @@ pub fn http_request(route: &'static str, status: u16, elapsed: Duration) {
     });
 }
 
-/// One GraphQL operation executed (`query`, `mutation`, `subscription`), with its error codes.
-pub fn graphql_operation(kind: &'static str, error_codes: &[String]) {
+/// One GraphQL request answered: the operation it executed (`query`, `mutation`; none when it
+/// failed before execution) and the codes of its errors.
+pub fn graphql_operation(kind: Option<&'static str>, error_codes: &[&str]) {
     with(|r| {
-        *r.operations.entry(kind).or_default() += 1;
+        if let Some(kind) = kind {
+            *r.operations.entry(kind).or_default() += 1;
+        }
         for c in error_codes {
-            *r.errors.entry(c.clone()).or_default() += 1;
+            match r.errors.get_mut(*c) {
+                Some(n) => *n += 1,
+                None => {
+                    r.errors.insert((*c).to_string(), 1);
+                }
+            }
         }
     });
 }

@@ -17,7 +17,8 @@ mod search;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+    NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
@@ -86,6 +87,8 @@ impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(ErrorCodesExt {
             cost: std::sync::atomic::AtomicU64::new(u64::MAX),
+            operations: std::sync::Mutex::new(Vec::new()),
+            kind: std::sync::Mutex::new(None),
         })
     }
 }
@@ -93,6 +96,10 @@ impl ExtensionFactory for ErrorCodes {
 struct ErrorCodesExt {
     /// The request's cost once validated (`u64::MAX` before); reported in `extensions.cost`.
     cost: std::sync::atomic::AtomicU64,
+    /// The parsed document's operations (name, type), for the metrics' operation type.
+    operations: std::sync::Mutex<Vec<(Option<String>, &'static str)>>,
+    /// The type of the operation executed (none when the request failed before).
+    kind: std::sync::Mutex<Option<&'static str>>,
 }
 
 fn has_code(e: &ServerError) -> bool {
@@ -124,6 +131,16 @@ impl Extension for ErrorCodesExt {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         let _ = ctx;
+        let codes: Vec<&str> = response
+            .errors
+            .iter()
+            .filter_map(|e| match e.extensions.as_ref()?.get("code")? {
+                async_graphql::Value::String(c) => Some(c.as_str()),
+                _ => None,
+            })
+            .collect();
+        let kind = *self.kind.lock().unwrap_or_else(|e| e.into_inner());
+        crate::metrics::graphql_operation(kind, &codes);
         let cost = self.cost.load(std::sync::atomic::Ordering::Relaxed);
         if cost != u64::MAX {
             response = response.extension("cost", async_graphql::Value::from(cost));
@@ -146,7 +163,24 @@ impl Extension for ErrorCodesExt {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut e| {
+        let parsed = next.run(ctx, query, variables).await;
+        if let Ok(doc) = &parsed {
+            use async_graphql::parser::types::{DocumentOperations, OperationType};
+            let name = |ty: OperationType| match ty {
+                OperationType::Query => "query",
+                OperationType::Mutation => "mutation",
+                OperationType::Subscription => "subscription",
+            };
+            let ops = match &doc.operations {
+                DocumentOperations::Single(op) => vec![(None, name(op.node.ty))],
+                DocumentOperations::Multiple(ops) => ops
+                    .iter()
+                    .map(|(n, op)| (Some(n.to_string()), name(op.node.ty)))
+                    .collect(),
+            };
+            *self.operations.lock().unwrap_or_else(|e| e.into_inner()) = ops;
+        }
+        parsed.map_err(|mut e| {
             if e.message.contains("recursion depth") {
                 e.message = format!("the query nests too deep ({}); flatten it", e.message);
                 set_code(&mut e, "QUERY_TOO_DEEP");
@@ -154,6 +188,28 @@ impl Extension for ErrorCodesExt {
             set_code(&mut e, "GRAPHQL_PARSE_FAILED");
             e
         })
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let kind = {
+            let ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+            match (ops.as_slice(), operation_name) {
+                ([(None, ty)], _) => Some(*ty),
+                ([(_, ty)], None) => Some(*ty),
+                (ops, Some(wanted)) => ops
+                    .iter()
+                    .find(|(n, _)| n.as_deref() == Some(wanted))
+                    .map(|(_, ty)| *ty),
+                _ => None,
+            }
+        };
+        *self.kind.lock().unwrap_or_else(|e| e.into_inner()) = kind;
+        next.run(ctx, operation_name).await
     }
 
     async fn validation(

@@ -147,9 +147,9 @@ async fn execute_limited(
     client: Option<crate::graphql::cost::Client>,
 ) -> Response {
     let cost = std::sync::Arc::new(crate::graphql::cost::CostCell::default());
-    let request = request.data(cost);
+    let request = request.data(cost.clone());
     let Some(client) = client else {
-        return execute_unlimited(state, request, accept).await;
+        return execute_unlimited(state, request, accept, &cost).await;
     };
     // An empty budget is refused before anything else (a cached answer costs a point).
     if client.limiter.peek(&client.key).remaining == 0 {
@@ -168,7 +168,7 @@ async fn execute_limited(
         return r;
     }
     let request = request.data(client.clone());
-    let mut response = execute_unlimited(state, request, accept).await;
+    let mut response = execute_unlimited(state, request, accept, &cost).await;
     if response
         .headers()
         .get("x-papergraph-cache")
@@ -185,17 +185,13 @@ async fn execute_unlimited(
     state: &AppState,
     request: async_graphql::Request,
     accept: Accept,
+    cost: &crate::graphql::cost::CostCell,
 ) -> Response {
     let key = state.cache.enabled().then(|| cache_key(&request, accept));
     if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
         return respond(hit.status, hit.media, hit.body, "hit");
     }
     let generation = events::generation();
-    let kind = if is_mutation(&request.query, request.operation_name.as_deref()) {
-        "mutation"
-    } else {
-        "query"
-    };
     tracing::Span::current().record(
         "operation",
         request.operation_name.as_deref().unwrap_or("anonymous"),
@@ -203,27 +199,9 @@ async fn execute_unlimited(
     let query = key
         .as_ref()
         .map(|_| (request.query.clone(), request.operation_name.clone()));
-    let cost = request
-        .data
-        .get(&std::any::TypeId::of::<
-            std::sync::Arc<crate::graphql::cost::CostCell>,
-        >())
-        .and_then(|d| d.downcast_ref::<std::sync::Arc<crate::graphql::cost::CostCell>>())
-        .cloned();
     let response = state.schema.execute(request).await;
-    let codes: Vec<String> = response
-        .errors
-        .iter()
-        .filter_map(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .map(|c| c.to_string().trim_matches('"').to_string())
-        })
-        .collect();
-    crate::metrics::graphql_operation(kind, &codes);
     // The client's budget refused the query (before it ran): 429, whatever the media type.
-    let rate_limited = cost.is_some_and(|c| c.refused());
+    let rate_limited = cost.refused();
     // With the new media type, a request that never reached execution answers 4xx.
     let not_executed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
