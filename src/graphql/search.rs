@@ -1,6 +1,5 @@
 //! `searchPapers`: ranked keyword search with highlights, as a Relay connection over
 //! `(score, id)`.
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
@@ -15,7 +14,7 @@ use crate::entities::paper;
 use crate::error::{ApiResult, AppError};
 use crate::repo::cursor::{Cursor, SortKey};
 use crate::repo::papers::PaperCriteria;
-use crate::repo::search::{self, After, Highlight};
+use crate::repo::search::{self, After};
 
 #[derive(Default)]
 pub struct SearchQueryRoot;
@@ -131,7 +130,6 @@ impl SearchQueryRoot {
             })
             .collect();
         let scores: Vec<f64> = ordered.iter().map(|(h, _)| h.score).collect();
-        let rows: Vec<paper::Model> = ordered.iter().map(|(_, p)| p.clone()).collect();
         let papers = Paper::page(db, ordered.into_iter().map(|(_, p)| p).collect());
         let info = PageInfo {
             has_next_page,
@@ -140,12 +138,7 @@ impl SearchQueryRoot {
             end_cursor: cursors.last().cloned(),
         };
         Ok(PaperSearchConnection {
-            shared: Arc::new(Shared {
-                query: q,
-                rows,
-                total,
-                highlights: std::sync::OnceLock::new(),
-            }),
+            shared: Arc::new(Shared { query: q, total }),
             papers,
             cursors,
             scores,
@@ -183,12 +176,8 @@ fn tag(q: &SearchQuery, criteria: &PaperCriteria) -> String {
 
 struct Shared {
     query: SearchQuery,
-    /// The page's rows (highlights are computed from them).
-    rows: Vec<paper::Model>,
     /// How many match in all (counted while ranking the page).
     total: u64,
-    /// The page's highlights, computed when the first edge asks.
-    highlights: std::sync::OnceLock<HashMap<i64, Vec<Highlight>>>,
 }
 
 /// A page of search results (a Relay connection).
@@ -274,20 +263,14 @@ impl PaperSearchEdge<'_> {
     /// The fields that matched, with the matched words marked.
     async fn highlights(&self, ctx: &Context<'_>) -> ApiResult<Vec<SearchHighlight>> {
         let engine = ctx.data::<Arc<search::SearchEngine>>()?;
-        let shared = self.shared;
-        let all = shared
-            .highlights
-            .get_or_init(|| search::highlights(engine, &shared.query, &shared.rows));
-        Ok(all
-            .get(&self.node.row.id)
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| SearchHighlight {
-                        field: h.field.to_string(),
-                        fragment: h.fragment.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(
+            search::highlights(engine, &self.shared.query, &self.node.row)
+                .into_iter()
+                .map(|h| SearchHighlight {
+                    field: h.field.to_string(),
+                    fragment: h.fragment,
+                })
+                .collect(),
+        )
     }
 }

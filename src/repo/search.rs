@@ -388,9 +388,9 @@ fn fragment(
     mark(&out)
 }
 
-fn highlight_doc(marker: &Marker, doc: &DocText) -> Vec<Highlight> {
+fn highlight_doc(marker: &Marker, fields: [&str; 4]) -> Vec<Highlight> {
     let mut out = Vec::new();
-    for (i, text) in doc.fields.iter().enumerate() {
+    for (i, text) in fields.into_iter().enumerate() {
         let ws = words(text);
         let marked = marker.marks(&ws);
         if !marked.iter().any(|m| *m) {
@@ -431,41 +431,33 @@ fn highlight_doc(marker: &Marker, doc: &DocText) -> Vec<Highlight> {
     out
 }
 
-/// The highlights of the given papers (rows just read for the page) for `q`, by paper id. The
-/// author names come from the index, so no statement runs.
+/// The highlights of one paper of a page (its row as just read) for `q`. The author names come
+/// from the index, so no statement runs.
 pub fn highlights(
     engine: &SearchEngine,
     q: &SearchQuery,
-    rows: &[crate::entities::paper::Model],
-) -> HashMap<i64, Vec<Highlight>> {
-    let authors: Vec<String> = {
-        let index = engine.read();
-        rows.iter()
-            .map(|r| index.authors_of(r.id).unwrap_or_default().to_string())
-            .collect()
+    row: &crate::entities::paper::Model,
+) -> Vec<Highlight> {
+    let authors = engine
+        .read()
+        .authors_of(row.id)
+        .unwrap_or_default()
+        .to_string();
+    let keywords = match &row.ai_keywords {
+        serde_json::Value::Array(ks) => ks
+            .iter()
+            .map(|k| match k {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
     };
-    let marker = Marker::new(q);
-    rows.iter()
-        .zip(authors)
-        .map(|(r, authors)| {
-            let keywords = match &r.ai_keywords {
-                serde_json::Value::Array(ks) => ks
-                    .iter()
-                    .map(|k| match k {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                _ => String::new(),
-            };
-            let doc = DocText {
-                paper_id: r.id,
-                fields: [r.title.clone(), r.r#abstract.clone(), authors, keywords],
-            };
-            (r.id, highlight_doc(&marker, &doc))
-        })
-        .collect()
+    highlight_doc(
+        &Marker::new(q),
+        [&row.title, &row.r#abstract, &authors, &keywords],
+    )
 }
 
 /// HTML-escapes a fragment and turns the match markers into `<mark>` elements.
@@ -500,11 +492,7 @@ mod tests {
 
     fn highlights_of(q: &str, fields: [&str; 4]) -> Vec<(String, String)> {
         let q = SearchQuery::parse(q).unwrap();
-        let doc = DocText {
-            paper_id: 1,
-            fields: fields.map(String::from),
-        };
-        highlight_doc(&Marker::new(&q), &doc)
+        highlight_doc(&Marker::new(&q), fields)
             .into_iter()
             .map(|h| (h.field.to_string(), h.fragment))
             .collect()
