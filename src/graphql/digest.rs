@@ -188,33 +188,9 @@ fn stored(input: &DigestInterestsInput) -> Result<(String, String), AppError> {
 pub struct SubscribeToDigestInput {
     /// Where to send the digest (a confirmation link goes there first).
     pub email: String,
-    /// DAILY or WEEKLY.
-    #[graphql(default)]
-    pub frequency: DigestFrequency,
-    /// Up to 10 search queries.
-    #[graphql(default)]
-    pub keywords: Vec<String>,
-    /// Up to 10 author names.
-    #[graphql(default)]
-    pub authors: Vec<String>,
-    /// Only papers with at least this many upvotes.
-    #[graphql(default)]
-    pub min_upvotes: i32,
-    /// At most this many papers per digest (1–50).
-    #[graphql(default = 10)]
-    pub max_papers: i32,
-}
-
-impl SubscribeToDigestInput {
-    fn interests(&self) -> DigestInterestsInput {
-        DigestInterestsInput {
-            frequency: self.frequency,
-            keywords: self.keywords.clone(),
-            authors: self.authors.clone(),
-            min_upvotes: self.min_upvotes,
-            max_papers: self.max_papers,
-        }
-    }
+    /// What the digest follows (the fields of `DigestInterestsInput`, inline).
+    #[graphql(flatten)]
+    pub interests: DigestInterestsInput,
 }
 
 /// Changes to a subscription; fields left out keep their value.
@@ -338,7 +314,7 @@ impl DigestMutation {
                 "RATE_LIMITED",
             ));
         }
-        let (frequency, interests) = stored(&input.interests())?;
+        let (frequency, interests) = stored(&input.interests)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let now = chrono::Utc::now();
         let mail = subs::subscribe(db, &input.email, &frequency, &interests, now)
