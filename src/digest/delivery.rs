@@ -248,7 +248,12 @@ async fn deliver(
     dry_run: bool,
     report: &mut Report,
 ) -> Result<(), DbErr> {
-    let interests = match StoredInterests::parse(&s.frequency, &s.interests) {
+    let stored = StoredInterests::read(&s.interests);
+    let checked = match &stored {
+        Ok(i) => i.checked(&s.frequency),
+        Err(e) => Err(e.clone()),
+    };
+    let interests = match checked {
         Ok(i) => i,
         Err(e) => {
             tracing::error!(subscription = s.id, error = %e, "a stored subscription has unusable interests; its digest is skipped");
@@ -280,7 +285,7 @@ async fn deliver(
         to_day: due.to,
         papers: &papers,
         authors: &authors,
-        follows: &follows(&s.interests),
+        follows: &stored.map(|i| i.follows()).unwrap_or_default(),
         public_url: sender.public_url,
     };
     if dry_run {
@@ -358,14 +363,6 @@ pub fn backoff(attempt: i32) -> Duration {
     Duration::minutes(2 * 4_i64.pow(u32::try_from(attempt.clamp(1, 6) - 1).unwrap_or(0)))
 }
 
-/// What a subscription follows, for the mail's header line.
-fn follows(json: &str) -> Vec<String> {
-    let s: StoredInterests = serde_json::from_str(json).unwrap_or_default();
-    let mut out: Vec<String> = s.keywords;
-    out.extend(s.authors);
-    out
-}
-
 /// Records a digest that needs no mail (`empty`, `failed`); another process's row wins.
 async fn record(
     db: &DatabaseConnection,
@@ -375,19 +372,31 @@ async fn record(
     now: DateTime<Utc>,
     error: Option<String>,
 ) -> Result<(), DbErr> {
-    let row = delivery::ActiveModel {
+    let mut row = new_row(subscription_id, period, status, now);
+    row.error = Set(error);
+    row.paper_count = Set(Some(0));
+    insert_if_absent(db, row).await.map(|_| ())
+}
+
+/// A delivery row as first written (nothing sent, no attempt yet).
+fn new_row(
+    subscription_id: i64,
+    period: &str,
+    status: &str,
+    now: DateTime<Utc>,
+) -> delivery::ActiveModel {
+    delivery::ActiveModel {
         subscription_id: Set(subscription_id),
         period: Set(period.to_string()),
         status: Set(status.to_string()),
         attempts: Set(0),
         claimed_at: Set(now),
         sent_at: Set(None),
-        error: Set(error),
+        error: Set(None),
         next_attempt_at: Set(None),
         unsubscribe_token_hash: Set(None),
-        paper_count: Set(Some(0)),
-    };
-    insert_if_absent(db, row).await.map(|_| ())
+        paper_count: Set(None),
+    }
 }
 
 /// Inserts the row unless its (subscription, period) exists; whether it did.
@@ -421,18 +430,9 @@ async fn claim(
     retry: bool,
 ) -> Result<Option<i32>, DbErr> {
     if !retry {
-        let row = delivery::ActiveModel {
-            subscription_id: Set(subscription_id),
-            period: Set(period.to_string()),
-            status: Set("sending".into()),
-            attempts: Set(1),
-            claimed_at: Set(now),
-            sent_at: Set(None),
-            error: Set(None),
-            next_attempt_at: Set(None),
-            unsubscribe_token_hash: Set(Some(token_hash.to_string())),
-            paper_count: Set(None),
-        };
+        let mut row = new_row(subscription_id, period, "sending", now);
+        row.attempts = Set(1);
+        row.unsubscribe_token_hash = Set(Some(token_hash.to_string()));
         return Ok(insert_if_absent(db, row).await?.then_some(1));
     }
     let r = delivery::Entity::update_many()

@@ -99,21 +99,29 @@ pub struct StoredInterests {
 }
 
 impl StoredInterests {
-    /// The checked interests of a stored subscription (`frequency`: `daily` or `weekly`).
-    pub fn parse(frequency: &str, json: &str) -> Result<Interests, String> {
-        let s: StoredInterests = serde_json::from_str(json)
-            .map_err(|e| format!("stored interests are not readable: {e}"))?;
+    /// Reads the interests stored with a subscription.
+    pub fn read(json: &str) -> Result<StoredInterests, String> {
+        serde_json::from_str(json).map_err(|e| format!("stored interests are not readable: {e}"))
+    }
+
+    /// Checks them (`frequency`: `daily` or `weekly`).
+    pub fn checked(&self, frequency: &str) -> Result<Interests, String> {
         let frequency = match frequency {
             "weekly" => Frequency::Weekly,
             _ => Frequency::Daily,
         };
         Interests::parse(
             frequency,
-            &s.keywords,
-            &s.authors,
-            s.min_upvotes,
-            u32::try_from(s.max_papers).unwrap_or(0),
+            &self.keywords,
+            &self.authors,
+            self.min_upvotes,
+            u32::try_from(self.max_papers).unwrap_or(0),
         )
+    }
+
+    /// The keywords and authors, for a mail's first line.
+    pub fn follows(&self) -> Vec<String> {
+        self.keywords.iter().chain(&self.authors).cloned().collect()
     }
 }
 

@@ -98,18 +98,7 @@ async fn delivery_row(app: &TestApp, id: i64, period: &str) -> digest_delivery::
 
 #[tokio::test]
 async fn a_due_digest_is_sent_once_with_its_papers_and_a_one_click_unsubscribe() {
-    let sink = SmtpSink::start().await;
-    let service = papergraph::digest::service::DigestService::new(
-        &sink.url(),
-        "papergraph <digest@papergraph.test>",
-        "http://papergraph.test",
-    )
-    .unwrap();
-    let app = crate::helpers::spawn_app_with(papergraph::app::HttpOptions {
-        digest: Some(std::sync::Arc::new(service)),
-        ..Default::default()
-    })
-    .await;
+    let (app, sink) = crate::digest::app_with_smtp().await;
     listing(&app).await;
     let mailer = mailer(sink.port);
     let engine = SearchEngine::new(app.db.clone());

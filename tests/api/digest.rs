@@ -21,7 +21,7 @@ fn confirmation_token(data: &str) -> String {
 }
 
 /// An app with digests on, mailing to a fresh SMTP listener, links at http://papergraph.test.
-async fn app_with_smtp() -> (crate::helpers::TestApp, crate::smtp::SmtpSink) {
+pub async fn app_with_smtp() -> (crate::helpers::TestApp, crate::smtp::SmtpSink) {
     let sink = crate::smtp::SmtpSink::start().await;
     let service = papergraph::digest::service::DigestService::new(
         &sink.url(),
