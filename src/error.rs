@@ -54,8 +54,13 @@ impl From<AppError> for async_graphql::Error {
             AppError::BadUserInput(m) => m.clone(),
             AppError::Busy => "the server is busy; retry in a second".to_string(),
         };
-        async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+        coded(message, code)
     }
+}
+
+/// A GraphQL error with `extensions.code` (for codes beyond `AppError`'s, e.g. `INVALID_TOKEN`).
+pub fn coded(message: impl Into<String>, code: &'static str) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, ext| ext.set("code", code))
 }
 
 /// The result type of resolvers.

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::{Context, ErrorExtensions, Object};
+use async_graphql::{Context, Object};
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use super::query::SyncRun;
 use super::scalars::{Date, DateTime};
-use crate::error::ApiResult;
+use crate::error::{ApiResult, coded};
 use crate::sync::upstream::Upstream;
 
 /// Days one requested sync may cover.
@@ -50,10 +50,6 @@ impl AdminContext {
 /// The bearer token a request carried (request data, set by the HTTP layer).
 #[derive(Clone, Debug)]
 pub struct Bearer(pub String);
-
-fn coded(message: impl Into<String>, code: &'static str) -> async_graphql::Error {
-    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
-}
 
 fn authorise<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<AdminContext>> {
     let admin = ctx.data::<Admin>()?.0.as_ref().ok_or_else(|| {

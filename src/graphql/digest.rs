@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use super::paper::Paper;
 use super::scalars::Date;
 use crate::digest::{self, Frequency, Interests, StoredInterests};
-use crate::error::{ApiResult, AppError};
+use crate::error::{ApiResult, AppError, coded};
 use crate::repo::search::SearchEngine;
 
 /// How often a digest is sent.
@@ -139,11 +139,6 @@ impl SubscribeLimiter {
 
 /// The digest service, when SMTP is configured.
 pub struct Digests(pub Option<Arc<crate::digest::service::DigestService>>);
-
-fn coded(message: impl Into<String>, code: &'static str) -> async_graphql::Error {
-    use async_graphql::ErrorExtensions;
-    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
-}
 
 fn service<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<crate::digest::service::DigestService>> {
     ctx.data::<Digests>()?.0.as_ref().ok_or_else(|| {

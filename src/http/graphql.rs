@@ -152,8 +152,8 @@ async fn execute_limited(
         return execute_unlimited(state, request, accept, &cost).await;
     };
     // An empty budget is refused before anything else (a cached answer costs a point).
-    if client.limiter.peek(&client.key).remaining == 0 {
-        let s = client.limiter.peek(&client.key);
+    let s = client.limiter.peek(&client.key);
+    if s.remaining == 0 {
         let mut r = request_error(
             StatusCode::TOO_MANY_REQUESTS,
             accept,
