@@ -43,9 +43,13 @@ fn request_id(request: &Request) -> String {
     {
         return id.to_string();
     }
+    static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {
-        bytes = (Instant::now().elapsed().as_nanos() as u64).to_le_bytes();
+        // No randomness: still unique within the process.
+        bytes = FALLBACK
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_be_bytes();
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
