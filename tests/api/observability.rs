@@ -37,11 +37,16 @@ async fn metrics_count_requests_operations_and_errors() {
         r#"papergraph_graphql_errors_total{code="GRAPHQL_PARSE_FAILED"}"#,
     )
     .unwrap_or(0.0);
+    let query = r#"papergraph_graphql_operations_total{type="query"}"#;
+    let q0 = metric(&before, query).unwrap_or(0.0);
     app.data("{ papers(first: 2) { totalCount } }", json!({}))
         .await;
+    app.data("query Two { papers(first: 3) { totalCount } }", json!({}))
+        .await;
+    // A document that does not parse is an error, not an operation.
     app.gql("{ papers(", json!({})).await;
     let after = scrape().await;
-    assert!(metric(&after, ok).unwrap() >= n0 + 2.0, "{after}");
+    assert!(metric(&after, ok).unwrap() >= n0 + 3.0, "{after}");
     assert!(
         metric(
             &after,
@@ -50,14 +55,7 @@ async fn metrics_count_requests_operations_and_errors() {
         .unwrap()
             >= e0 + 1.0
     );
-    assert!(
-        metric(
-            &after,
-            r#"papergraph_graphql_operations_total{type="query"}"#
-        )
-        .unwrap()
-            >= 2.0
-    );
+    assert!(metric(&after, query).unwrap() >= q0 + 2.0, "{after}");
     assert!(
         metric(
             &after,
