@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# papergraph side by side with PostGraphile 5 on the same PostgreSQL tables, against the pgbench
+# floor of papergraph's own statements, against SQLite, and against a server of static bytes.
+#
+#   bench/peer.sh [DURATION_S=10]
+#
+# 1. Writes the synthetic corpus (bench/synth.rs, 100,000 papers over 2,000 days; BENCH_PAPERS,
+#    BENCH_DAYS) and loads it
+#    through `papergraph import` into PostgreSQL ($BENCH_PG_URL) and SQLite; adds PostGraphile's
+#    keyword search (bench/peer/search.sql) beside papergraph's tables.
+# 2. Starts papergraph (response cache off, and on), PostGraphile 5.1.5 (bench/postgraphile, npm
+#    ci on first run, Node 22 from npm) on those tables, papergraph on SQLite (off/on), and
+#    bench/static_bytes.rs serving papergraph's daily-list response as fixed bytes.
+# 3. Checks that papergraph and PostGraphile answer the same 20 papers with the same fields and
+#    author lists (the script stops if not).
+# 4. For the daily list and for keyword search, at concurrency 1, 8 and 64, alternates the servers
+#    (wrk, POST, DURATION_S each after a 2 s warm-up) and prints one POINT line per server and one
+#    RATIO line per concurrency; then the pgbench floor of the statements papergraph sends for the
+#    daily list, and the servers' RSS.
+#
+# Needs wrk, pgbench, psql, node/npm (PostGraphile's packages come from the npm registry).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION="${1:-10}"
+PAPERS="${BENCH_PAPERS:-100000}"
+DAYS="${BENCH_DAYS:-2000}"
+DATE="${BENCH_DATE:-2024-06-14}"
+KEYWORD="${BENCH_KEYWORD:-retrieval augmented}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/papergraph-target}"
+WORK="${BENCH_DIR:-/var/tmp/papergraph-bench}"
+PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer}"
+BIN="$CARGO_TARGET_DIR/release/papergraph"
+P_OFF=18020 P_ON=18021 S_OFF=18022 S_ON=18023 PGL=18024 STATIC=18025
+DATA="$WORK/data-$PAPERS-$DAYS"
+
+for tool in wrk pgbench psql npm python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing (wrk: apt-get install wrk)" >&2; exit 1; }
+done
+cargo build --release --locked --bin papergraph --example synth --example static_bytes >&2
+mkdir -p "$WORK"
+if [ ! -f "$DATA/.done" ]; then
+  rm -rf "$DATA"
+  "$CARGO_TARGET_DIR/release/examples/synth" "$DATA" "$PAPERS" "$DAYS"
+  touch "$DATA/.done"
+fi
+
+load() { # URL MARK
+  if [ ! -f "$2" ]; then
+    local t0=$(date +%s.%N)
+    "$BIN" --log warn --database-url "$1" import "$DATA"/*.json >/dev/null
+    echo "LOAD $1 papers=$PAPERS seconds=$(echo "$(date +%s.%N) - $t0" | bc)" >&2
+    touch "$2"
+  fi
+}
+dbname="${PG_URL##*/}"
+if [ ! -f "$WORK/.loaded-peer-$PAPERS" ]; then
+  psql "${PG_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname"
+fi
+load "$PG_URL" "$WORK/.loaded-peer-$PAPERS"
+psql "$PG_URL" -q -v ON_ERROR_STOP=1 -f bench/peer/search.sql >/dev/null
+SQLITE="sqlite://$WORK/search-bench-$PAPERS.db?mode=rwc"
+load "$SQLITE" "$WORK/.search-loaded-sqlite-$PAPERS"
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+wait_up() { # URL
+  for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.2; done
+  echo "no answer from $1" >&2; exit 1
+}
+serve() { # URL PORT CACHE_MB
+  "$BIN" --log warn --database-url "$1" serve --bind "127.0.0.1:$2" --graphiql false \
+    --rate-limit-cost 0 --sync false --response-cache-mb "$3" &
+  PIDS+=($!)
+  wait_up "http://127.0.0.1:$2/readyz"
+}
+serve "$PG_URL" $P_OFF 0
+serve "$PG_URL" $P_ON 64
+serve "$SQLITE" $S_OFF 0
+serve "$SQLITE" $S_ON 64
+PGDIR="$WORK/postgraphile"
+mkdir -p "$PGDIR" && chmod -R u+w "$PGDIR"
+cp bench/postgraphile/{package.json,package-lock.json,graphile.config.mjs,node20-polyfill.mjs} "$PGDIR/"
+if [ ! -x "$PGDIR/node_modules/.bin/node" ] || [ ! -d "$PGDIR/node_modules/postgraphile" ]; then
+  (cd "$PGDIR" && npm ci --no-audit --no-fund >&2)
+fi
+(cd "$PGDIR" && DATABASE_URL="$PG_URL" PORT=$PGL GRAPHILE_ENV=production \
+  exec node_modules/.bin/node node_modules/postgraphile/dist/cli-run.js -C graphile.config.mjs \
+  >"$WORK/postgraphile.log" 2>&1) &
+PIDS+=($!)
+PGL_PID=$!
+for _ in $(seq 1 150); do
+  curl -fs -o /dev/null -H 'Content-Type: application/json' -d '{"query":"{__typename}"}' \
+    "http://127.0.0.1:$PGL/graphql" && break
+  sleep 0.2
+done
+
+# Variables, the same for every server; the papergraph response is also the static server's body.
+echo "$DATE" > "$WORK/peer-date.txt"
+echo "$KEYWORD" > "$WORK/peer-keyword.txt"
+python3 bench/peer/compare.py "$DATE" "$KEYWORD" "$P_OFF" "$PGL" "$S_OFF" "$WORK/peer-daily.json"
+"$CARGO_TARGET_DIR/release/examples/static_bytes" "$WORK/peer-daily.json" "127.0.0.1:$STATIC" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$STATIC/graphql"
+
+point() { # NAME PORT QUERY_FILE VAR VALUES_FILE C -> "rps p50_ms p99_ms non2xx"
+  local t=2; [ "$6" = 1 ] && t=1
+  QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$6" -d2s -s bench/lua/post.lua \
+    "http://127.0.0.1:$2" >/dev/null
+  local out
+  out=$(QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$6" -d"${DURATION}s" --latency \
+    -s bench/lua/post.lua "http://127.0.0.1:$2")
+  python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def ms(label):
+    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\b" % re.escape(label), out, re.M)
+    if not m: return float("nan")
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {bad.group(1) if bad else 0}")
+PY
+}
+
+declare -A R
+measure() { # QUERY_KIND C NAME PORT QUERY_FILE VAR VALUES_FILE
+  local r
+  r=$(point "$3" "$4" "$5" "$6" "$7" "$2")
+  read -r rps p50 p99 bad <<<"$r"
+  R["$1/$2/$3"]=$rps
+  printf 'POINT query=%s c=%s server=%s rps=%s p50_ms=%s p99_ms=%s non2xx=%s\n' "$1" "$2" "$3" "$rps" "$p50" "$p99" "$bad"
+}
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'nan')" "$1" "$2"; }
+
+DQ=bench/daily-list.graphql
+for c in 1 8 64; do
+  measure daily-list $c papergraph-pg-off $P_OFF $DQ d "$WORK/peer-date.txt"
+  measure daily-list $c postgraphile $PGL bench/peer/daily-list.postgraphile.graphql date "$WORK/peer-date.txt"
+  measure daily-list $c papergraph-pg-cached $P_ON $DQ d "$WORK/peer-date.txt"
+  measure daily-list $c papergraph-sqlite-off $S_OFF $DQ d "$WORK/peer-date.txt"
+  measure daily-list $c papergraph-sqlite-cached $S_ON $DQ d "$WORK/peer-date.txt"
+  measure daily-list $c static-bytes $STATIC $DQ d "$WORK/peer-date.txt"
+  k="daily-list/$c"
+  printf 'RATIO query=daily-list c=%s pg_off/postgraphile=%s pg_cached/postgraphile=%s sqlite_off/pg_off=%s sqlite_off/postgraphile=%s pg_cached/static=%s sqlite_cached/static=%s\n' "$c" \
+    "$(ratio "${R[$k/papergraph-pg-off]}" "${R[$k/postgraphile]}")" \
+    "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/postgraphile]}")" \
+    "$(ratio "${R[$k/papergraph-sqlite-off]}" "${R[$k/papergraph-pg-off]}")" \
+    "$(ratio "${R[$k/papergraph-sqlite-off]}" "${R[$k/postgraphile]}")" \
+    "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/static-bytes]}")" \
+    "$(ratio "${R[$k/papergraph-sqlite-cached]}" "${R[$k/static-bytes]}")"
+done
+for c in 1 8 64; do
+  measure search $c papergraph-pg-off $P_OFF bench/peer/search.papergraph.graphql q "$WORK/peer-keyword.txt"
+  measure search $c postgraphile $PGL bench/peer/search.postgraphile.graphql keyword "$WORK/peer-keyword.txt"
+  measure search $c papergraph-sqlite-off $S_OFF bench/peer/search.papergraph.graphql q "$WORK/peer-keyword.txt"
+  k="search/$c"
+  printf 'RATIO query=search c=%s pg_off/postgraphile=%s sqlite_off/postgraphile=%s\n' "$c" \
+    "$(ratio "${R[$k/papergraph-pg-off]}" "${R[$k/postgraphile]}")" \
+    "$(ratio "${R[$k/papergraph-sqlite-off]}" "${R[$k/postgraphile]}")"
+done
+
+# The pgbench floor: the statements papergraph sends for one daily-list request (the page, then
+# the page's author slots in one statement), as prepared statements over TCP.
+python3 bench/peer/floor_sql.py "$PG_URL" "$DATE" > "$WORK/peer-daily.pgbench.sql"
+for c in 1 8 64; do
+  out=$(pgbench -n -M prepared -j 2 -c "$c" -T "$DURATION" -f "$WORK/peer-daily.pgbench.sql" \
+    -D day="$DATE" "$PG_URL" 2>&1)
+  tps=$(echo "$out" | awk -F'= ' '/^tps/ {split($2, a, " "); print int(a[1])}')
+  lat=$(echo "$out" | awk '/latency average/ {print $4}')
+  printf 'FLOOR query=daily-list c=%s pgbench_tps=%s latency_avg_ms=%s papergraph_pg_off/floor=%s\n' "$c" "$tps" "$lat" \
+    "$(ratio "${R[daily-list/$c/papergraph-pg-off]}" "$tps")"
+done
+
+rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+i=0
+for name in papergraph-pg-off papergraph-pg-cached papergraph-sqlite-off papergraph-sqlite-cached; do
+  printf 'RSS server=%s peak_kb=%s\n' "$name" "$(rss "${PIDS[$i]}")"
+  i=$((i + 1))
+done
+node_pid=$(pgrep -f "cli-run.js -C graphile.config.mjs" | head -1 || true)
+[ -n "$node_pid" ] && printf 'RSS server=postgraphile peak_kb=%s\n' "$(rss "$node_pid")"

@@ -1,0 +1,28 @@
+//! The ceiling for a cached response: an axum server that answers every `GET`/`POST /graphql`
+//! with the same bytes, read once from a file (a response papergraph gave), with the same
+//! content type. Nothing is parsed, looked up or serialised, so wrk against it measures HTTP on
+//! this machine and nothing else.
+//!
+//! `cargo run --release --example static_bytes -- BODY_FILE [BIND=127.0.0.1:18090]`
+use axum::body::Bytes;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let Some(file) = args.next() else {
+        eprintln!("usage: static_bytes BODY_FILE [BIND]");
+        std::process::exit(2);
+    };
+    let bind = args.next().unwrap_or_else(|| "127.0.0.1:18090".into());
+    let body = Bytes::from(std::fs::read(&file)?);
+    let answer = move || {
+        let body = body.clone();
+        async move { ([(CONTENT_TYPE, "application/json")], body) }
+    };
+    let app = axum::Router::new().route("/graphql", get(answer.clone()).post(answer));
+    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    eprintln!("serving {file} on http://{bind}/graphql");
+    axum::serve(listener, app).await
+}
