@@ -4,9 +4,11 @@
 #
 #   bench/peer.sh [DURATION_S=10]
 #
-# 1. Writes the synthetic corpus (bench/synth.rs, 100,000 papers over 2,000 days; BENCH_PAPERS,
-#    BENCH_DAYS) and loads it
-#    through `papergraph import` into PostgreSQL ($BENCH_PG_URL) and SQLite; adds PostGraphile's
+# 1. Builds the shared perf harness's dataset (bench/peer/load-synthetic.sql, a copy of
+#    ../shared/perf/load-synthetic.sql: words drawn by their frequency in real HF Daily Papers
+#    abstracts; 100,000 papers over 1,000 days, BENCH_PAPERS) in a scratch database, writes it
+#    as upstream daily-list files (bench/peer/export_daily.py) and loads those through
+#    `papergraph import` into PostgreSQL ($BENCH_PG_URL) and SQLite; adds PostGraphile's
 #    keyword search (bench/peer/search.sql) beside papergraph's tables.
 # 2. Starts papergraph (response cache off, and on), PostGraphile 5.1.5 (bench/postgraphile, npm
 #    ci on first run, Node 22 from npm) on those tables, papergraph on SQLite (off/on), and
@@ -24,7 +26,6 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION="${1:-10}"
 PAPERS="${BENCH_PAPERS:-100000}"
-DAYS="${BENCH_DAYS:-2000}"
 DATE="${BENCH_DATE:-2024-06-14}"
 KEYWORD="${BENCH_KEYWORD:-retrieval augmented}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/papergraph-target}"
@@ -32,18 +33,15 @@ WORK="${BENCH_DIR:-/var/tmp/papergraph-bench}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer}"
 BIN="$CARGO_TARGET_DIR/release/papergraph"
 P_OFF=18020 P_ON=18021 S_OFF=18022 S_ON=18023 PGL=18024 STATIC=18025
-DATA="$WORK/data-$PAPERS-$DAYS"
+DATA="$WORK/harness-$PAPERS"
+SRC_URL="${BENCH_SRC_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer_src}"
 
 for tool in wrk pgbench psql npm python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (wrk: apt-get install wrk)" >&2; exit 1; }
 done
-cargo build --release --locked --bin papergraph --example synth --example static_bytes >&2
+cargo build --release --locked --bin papergraph --example static_bytes >&2
 mkdir -p "$WORK"
-if [ ! -f "$DATA/.done" ]; then
-  rm -rf "$DATA"
-  "$CARGO_TARGET_DIR/release/examples/synth" "$DATA" "$PAPERS" "$DAYS"
-  touch "$DATA/.done"
-fi
+bench/harness-data.sh "$DATA" "$PAPERS" "$SRC_URL"
 
 load() { # URL MARK
   if [ ! -f "$2" ]; then
@@ -54,13 +52,13 @@ load() { # URL MARK
   fi
 }
 dbname="${PG_URL##*/}"
-if [ ! -f "$WORK/.loaded-peer-$PAPERS" ]; then
+if [ ! -f "$WORK/.loaded-peer-harness-$PAPERS" ]; then
   psql "${PG_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname"
 fi
-load "$PG_URL" "$WORK/.loaded-peer-$PAPERS"
+load "$PG_URL" "$WORK/.loaded-peer-harness-$PAPERS"
 psql "$PG_URL" -q -v ON_ERROR_STOP=1 -f bench/peer/search.sql >/dev/null
-SQLITE="sqlite://$WORK/search-bench-$PAPERS.db?mode=rwc"
-load "$SQLITE" "$WORK/.search-loaded-sqlite-$PAPERS"
+SQLITE="sqlite://$WORK/peer-$PAPERS.db?mode=rwc"
+load "$SQLITE" "$WORK/.loaded-peer-sqlite-$PAPERS"
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -100,6 +98,11 @@ done
 echo "$DATE" > "$WORK/peer-date.txt"
 echo "$KEYWORD" > "$WORK/peer-keyword.txt"
 python3 bench/peer/compare.py "$DATE" "$KEYWORD" "$P_OFF" "$PGL" "$S_OFF" "$WORK/peer-daily.json"
+# Every papergraph server has built its keyword index before anything is measured.
+for port in $P_ON $S_OFF $S_ON; do
+  curl -fs -o /dev/null -H 'Content-Type: application/json' \
+    -d '{"query":"{ searchPapers(query: \"warm\", first: 1) { totalCount } }"}' "http://127.0.0.1:$port/graphql"
+done
 "$CARGO_TARGET_DIR/release/examples/static_bytes" "$WORK/peer-daily.json" "127.0.0.1:$STATIC" &
 PIDS+=($!)
 wait_up "http://127.0.0.1:$STATIC/graphql"
@@ -163,10 +166,11 @@ for c in 1 8 64; do
 done
 
 # The pgbench floor: the statements papergraph sends for one daily-list request (the page, then
-# the page's author slots in one statement), as prepared statements over TCP.
+# the page's author slots in one statement), as prepared statements over TCP without TLS (as
+# papergraph and PostGraphile talk to a server on this machine).
 python3 bench/peer/floor_sql.py "$PG_URL" "$DATE" > "$WORK/peer-daily.pgbench.sql"
 for c in 1 8 64; do
-  out=$(pgbench -n -M prepared -j 2 -c "$c" -T "$DURATION" -f "$WORK/peer-daily.pgbench.sql" \
+  out=$(PGSSLMODE=disable pgbench -n -M prepared -j 2 -c "$c" -T "$DURATION" -f "$WORK/peer-daily.pgbench.sql" \
     -D day="$DATE" "$PG_URL" 2>&1)
   tps=$(echo "$out" | awk -F'= ' '/^tps/ {split($2, a, " "); print int(a[1])}')
   lat=$(echo "$out" | awk '/latency average/ {print $4}')

@@ -15,14 +15,21 @@ PAPERS="${BENCH_PAPERS:-100000}"
 DAYS="${BENCH_DAYS:-2000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/papergraph-target}"
 WORK="${BENCH_DIR:-/var/tmp/papergraph-bench}"
-PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/papergraph_search_bench}"
+PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/papergraph_search_bench_${BENCH_DATA:-synth}}"
 PORT="${BENCH_PORT:-18010}"
 BIN="$CARGO_TARGET_DIR/release/papergraph"
+# BENCH_DATA=synth (bench/synth.rs: every word drawn uniformly from ~140 ML words, so one common
+# word matches 40-95 % of the papers, harsher than any real corpus) or harness (the shared perf
+# harness's dataset, words drawn by their frequency in real abstracts; bench/harness-data.sh).
+KIND="${BENCH_DATA:-synth}"
 DATA="$WORK/data-$PAPERS-$DAYS"
+[ "$KIND" = harness ] && DATA="$WORK/harness-$PAPERS"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release --locked --bin papergraph --example synth >&2
-if [ ! -f "$DATA/.done" ]; then
+if [ "$KIND" = harness ]; then
+  bench/harness-data.sh "$DATA" "$PAPERS"
+elif [ ! -f "$DATA/.done" ]; then
   rm -rf "$DATA"
   "$CARGO_TARGET_DIR/release/examples/synth" "$DATA" "$PAPERS" "$DAYS"
   touch "$DATA/.done"
@@ -38,10 +45,14 @@ load() { # URL MARK
 }
 
 queries() { # the query variants, one file per kind
-  python3 - "$WORK" <<'PY'
+  python3 - "$WORK" "$KIND" <<'PY'
 import random, sys
 work = sys.argv[1]
-words = ["model", "language", "learning", "training", "data", "diffusion", "video", "image",
+# The harness's most frequent content words (load-synthetic.sql's vocabulary).
+harness = ["neural", "learning", "data", "models", "model", "features", "attention", "networks",
+           "information", "performance", "sparse", "retrieval", "tasks", "space", "noise",
+           "language", "representations", "methods", "search", "framework", "latent", "diffusion"]
+words = harness if sys.argv[2] == "harness" else ["model", "language", "learning", "training", "data", "diffusion", "video", "image",
          "generation", "reasoning", "agents", "benchmark", "transformer", "attention", "retrieval",
          "multimodal", "vision", "tokens", "inference", "efficient", "scaling", "alignment"]
 rng = random.Random(7)
@@ -114,15 +125,15 @@ run_backend() { # backend url cache_mb
 
 queries
 if [ "$BACKENDS" = sqlite ] || [ "$BACKENDS" = all ]; then
-  db="$WORK/search-bench-$PAPERS.db"
-  load "sqlite://$db?mode=rwc" "$WORK/.search-loaded-sqlite-$PAPERS"
+  db="$WORK/search-bench-$PAPERS.db"; [ "$KIND" = harness ] && db="$WORK/search-harness-$PAPERS.db"
+  load "sqlite://$db?mode=rwc" "$WORK/.search-loaded-sqlite-$KIND-$PAPERS"
   for mb in 0 64; do run_backend sqlite "sqlite://$db?mode=rwc" "$mb"; done
 fi
 if [ "$BACKENDS" = postgres ] || [ "$BACKENDS" = all ]; then
   dbname="${PG_URL##*/}"
-  if [ ! -f "$WORK/.search-loaded-pg-$PAPERS" ]; then
+  if [ ! -f "$WORK/.search-loaded-pg-$KIND-$PAPERS" ]; then
     psql "${PG_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname"
   fi
-  load "$PG_URL" "$WORK/.search-loaded-pg-$PAPERS"
+  load "$PG_URL" "$WORK/.search-loaded-pg-$KIND-$PAPERS"
   for mb in 0 64; do run_backend postgres "$PG_URL" "$mb"; done
 fi

@@ -157,11 +157,25 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
             }
         });
     }
-    if is_pg && opts.statement_timeout_secs > 0 {
+    if is_pg {
         // A runaway statement is cancelled by PostgreSQL itself (the request timeout only stops
         // waiting for it).
-        let ms = (opts.statement_timeout_secs * 1000).to_string();
-        options.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str())]));
+        let timeout_ms = (opts.statement_timeout_secs > 0)
+            .then(|| (opts.statement_timeout_secs * 1000).to_string());
+        // TLS to a server on this machine encrypts loopback traffic for nothing and costs both
+        // processes CPU on every row; an explicit `sslmode=` in the URL still decides.
+        let plain = loopback_without_sslmode(url);
+        options.map_sqlx_postgres_opts(move |o| {
+            let o = match &timeout_ms {
+                Some(ms) => o.options([("statement_timeout", ms.as_str())]),
+                None => o,
+            };
+            if plain {
+                o.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable)
+            } else {
+                o
+            }
+        });
     }
     if is_pg && let Some(schema) = &opts.database_schema {
         if !schema
@@ -202,6 +216,42 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
     });
     tracing::info!(database = %shown, backend = ?db.get_database_backend(), "connected to the database");
     Ok((db, stats))
+}
+
+/// Whether a PostgreSQL URL names a server on this machine (loopback address, `localhost` or a
+/// Unix socket) and leaves `sslmode` unset.
+fn loopback_without_sslmode(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, q),
+        None => (rest, ""),
+    };
+    if query.split('&').any(|kv| kv.starts_with("sslmode=")) {
+        return false;
+    }
+    let authority = authority.split('/').next().unwrap_or("");
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        hostport.split(':').next().unwrap_or("")
+    };
+    let host = if host.is_empty() {
+        // No host in the authority: libpq's default (a Unix socket), or `?host=`.
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("host="))
+            .unwrap_or("/")
+    } else {
+        host
+    };
+    host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Applies pending migrations.
@@ -351,4 +401,24 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_without_sslmode as plain;
+
+    #[test]
+    fn tls_is_left_out_only_for_this_machine_without_an_explicit_sslmode() {
+        assert!(plain("postgres://postgres@127.0.0.1:5432/test"));
+        assert!(plain("postgres://u:p@localhost/db"));
+        assert!(plain("postgresql://[::1]:5432/db"));
+        assert!(plain("postgres:///db?host=/var/run/postgresql"));
+        assert!(plain("postgres://127.0.0.2/db?application_name=x"));
+        assert!(!plain(
+            "postgres://postgres@127.0.0.1:5432/test?sslmode=require"
+        ));
+        assert!(!plain("postgres://db.example.com/papers"));
+        assert!(!plain("postgres://u@10.0.0.5:5432/papers"));
+        assert!(!plain("postgres:///db?host=db.internal"));
+    }
 }
