@@ -1,13 +1,18 @@
 //! Change tracking: a process-wide data generation, bumped after every committed write, so
-//! anything derived from stored data (the response cache) knows when it is stale.
+//! anything derived from stored data (the response cache, the keyword index) knows when it is
+//! stale.
 //!
-//! Writers in this process bump it right after their transaction commits. Writers in other
-//! processes (a `papergraph import` next to a running server, another replica) are noticed by
-//! [`watch_external_writes`], which polls the daily-list table's write marks.
+//! Writers in this process bump it right after their transaction commits. Writes by other
+//! processes are noticed by [`watch_external_writes`]:
+//! - on PostgreSQL, by `LISTEN`: every server sends `NOTIFY papergraph_changes` right after its
+//!   own commits, and every importer's transaction sends `NOTIFY papergraph_events` (delivered
+//!   on commit), so another replica's write reaches this process's caches within milliseconds;
+//! - everywhere, and as the fallback when the `LISTEN` connection is down, by polling the
+//!   daily-list table's write marks every [`EXTERNAL_POLL`].
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
@@ -25,17 +30,34 @@ pub fn generation() -> u64 {
     GENERATION.load(Ordering::Acquire)
 }
 
+/// Wakes the task that tells other processes about this one's commits (PostgreSQL).
+static LOCAL_WRITES: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+
 /// Marks stored data as changed; call after a commit, never before.
 pub fn data_changed() {
+    bump();
+    LOCAL_WRITES.notify_one();
+}
+
+/// Marks stored data as changed by another process (nothing to pass on).
+fn bump() {
     let g = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
     CHANGES.send_replace(g);
 }
+
+/// The `NOTIFY` channel of committed writes (payload: the schema written to).
+pub const CHANNEL: &str = "papergraph_changes";
 
 /// How often other processes' writes are looked for.
 pub const EXTERNAL_POLL: Duration = Duration::from_millis(500);
 
 /// Polls for writes committed by other processes and bumps the generation when it sees one.
 pub async fn watch_external_writes(db: DatabaseConnection) {
+    if db.get_database_backend() == DbBackend::Postgres {
+        tokio::spawn(share_changes(db.clone()));
+        tokio::spawn(hear_changes(db.clone()));
+    }
     let mut last = None;
     let mut tick = tokio::time::interval(EXTERNAL_POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -45,11 +67,76 @@ pub async fn watch_external_writes(db: DatabaseConnection) {
             Ok(mark) => {
                 if last.is_some() && last.as_ref() != Some(&mark) {
                     tracing::debug!("data changed outside this process; invalidating caches");
-                    data_changed();
+                    bump();
                 }
                 last = Some(mark);
             }
             Err(e) => tracing::debug!(error = %e, "could not poll for external writes"),
         }
+    }
+}
+
+/// Sends `NOTIFY papergraph_changes` after this process's commits. One notice covers every
+/// commit made before it is sent, so a burst of writes costs a few notices, not one each.
+async fn share_changes(db: DatabaseConnection) {
+    loop {
+        LOCAL_WRITES.notified().await;
+        let sql = format!("SELECT pg_notify('{CHANNEL}', current_schema())");
+        if let Err(e) = db.execute_unprepared(&sql).await {
+            tracing::debug!(error = %e, "could not tell other servers about a write");
+        }
+    }
+}
+
+/// Listens for other processes' commits on this schema and marks the data changed on each.
+/// After a lost connection it marks the data changed once (a notice may have been missed) and
+/// reconnects; the poll in [`watch_external_writes`] covers the time in between.
+async fn hear_changes(db: DatabaseConnection) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let pool = db.get_postgres_connection_pool().clone();
+    let schema = loop {
+        match db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT current_schema()",
+            ))
+            .await
+        {
+            Ok(Some(row)) => match row.try_get_by_index::<String>(0) {
+                Ok(s) => break s,
+                Err(e) => tracing::debug!(error = %e, "unreadable current_schema()"),
+            },
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot read current_schema()"),
+        }
+        tokio::time::sleep(EXTERNAL_POLL).await;
+    };
+    loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen_all([CHANNEL, crate::live::CHANNEL]).await {
+                Ok(()) => {
+                    bump();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(n)) if n.payload() == schema => bump(),
+                            Ok(Some(_)) => {}
+                            // The connection dropped; sqlx reconnects on the next call.
+                            Ok(None) => bump(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the LISTEN connection for changes failed; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot LISTEN for other servers' writes; polling")
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot connect to LISTEN for other servers' writes; polling")
+            }
+        }
+        tokio::time::sleep(EXTERNAL_POLL).await;
     }
 }

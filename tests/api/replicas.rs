@@ -197,3 +197,84 @@ async fn sigterm_closes_websockets_with_a_close_frame_and_exits_cleanly() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_server_drops_cached_answers_when_another_process_commits() {
+    let app = spawn_app().await;
+    if app.opts.database_schema.is_none() {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!! SKIPPED a_server_drops_cached_answers_when_another_process_commits: \
+             it needs PostgreSQL; set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)\n"
+        );
+        return;
+    }
+    app.import_fixture("api/daily_papers_date-2026-01-30.json", "2026-01-30")
+        .await;
+    let server = Server::start(&app.opts, &["--sync", "false"]).await;
+    let client = reqwest::Client::new();
+    let q = r#"{ papers(filter: {dailyDate: "2026-01-30"}, orderBy: {field: UPVOTES}, first: 1) { nodes { arxivId upvotes } } }"#;
+    let get = || async {
+        let r = client
+            .get(format!("{}/graphql", server.base))
+            .query(&[("query", q)])
+            .send()
+            .await
+            .unwrap();
+        let cache = r.headers()["x-papergraph-cache"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        (cache, r.json::<serde_json::Value>().await.unwrap())
+    };
+    let (_, first) = get().await;
+    let top = first["data"]["papers"]["nodes"][0]["arxivId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The server's start-up work (the similar-papers pass over the imported papers) also marks
+    // the data changed: wait until the cached answer holds for a second (two fallback polls).
+    let started = Instant::now();
+    loop {
+        if get().await.0 == "hit" {
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            if get().await.0 == "hit" {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "a repeated query is never answered from the cache"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // This test process writes, as another replica would: a change that leaves the daily lists
+    // (what the fallback poll watches) alone, announced the way every papergraph server
+    // announces its commits.
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE papers SET upvotes = 9999 WHERE arxiv_id = '{top}'"
+        ))
+        .await
+        .unwrap();
+    app.db
+        .execute_unprepared("SELECT pg_notify('papergraph_changes', current_schema())")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let (cache, v) = get().await;
+        if v["data"]["papers"]["nodes"][0] == json!({ "arxivId": top, "upvotes": 9999 }) {
+            assert_eq!(cache, "miss");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the server still serves the answer from before the other process's commit: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
