@@ -7,6 +7,8 @@
 //! - on PostgreSQL, by `LISTEN`: every server sends `NOTIFY papergraph_changes` right after its
 //!   own commits, and every importer's transaction sends `NOTIFY papergraph_events` (delivered
 //!   on commit), so another replica's write reaches this process's caches within milliseconds;
+//! - on SQLite, by `PRAGMA data_version` on a connection of its own, every [`EXTERNAL_POLL`]:
+//!   it moves on any commit to the file by another connection, whichever tables it wrote;
 //! - everywhere, and as the fallback when the `LISTEN` connection is down, by polling the
 //!   daily-list table's write marks every [`EXTERNAL_POLL`].
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,10 +61,17 @@ pub async fn watch_external_writes(db: DatabaseConnection) {
         tokio::spawn(hear_changes(db.clone()));
     }
     let mut last = None;
+    let mut sqlite = SqliteVersion::open(&db).await;
     let mut tick = tokio::time::interval(EXTERNAL_POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if let Some(v) = &mut sqlite
+            && v.moved().await
+        {
+            tracing::debug!("the SQLite file changed; invalidating caches");
+            bump();
+        }
         match crate::repo::status::write_mark(&db).await {
             Ok(mark) => {
                 if last.is_some() && last.as_ref() != Some(&mark) {
@@ -72,6 +81,48 @@ pub async fn watch_external_writes(db: DatabaseConnection) {
                 last = Some(mark);
             }
             Err(e) => tracing::debug!(error = %e, "could not poll for external writes"),
+        }
+    }
+}
+
+/// SQLite's `PRAGMA data_version` on a connection of its own: it moves whenever any other
+/// connection (another process, or this one's pool) commits to the file, whatever the tables.
+struct SqliteVersion {
+    conn: sea_orm::sqlx::SqliteConnection,
+    last: Option<i64>,
+}
+
+impl SqliteVersion {
+    async fn open(db: &DatabaseConnection) -> Option<SqliteVersion> {
+        use sea_orm::sqlx::Connection;
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return None;
+        }
+        let opts = db.get_sqlite_connection_pool().connect_options();
+        match sea_orm::sqlx::SqliteConnection::connect_with(&opts).await {
+            Ok(conn) => Some(SqliteVersion { conn, last: None }),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot open a connection to watch the SQLite file");
+                None
+            }
+        }
+    }
+
+    /// Whether the file changed since the last call (never on the first).
+    async fn moved(&mut self) -> bool {
+        let now: Result<i64, _> = sea_orm::sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&mut self.conn)
+            .await;
+        match now {
+            Ok(v) => {
+                let moved = self.last.is_some_and(|l| l != v);
+                self.last = Some(v);
+                moved
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read PRAGMA data_version");
+                false
+            }
         }
     }
 }
