@@ -219,39 +219,26 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
 }
 
 /// Whether a PostgreSQL URL names a server on this machine (loopback address, `localhost` or a
-/// Unix socket) and leaves `sslmode` unset.
+/// Unix socket, as sqlx reads the URL and `PGHOST`) and neither the URL nor `PGSSLMODE` sets
+/// the TLS mode.
 fn loopback_without_sslmode(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
+    use sea_orm::sqlx::postgres::PgConnectOptions;
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let explicit = query
+        .split('&')
+        .any(|kv| kv.starts_with("sslmode=") || kv.starts_with("ssl-mode="))
+        || std::env::var_os("PGSSLMODE").is_some();
+    let Ok(opts) = url.parse::<PgConnectOptions>() else {
         return false;
     };
-    let (authority, query) = match rest.split_once('?') {
-        Some((a, q)) => (a, q),
-        None => (rest, ""),
-    };
-    if query.split('&').any(|kv| kv.starts_with("sslmode=")) {
-        return false;
-    }
-    let authority = authority.split('/').next().unwrap_or("");
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = hostport.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        hostport.split(':').next().unwrap_or("")
-    };
-    let host = if host.is_empty() {
-        // No host in the authority: libpq's default (a Unix socket), or `?host=`.
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("host="))
-            .unwrap_or("/")
-    } else {
-        host
-    };
-    host.starts_with('/')
-        || host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    let host = opts.get_host();
+    !explicit
+        && (opts.get_socket().is_some()
+            || host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
 }
 
 /// Applies pending migrations.
