@@ -23,7 +23,6 @@
 # Needs wrk, pgbench, psql, node/npm (PostGraphile's packages come from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 DURATION="${1:-10}"
 PAPERS="${BENCH_PAPERS:-100000}"
 DATE="${BENCH_DATE:-2024-06-14}"
@@ -43,14 +42,8 @@ cargo build --release --locked --bin papergraph --example static_bytes >&2
 mkdir -p "$WORK"
 bench/harness-data.sh "$DATA" "$PAPERS" "$SRC_URL"
 
-load() { # URL MARK
-  if [ ! -f "$2" ]; then
-    local t0=$(date +%s.%N)
-    "$BIN" --log warn --database-url "$1" import "$DATA"/*.json >/dev/null
-    echo "LOAD $1 papers=$PAPERS seconds=$(echo "$(date +%s.%N) - $t0" | bc)" >&2
-    touch "$2"
-  fi
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 dbname="${PG_URL##*/}"
 if [ ! -f "$WORK/.loaded-peer-harness-$PAPERS" ]; then
   psql "${PG_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname"
@@ -109,11 +102,11 @@ wait_up "http://127.0.0.1:$STATIC/graphql"
 
 point() { # NAME PORT QUERY_FILE VAR VALUES_FILE C -> "rps p50_ms p99_ms non2xx"
   local t=2; [ "$6" = 1 ] && t=1
-  QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$6" -d2s -s bench/lua/post.lua \
+  METHOD=POST QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$6" -d2s -s bench/lua/rotate.lua \
     "http://127.0.0.1:$2" >/dev/null
   local out
-  out=$(QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$6" -d"${DURATION}s" --latency \
-    -s bench/lua/post.lua "http://127.0.0.1:$2")
+  out=$(METHOD=POST QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$6" -d"${DURATION}s" --latency \
+    -s bench/lua/rotate.lua "http://127.0.0.1:$2")
   python3 - "$out" <<'PY'
 import re, sys
 out = sys.argv[1]
@@ -184,5 +177,5 @@ for name in papergraph-pg-off papergraph-pg-cached papergraph-sqlite-off papergr
   printf 'RSS server=%s peak_kb=%s\n' "$name" "$(rss "${PIDS[$i]}")"
   i=$((i + 1))
 done
-node_pid=$(pgrep -f "cli-run.js -C graphile.config.mjs" | head -1 || true)
-[ -n "$node_pid" ] && printf 'RSS server=postgraphile peak_kb=%s\n' "$(rss "$node_pid")"
+# The subshell `exec`s node, so its pid is PostGraphile's.
+printf 'RSS server=postgraphile peak_kb=%s\n' "$(rss "$PGL_PID")"

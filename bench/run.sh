@@ -17,6 +17,7 @@ WORK="${BENCH_DIR:-/var/tmp/papergraph-bench}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/papergraph_bench}"
 PORT="${BENCH_PORT:-18000}"
 BIN="$CARGO_TARGET_DIR/release/papergraph"
+DATA="$WORK/data"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release --locked --bin papergraph --example synth >&2
@@ -27,16 +28,8 @@ if [ ! -f "$WORK/data/.done-$PAPERS-$DAYS" ]; then
   touch "$WORK/data/.done-$PAPERS-$DAYS"
 fi
 
-load() { # URL: import the corpus unless already there
-  local url="$1" mark="$2"
-  if [ ! -f "$mark" ]; then
-    local t0=$(date +%s.%N)
-    "$BIN" --log warn --database-url "$url" import "$WORK"/data/*.json >/dev/null
-    local t1=$(date +%s.%N)
-    echo "LOAD $url papers=$PAPERS seconds=$(echo "$t1 - $t0" | bc) papers_per_s=$(echo "$PAPERS / ($t1 - $t0)" | bc)" >&2
-    touch "$mark"
-  fi
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 values() { # write the rotating variable values
   python3 - "$PORT" "$WORK" <<'PY'

@@ -35,14 +35,8 @@ elif [ ! -f "$DATA/.done" ]; then
   touch "$DATA/.done"
 fi
 
-load() { # URL MARK
-  if [ ! -f "$2" ]; then
-    local t0=$(date +%s.%N)
-    "$BIN" --log warn --database-url "$1" import "$DATA"/*.json >/dev/null
-    echo "LOAD $1 papers=$PAPERS seconds=$(echo "$(date +%s.%N) - $t0" | bc)" >&2
-    touch "$2"
-  fi
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 queries() { # the query variants, one file per kind
   python3 - "$WORK" "$KIND" <<'PY'

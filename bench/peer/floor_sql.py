@@ -14,11 +14,13 @@ ids = subprocess.run(
      f"SELECT id FROM papers WHERE daily_date = '{day}' ORDER BY upvotes DESC, id DESC LIMIT 20"],
     check=True, capture_output=True, text=True,
 ).stdout.split()
-cols = ("id arxiv_id title abstract daily_date submitted_at published_at upvotes num_comments "
-        "trending_score github_repo github_repo_added_by github_stars project_page ai_summary "
-        "ai_summary_model ai_keywords thumbnail_url media_urls discussion_id withdrawn_at "
-        "is_author_participating author_count num_linked_models num_linked_datasets "
-        "num_linked_spaces organization_id submitted_by_id created_at updated_at").split()
+# sea-orm's entity selects every column of `papers`, in table order.
+cols = subprocess.run(
+    ["psql", url, "-Atc",
+     "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+     "AND table_name = 'papers' ORDER BY ordinal_position"],
+    check=True, capture_output=True, text=True,
+).stdout.split()
 print("-- papergraph's statements for one daily-list request (bench/peer/floor_sql.py)")
 print("SELECT " + ", ".join(f'"papers"."{c}"' for c in cols) +
       ' FROM "papers" WHERE "papers"."daily_date" = :day::date'
