@@ -264,3 +264,18 @@ pub fn ids(conn: &Value) -> Vec<String> {
         .map(|n| n["arxivId"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// `GET {base}/graphql?query=q`: the `x-papergraph-cache` header (`hit` or `miss`) and the body.
+pub async fn cached_get(client: &reqwest::Client, base: &str, q: &str) -> (String, Value) {
+    let r = client
+        .get(format!("{base}/graphql"))
+        .query(&[("query", q)])
+        .send()
+        .await
+        .unwrap();
+    let cache = r.headers()["x-papergraph-cache"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (cache, r.json::<Value>().await.unwrap())
+}

@@ -230,20 +230,8 @@ async fn the_response_cache_never_serves_an_answer_older_than_the_last_commit() 
     app.import_fixture("api/daily_papers_date-2026-01-30.json", "2026-01-30")
         .await;
     let q = "{ papers(filter: {dailyDate: \"2026-01-30\"}, orderBy: {field: UPVOTES}, first: 1) { nodes { arxivId upvotes } } }";
-    let get = || async {
-        let r = app
-            .client
-            .get(app.url("/graphql"))
-            .query(&[("query", q)])
-            .send()
-            .await
-            .unwrap();
-        let cache = r.headers()["x-papergraph-cache"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        (cache, r.json::<Value>().await.unwrap())
-    };
+    let base = app.url("");
+    let get = || crate::helpers::cached_get(&app.client, &base, q);
     // Other tests in this process commit too (the data generation is process-wide), so a hit
     // may take a retry; it must come, and it must equal the miss.
     let (c1, v1) = get().await;

@@ -210,19 +210,7 @@ async fn a_server_drops_cached_answers_when_another_process_commits() {
     let server = Server::start(&app.opts, &["--sync", "false"]).await;
     let client = reqwest::Client::new();
     let q = r#"{ papers(filter: {dailyDate: "2026-01-30"}, orderBy: {field: UPVOTES}, first: 1) { nodes { arxivId upvotes } } }"#;
-    let get = || async {
-        let r = client
-            .get(format!("{}/graphql", server.base))
-            .query(&[("query", q)])
-            .send()
-            .await
-            .unwrap();
-        let cache = r.headers()["x-papergraph-cache"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        (cache, r.json::<serde_json::Value>().await.unwrap())
-    };
+    let get = || crate::helpers::cached_get(&client, &server.base, q);
     let (_, first) = get().await;
     let top = first["data"]["papers"]["nodes"][0]["arxivId"]
         .as_str()
