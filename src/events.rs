@@ -9,8 +9,9 @@
 //!   on commit), so another replica's write reaches this process's caches within milliseconds;
 //! - on SQLite, by `PRAGMA data_version` on a connection of its own, every [`EXTERNAL_POLL`]:
 //!   it moves on any commit to the file by another connection, whichever tables it wrote;
-//! - everywhere, and as the fallback when the `LISTEN` connection is down, by polling the
-//!   daily-list table's write marks every [`EXTERNAL_POLL`].
+//! - on PostgreSQL as the fallback while the `LISTEN` connection is down (and on SQLite when
+//!   the watching connection cannot be opened), by polling the daily-list table's write marks
+//!   every [`EXTERNAL_POLL`].
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -66,11 +67,13 @@ pub async fn watch_external_writes(db: DatabaseConnection) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Some(v) = &mut sqlite
-            && v.moved().await
-        {
-            tracing::debug!("the SQLite file changed; invalidating caches");
-            bump();
+        // On SQLite the file's version covers every commit, so the write marks add nothing.
+        if let Some(v) = &mut sqlite {
+            if v.moved().await {
+                tracing::debug!("the SQLite file changed; invalidating caches");
+                bump();
+            }
+            continue;
         }
         match crate::repo::status::write_mark(&db).await {
             Ok(mark) => {
