@@ -16,8 +16,9 @@
 # 3. Checks that papergraph and PostGraphile answer the same 20 papers with the same fields and
 #    author lists (the script stops if not).
 # 4. For the daily list and for keyword search, at concurrency 1, 8 and 64, alternates the servers
-#    (wrk, POST, DURATION_S each after a 2 s warm-up) and prints one POINT line per server and one
-#    RATIO line per concurrency; then the pgbench floor of the statements papergraph sends for the
+#    (wrk, POST, DURATION_S each after a 2 s warm-up, PostGraphile first) and prints one POINT
+#    line per server and point (req/s, p50, p99, and the ratio to PostGraphile at that point) and
+#    one RATIO line per concurrency; then the pgbench floor of the statements papergraph sends for the
 #    daily list, and the servers' RSS.
 #
 # Needs wrk, pgbench, psql, node/npm (PostGraphile's packages come from the npm registry).
@@ -127,14 +128,18 @@ measure() { # QUERY_KIND C NAME PORT QUERY_FILE VAR VALUES_FILE
   r=$(point "$3" "$4" "$5" "$6" "$7" "$2")
   read -r rps p50 p99 bad <<<"$r"
   R["$1/$2/$3"]=$rps
-  printf 'POINT query=%s c=%s server=%s rps=%s p50_ms=%s p99_ms=%s non2xx=%s\n' "$1" "$2" "$3" "$rps" "$p50" "$p99" "$bad"
+  # Every server after PostGraphile (measured first at each point) carries its ratio to it.
+  local vs=""
+  [ -n "${R[$1/$2/postgraphile]:-}" ] && [ "$3" != postgraphile ] &&
+    vs=" vs_postgraphile=$(ratio "$rps" "${R[$1/$2/postgraphile]}")"
+  printf 'POINT query=%s c=%s server=%s rps=%s p50_ms=%s p99_ms=%s non2xx=%s%s\n' "$1" "$2" "$3" "$rps" "$p50" "$p99" "$bad" "$vs"
 }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'nan')" "$1" "$2"; }
 
 DQ=bench/daily-list.graphql
 for c in 1 8 64; do
-  measure daily-list $c papergraph-pg-off $P_OFF $DQ d "$WORK/peer-date.txt"
   measure daily-list $c postgraphile $PGL bench/peer/daily-list.postgraphile.graphql date "$WORK/peer-date.txt"
+  measure daily-list $c papergraph-pg-off $P_OFF $DQ d "$WORK/peer-date.txt"
   measure daily-list $c papergraph-pg-cached $P_ON $DQ d "$WORK/peer-date.txt"
   measure daily-list $c papergraph-sqlite-off $S_OFF $DQ d "$WORK/peer-date.txt"
   measure daily-list $c papergraph-sqlite-cached $S_ON $DQ d "$WORK/peer-date.txt"
@@ -149,8 +154,8 @@ for c in 1 8 64; do
     "$(ratio "${R[$k/papergraph-sqlite-cached]}" "${R[$k/static-bytes]}")"
 done
 for c in 1 8 64; do
-  measure search $c papergraph-pg-off $P_OFF bench/peer/search.papergraph.graphql q "$WORK/peer-keyword.txt"
   measure search $c postgraphile $PGL bench/peer/search.postgraphile.graphql keyword "$WORK/peer-keyword.txt"
+  measure search $c papergraph-pg-off $P_OFF bench/peer/search.papergraph.graphql q "$WORK/peer-keyword.txt"
   measure search $c papergraph-sqlite-off $S_OFF bench/peer/search.papergraph.graphql q "$WORK/peer-keyword.txt"
   k="search/$c"
   printf 'RATIO query=search c=%s pg_off/postgraphile=%s sqlite_off/postgraphile=%s\n' "$c" \
