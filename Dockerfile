@@ -20,9 +20,13 @@ COPY --from=build /src/target/release/papergraph /usr/local/bin/papergraph
 USER papergraph
 WORKDIR /data
 VOLUME ["/data"]
+# MIMALLOC_ARENA_EAGER_COMMIT=0: mimalloc commits memory as it is used instead of whole arenas
+# up front; with 100,000 papers indexed the server keeps ~80 MB less resident (452 vs 533 MB),
+# at the same throughput (README, Performance).
 ENV PAPERGRAPH_DATABASE_URL="sqlite:///data/papergraph.db?mode=rwc" \
     PAPERGRAPH_BIND="0.0.0.0:8000" \
-    PAPERGRAPH_LOG="info"
+    PAPERGRAPH_LOG="info" \
+    MIMALLOC_ARENA_EAGER_COMMIT=0
 EXPOSE 8000
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["papergraph"]
