@@ -293,8 +293,11 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
             .get_max_connections(),
     };
     let search = crate::repo::search::SearchEngine::new(db.clone());
-    // Build the keyword index now rather than on the first search (a search meanwhile waits).
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        // Other processes' commits must reach everything that follows the data generation:
+        // the response cache, the keyword index and the live events' tailer.
+        rt.spawn(crate::events::watch_external_writes(db.clone()));
+        // Build the keyword index now rather than on the first search (a search meanwhile waits).
         let warm = search.clone();
         rt.spawn(async move {
             if let Err(e) = warm.current().await {

@@ -9,9 +9,9 @@
 //!   on commit), so another replica's write reaches this process's caches within milliseconds;
 //! - on SQLite, by `PRAGMA data_version` on a connection of its own, every [`EXTERNAL_POLL`]:
 //!   it moves on any commit to the file by another connection, whichever tables it wrote;
-//! - on PostgreSQL as the fallback while the `LISTEN` connection is down (and on SQLite when
-//!   the watching connection cannot be opened), by polling the daily-list table's write marks
-//!   every [`EXTERNAL_POLL`].
+//! - on PostgreSQL only while the `LISTEN` connection is down (and on SQLite when the watching
+//!   connection cannot be opened), by polling the daily-list table's write marks every
+//!   [`EXTERNAL_POLL`].
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -57,9 +57,11 @@ pub const EXTERNAL_POLL: Duration = Duration::from_millis(500);
 
 /// Polls for writes committed by other processes and bumps the generation when it sees one.
 pub async fn watch_external_writes(db: DatabaseConnection) {
+    // Whether `hear_changes` holds a working `LISTEN` (the write-mark poll then has nothing to add).
+    let listening = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     if db.get_database_backend() == DbBackend::Postgres {
         tokio::spawn(share_changes(db.clone()));
-        tokio::spawn(hear_changes(db.clone()));
+        tokio::spawn(hear_changes(db.clone(), listening.clone()));
     }
     let mut last = None;
     let mut sqlite = SqliteVersion::open(&db).await;
@@ -73,6 +75,12 @@ pub async fn watch_external_writes(db: DatabaseConnection) {
                 tracing::debug!("the SQLite file changed; invalidating caches");
                 bump();
             }
+            continue;
+        }
+        if listening.load(Ordering::Acquire) {
+            // Start from a fresh mark when the poll takes over again (the listener marks the
+            // data changed when it loses its connection).
+            last = None;
             continue;
         }
         match crate::repo::status::write_mark(&db).await {
@@ -143,9 +151,12 @@ async fn share_changes(db: DatabaseConnection) {
 }
 
 /// Listens for other processes' commits on this schema and marks the data changed on each.
-/// After a lost connection it marks the data changed once (a notice may have been missed) and
-/// reconnects; the poll in [`watch_external_writes`] covers the time in between.
-async fn hear_changes(db: DatabaseConnection) {
+/// After a lost connection it reconnects and marks the data changed once listening again (a
+/// notice may have been missed); the poll in [`watch_external_writes`] covers the time between.
+async fn hear_changes(
+    db: DatabaseConnection,
+    listening: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     use sea_orm::sqlx::postgres::PgListener;
     let pool = db.get_postgres_connection_pool().clone();
     let schema = loop {
@@ -170,18 +181,22 @@ async fn hear_changes(db: DatabaseConnection) {
             Ok(mut listener) => match listener.listen_all([CHANNEL, crate::live::CHANNEL]).await {
                 Ok(()) => {
                     bump();
+                    listening.store(true, Ordering::Release);
                     loop {
                         match listener.try_recv().await {
                             Ok(Some(n)) if n.payload() == schema => bump(),
                             Ok(Some(_)) => {}
-                            // The connection dropped; sqlx reconnects on the next call.
-                            Ok(None) => bump(),
+                            // The connection dropped. Reconnect from the top: the bump after
+                            // the new `LISTEN` covers whatever was committed in between (the
+                            // write-mark poll runs meanwhile).
+                            Ok(None) => break,
                             Err(e) => {
                                 tracing::warn!(error = %e, "the LISTEN connection for changes failed; reconnecting");
                                 break;
                             }
                         }
                     }
+                    listening.store(false, Ordering::Release);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot LISTEN for other servers' writes; polling")

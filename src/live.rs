@@ -3,11 +3,12 @@
 //! The writer records one row per event in `paper_events`, inside its own transaction, so only
 //! committed data ever produces an event, and on PostgreSQL it sends `NOTIFY papergraph_events`,
 //! which PostgreSQL delivers on commit. Every server (every replica) runs one tailer while it has
-//! subscribers: woken by this process's commits, by `LISTEN` on PostgreSQL, or at worst by a
-//! one-second poll, it reads the rows after the last one it saw and broadcasts them, as one
-//! batch, to its local subscribers. A lost `LISTEN` connection (a database restart) loses no
-//! event: the tailer reconnects and reads on from its last sequence number, and the subscribers'
-//! sockets never notice.
+//! subscribers: woken whenever the data generation moves (`events`: this process's commits, and
+//! other processes' through the server's one `LISTEN` connection on PostgreSQL or the file's
+//! version on SQLite), or at worst by a one-second poll, it reads the rows after the last one it
+//! saw and broadcasts them, as one batch, to its local subscribers. A lost `LISTEN` connection (a
+//! database restart) loses no event: the tailer reads on from its last sequence number, and the
+//! subscribers' sockets never notice.
 //!
 //! Each subscriber's filter is evaluated once per batch and distinct filter (one query, shared by
 //! every subscriber with the same filter), and a slow subscriber only skips batches: the channel
@@ -285,73 +286,15 @@ async fn read_after(db: &DatabaseConnection, after: i64) -> Result<Vec<PaperEven
     Ok(out)
 }
 
-/// Waits for a `NOTIFY` on PostgreSQL (reconnecting after a lost connection); forever elsewhere.
-struct Wakeups {
-    listener: Option<sea_orm::sqlx::postgres::PgListener>,
-    pg: Option<sea_orm::sqlx::PgPool>,
-}
-
-impl Wakeups {
-    async fn new(db: &DatabaseConnection) -> Wakeups {
-        if db.get_database_backend() != DbBackend::Postgres {
-            return Wakeups {
-                listener: None,
-                pg: None,
-            };
-        }
-        let pool = db.get_postgres_connection_pool().clone();
-        let mut w = Wakeups {
-            listener: None,
-            pg: Some(pool),
-        };
-        w.connect().await;
-        w
-    }
-
-    async fn connect(&mut self) {
-        let Some(pool) = &self.pg else { return };
-        match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
-            Ok(mut l) => match l.listen(CHANNEL).await {
-                Ok(()) => self.listener = Some(l),
-                Err(e) => tracing::warn!(error = %e, "cannot LISTEN for paper events; polling"),
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot connect to LISTEN for paper events; polling")
-            }
-        }
-    }
-
-    /// Resolves on a notification (or a lost connection, after which the caller reads anyway).
-    async fn next(&mut self) {
-        match &mut self.listener {
-            None => {
-                if self.pg.is_some() {
-                    tokio::time::sleep(POLL).await;
-                    self.connect().await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            }
-            Some(l) => {
-                // `try_recv` gives `None` when the connection dropped (it reconnects on the next
-                // call): the caller reads the table, which catches up on anything missed.
-                if let Err(e) = l.try_recv().await {
-                    tracing::warn!(error = %e, "the LISTEN connection failed; reconnecting");
-                    self.listener = None;
-                }
-            }
-        }
-    }
-}
-
 /// Follows `paper_events` from `last` and broadcasts what it reads.
 async fn tail(db: DatabaseConnection, tx: broadcast::Sender<Arc<Batch>>, mut last: i64) {
-    let mut local = crate::events::changes();
-    let mut wakeups = Wakeups::new(&db).await;
+    // Every commit moves the data generation: this process's own, and (through
+    // `events::watch_external_writes`: `LISTEN` on PostgreSQL, the file's version on SQLite)
+    // other processes'.
+    let mut changes = crate::events::changes();
     loop {
         tokio::select! {
-            _ = local.changed() => {}
-            _ = wakeups.next() => {}
+            _ = changes.changed() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
         loop {

@@ -175,9 +175,6 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
             trusted_proxies: opts.trusted_proxies.clone(),
         }),
     };
-    // Other processes' writes must reach the response cache and the keyword index alike (the
-    // index follows the data generation too), so this runs with the cache off as well.
-    tokio::spawn(papergraph::events::watch_external_writes(db.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = app::state(db.clone(), &http);
     let digests = http.digest.clone().map(|service| {
