@@ -25,16 +25,15 @@ for p in 18020 18021; do
   # The first search builds the index; wait for it outside the measurement.
   curl -fs "http://127.0.0.1:$p/graphql?query=%7BsearchPapers(query:%22a%22,first:1)%7BtotalCount%7D%7D" >/dev/null
 done
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 run() { # port kind c -> "rps p50"
-  local t=2; [ "$3" = 1 ] && t=1
-  local out
-  out=$(QUERY_FILE=bench/search.graphql VAR=q VALUES_FILE="$WORK/search-$2.txt" \
-    wrk -t"$t" -c"$3" -d"${SECONDS_}s" --latency -s bench/lua/rotate.lua "http://127.0.0.1:$1")
-  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="50%" {print $2}')"
+  local rps p50 rest
+  read -r rps p50 rest < <(wrk_point "$1" "$3" "$SECONDS_" bench/search.graphql q "$WORK/search-$2.txt")
+  echo "$rps $p50"
 }
 for kind in $KINDS; do
   for c in 1 8; do
-    run 18020 "$kind" "$c" >/dev/null; run 18021 "$kind" "$c" >/dev/null # warm-up
     sa=0 sb=0 pa="" pb=""
     for _ in $(seq 1 "$ROUNDS"); do
       read -r ra pa < <(run 18020 "$kind" "$c")

@@ -102,24 +102,15 @@ PIDS+=($!)
 wait_up "http://127.0.0.1:$STATIC/graphql"
 
 point() { # NAME PORT QUERY_FILE VAR VALUES_FILE C -> "rps p50_ms p99_ms non2xx"
-  local t=2; [ "$6" = 1 ] && t=1
-  METHOD=POST QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$6" -d2s -s bench/lua/rotate.lua \
-    "http://127.0.0.1:$2" >/dev/null
-  local out
-  out=$(METHOD=POST QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$6" -d"${DURATION}s" --latency \
-    -s bench/lua/rotate.lua "http://127.0.0.1:$2")
-  python3 - "$out" <<'PY'
-import re, sys
-out = sys.argv[1]
-def ms(label):
-    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\b" % re.escape(label), out, re.M)
-    if not m: return float("nan")
-    v, u = float(m.group(1)), m.group(2)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {bad.group(1) if bad else 0}")
-PY
+  METHOD=POST wrk_point "$2" "$6" "$DURATION" "$3" "$4" "$5" | python3 -c '
+import sys
+rps, p50, p99, bad = sys.stdin.read().split()
+def ms(v):
+    for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if v.endswith(unit):
+            return float(v[: -len(unit)]) * f
+    return float("nan")
+print(f"{float(rps):.0f} {ms(p50):.2f} {ms(p99):.2f} {bad}")'
 }
 
 declare -A R

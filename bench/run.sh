@@ -66,18 +66,10 @@ run_backend() {
     local var=d vals="$WORK/dates.txt"
     [ "$q" = paper ] && var=id vals="$WORK/ids.txt"
     for c in 1 8 64; do
-      local t=2; [ "$c" = 1 ] && t=1
-      QUERY_FILE="bench/$q.graphql" VAR="$var" VALUES_FILE="$vals" \
-        wrk -t"$t" -c"$c" -d2s -s bench/lua/rotate.lua "http://127.0.0.1:$PORT" >/dev/null
-      local out
-      out=$(QUERY_FILE="bench/$q.graphql" VAR="$var" VALUES_FILE="$vals" \
-        wrk -t"$t" -c"$c" -d"${DURATION}s" --latency -s bench/lua/rotate.lua "http://127.0.0.1:$PORT")
-      local rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-      local p50=$(echo "$out" | awk '$1=="50%" {print $2}')
-      local p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-      local non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+      local rps p50 p99 non2xx
+      read -r rps p50 p99 non2xx < <(wrk_point "$PORT" "$c" "$DURATION" "bench/$q.graphql" "$var" "$vals")
       printf 'RESULT backend=%s cache=%s query=%s c=%s rps=%s p50=%s p99=%s non2xx=%s\n' \
-        "$backend" "$([ "$cache_mb" = 0 ] && echo off || echo on)" "$q" "$c" "$rps" "$p50" "$p99" "${non2xx:-0}"
+        "$backend" "$([ "$cache_mb" = 0 ] && echo off || echo on)" "$q" "$c" "$rps" "$p50" "$p99" "$non2xx"
     done
   done
   local rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status) hwm=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)

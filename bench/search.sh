@@ -97,11 +97,9 @@ graphql_buckets() {
 }
 
 measure() { # backend cache QUERYFILE VAR VALUES name c
-  local t=2; [ "$7" = 1 ] && t=1
-  QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$7" -d2s -s bench/lua/rotate.lua "http://127.0.0.1:$PORT" >/dev/null
-  local out before after
+  local before after rps p50 p99 bad
   before=$(graphql_buckets)
-  out=$(QUERY_FILE="$3" VAR="$4" VALUES_FILE="$5" wrk -t"$t" -c"$7" -d"${DURATION}s" --latency -s bench/lua/rotate.lua "http://127.0.0.1:$PORT")
+  read -r rps p50 p99 bad < <(wrk_point "$PORT" "$7" "$DURATION" "$3" "$4" "$5")
   after=$(graphql_buckets)
   # server_p50: the histogram bucket (upper bound) holding the median of this run's requests,
   # measured inside the server (wrk's p50 at c=8 also counts the queue on the shared cores).
@@ -114,9 +112,8 @@ d = {k: a[k] - b.get(k, 0) for k in a}
 total = d.get("+Inf", 0)
 print(next((f"<={float(k) * 1000:g}ms" for k in sorted((k for k in d if k != "+Inf"), key=float)
             if total and d[k] * 2 >= total), ">5s"))' "$before" "$after")
-  printf 'RESULT backend=%s cache=%s query=%s c=%s rps=%s p50=%s p99=%s server_p50=%s non2xx=%s\n' "$1" "$2" "$6" "$7" \
-    "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | awk '$1=="50%" {print $2}')" \
-    "$(echo "$out" | awk '$1=="99%" {print $2}')" "$server_p50" "$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+  printf 'RESULT backend=%s cache=%s query=%s c=%s rps=%s p50=%s p99=%s server_p50=%s non2xx=%s\n' \
+    "$1" "$2" "$6" "$7" "$rps" "$p50" "$p99" "$server_p50" "$bad"
 }
 
 run_backend() { # backend url cache_mb
