@@ -185,6 +185,7 @@ impl Dense {
 
 /// Finds postings by slot in one list, for slots asked in increasing order: through the list's
 /// bitset when it has one, else by galloping forward from the last answer.
+#[derive(Clone)]
 struct Probe<'a> {
     entries: &'a [(u32, f32)],
     dense: Option<&'a Dense>,
@@ -494,10 +495,7 @@ impl Index {
         let Some(driver) = (0..lists.len()).min_by_key(|k| lists[*k].entries.len()) else {
             return;
         };
-        let mut probes: Vec<Probe<'_>> = lists
-            .iter()
-            .map(|l| Probe::new(l.entries, l.dense))
-            .collect();
+        let mut probes = lists.to_vec();
         'slots: for (i, (slot, _)) in lists[driver].entries.iter().enumerate() {
             if !self.is_live(*slot) {
                 continue;
