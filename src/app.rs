@@ -10,7 +10,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use tokio::net::TcpListener;
 
 use crate::config::{DbOpts, redact_url};
-use crate::graphql::{ApiSchema, build_schema};
+use crate::graphql::{Executor, build_schema};
 use crate::http::cache::ResponseCache;
 
 /// Statements slower than this are logged at WARN.
@@ -33,7 +33,7 @@ impl DbStats {
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub schema: ApiSchema,
+    pub schema: Executor,
     pub graphiql: bool,
     pub cache: Arc<ResponseCache>,
     /// The keyword search index (shared with the schema).

@@ -39,10 +39,14 @@ pub fn items(first: i32) -> usize {
         .max(1)
 }
 
-/// The cost of the current request, set during validation (request data), and whether the
-/// client's budget refused it (HTTP answers that with 429).
+/// The cost of the current request, set during validation (request data), whether the
+/// client's budget refused it (HTTP answers that with 429), and whether validation passed.
 #[derive(Debug, Default)]
-pub struct CostCell(pub AtomicU64, pub std::sync::atomic::AtomicBool);
+pub struct CostCell(
+    pub AtomicU64,
+    pub std::sync::atomic::AtomicBool,
+    pub std::sync::atomic::AtomicBool,
+);
 
 impl CostCell {
     pub fn get(&self) -> u64 {

@@ -299,7 +299,7 @@ impl DigestMutation {
         use crate::digest::subscriptions::{self as subs, Mail};
         let service = service(ctx)?;
         if let Some(ClientAddr(ip)) = ctx.data_opt::<ClientAddr>()
-            && let Err(wait) = ctx.data::<SubscribeLimiter>()?.spend(*ip)
+            && let Err(wait) = ctx.data::<Arc<SubscribeLimiter>>()?.spend(*ip)
         {
             return Err(coded(
                 format!(

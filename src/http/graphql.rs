@@ -149,7 +149,7 @@ async fn execute_limited(
     let cost = std::sync::Arc::new(crate::graphql::cost::CostCell::default());
     let request = request.data(cost.clone());
     let Some(client) = client else {
-        return execute_unlimited(state, request, accept, &cost).await;
+        return execute_unlimited(state, request, accept, &cost, None).await;
     };
     // An empty budget is refused before anything else (a cached answer costs a point).
     let s = client.limiter.peek(&client.key);
@@ -168,7 +168,7 @@ async fn execute_limited(
         return r;
     }
     let request = request.data(client.clone());
-    let mut response = execute_unlimited(state, request, accept, &cost).await;
+    let mut response = execute_unlimited(state, request, accept, &cost, Some(&client)).await;
     if response
         .headers()
         .get("x-papergraph-cache")
@@ -186,6 +186,7 @@ async fn execute_unlimited(
     request: async_graphql::Request,
     accept: Accept,
     cost: &crate::graphql::cost::CostCell,
+    client: Option<&crate::graphql::cost::Client>,
 ) -> Response {
     let key = state.cache.enabled().then(|| cache_key(&request, accept));
     if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
@@ -199,7 +200,7 @@ async fn execute_unlimited(
     let query = key
         .as_ref()
         .map(|_| (request.query.clone(), request.operation_name.clone()));
-    let response = state.schema.execute(request).await;
+    let response = state.schema.execute(request, cost, client).await;
     // The client's budget refused the query (before it ran): 429, whatever the media type.
     let rate_limited = cost.refused();
     // With the new media type, a request that never reached execution answers 4xx.

@@ -127,7 +127,7 @@ async fn serve(
     if let Some(client) = client {
         data.insert(client);
     }
-    let output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
+    let output = async_graphql::http::WebSocket::new(state.schema.schema.clone(), input, protocol)
         .connection_data(data);
     futures_util::pin_mut!(output);
     // The protocol's first answer is the acknowledgement of `connection_init`.

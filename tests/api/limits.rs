@@ -557,3 +557,93 @@ async fn subscriptions_spend_the_same_budget() {
     };
     assert_eq!(code, "RATE_LIMITED", "{m}");
 }
+
+/// After its first run a request is planned (parsed document, cost and operation type kept) and
+/// runs on the schema without the extension: its answers, codes and charges must not change.
+#[tokio::test]
+async fn a_repeated_request_answers_and_is_charged_as_its_first_run() {
+    let app = spawn_app_with(papergraph::app::HttpOptions {
+        response_cache_bytes: 0,
+        rate_limit: Some(papergraph::app::RateLimitOptions {
+            budget: 100_000,
+            window: std::time::Duration::from_secs(60),
+            api_keys: vec![],
+            key_budget: 100_000,
+            trusted_proxies: vec![],
+        }),
+        ..Default::default()
+    })
+    .await;
+    app.import_samples().await;
+    let send = |query: &'static str, variables: Value| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .json(&json!({ "query": query, "variables": variables }))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let remaining: i64 = resp.headers()["ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (status, resp.json::<Value>().await.unwrap(), remaining)
+        }
+    };
+    let q = "query ($n: Int) { papers(first: $n) { nodes { arxivId title upvotes authors { name } } } }";
+    let (s1, first, r1) = send(q, json!({ "n": 5 })).await;
+    assert_eq!(s1, 200, "{first}");
+    assert!(first["data"]["papers"]["nodes"].as_array().unwrap().len() > 1);
+    let cost = first["extensions"]["cost"].as_i64().unwrap();
+    assert!(cost > 5, "{first}");
+    let mut last = r1;
+    for _ in 0..2 {
+        let (s, again, r) = send(q, json!({ "n": 5 })).await;
+        assert_eq!(s, 200);
+        assert_eq!(again, first, "a planned run answers as the first run");
+        assert_eq!(last - r, cost, "a planned run is charged its cost");
+        last = r;
+    }
+    // Other variables are another request, with their own cost.
+    let (_, bigger, _) = send(q, json!({ "n": 50 })).await;
+    let (_, bigger_again, _) = send(q, json!({ "n": 50 })).await;
+    assert_eq!(bigger, bigger_again);
+    assert!(
+        bigger["extensions"]["cost"].as_i64().unwrap() > cost,
+        "{bigger}"
+    );
+
+    // Errors keep their codes, in the resolvers' and the input coercion's vocabularies.
+    let bad = "{ paper(arxivId: \"not-an-id\") { title } }";
+    let (s, e1, _) = send(bad, json!({})).await;
+    let (s2, e2, _) = send(bad, json!({})).await;
+    assert_eq!((s, s2), (200, 200));
+    assert_eq!(
+        e1["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{e1}"
+    );
+    assert_eq!(e1, e2);
+    let wrong = "query ($n: Int) { papers(first: $n) { totalCount } }";
+    let (_, w1, _) = send(wrong, json!({ "n": "five" })).await;
+    let (_, w2, _) = send(wrong, json!({ "n": "five" })).await;
+    assert_eq!(
+        w1["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{w1}"
+    );
+    assert_eq!(w1, w2);
+    // A document that fails validation is never planned, and fails the same way every time.
+    let invalid = "{ papers { nope } }";
+    let (_, v1, _) = send(invalid, json!({})).await;
+    let (_, v2, _) = send(invalid, json!({})).await;
+    assert_eq!(
+        v1["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{v1}"
+    );
+    assert_eq!(v1, v2);
+}
