@@ -2,8 +2,8 @@
 //! seek condition, an order and a limit, and the fetched rows become a page.
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    Condition, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 
 use super::cursor::Cursor;
@@ -24,16 +24,17 @@ pub struct Page<T> {
 }
 
 /// Reads one page of `query` ordered by `(key, id)` (`descending` is the list's direction).
-pub async fn fetch<E, C>(
+pub async fn fetch<E, M, C>(
     db: &C,
     query: Select<E>,
     key: Expr,
     id: Expr,
     descending: bool,
     slice: &Slice,
-) -> Result<Page<E::Model>, DbErr>
+) -> Result<Page<M>, DbErr>
 where
     E: EntityTrait,
+    M: FromQueryResult + Send + Sync,
     C: ConnectionTrait,
 {
     let (limit, cursor, descending, backward) = match slice {
@@ -59,6 +60,7 @@ where
         .order_by(key, order.clone())
         .order_by(id, order)
         .limit(limit + 1)
+        .into_model::<M>()
         .all(db)
         .await?;
     let more = rows.len() as u64 > limit;

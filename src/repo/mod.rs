@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod import;
 pub mod keyset;
 pub mod papers;
+pub mod rows;
 pub mod search;
 pub mod search_index;
 pub mod similar;

@@ -11,6 +11,7 @@ use sea_orm::{
 use super::cursor::{Cursor, SortKey};
 use super::keyset;
 pub use super::keyset::{Page, Slice};
+use super::rows::{AuthorSlotRow, PaperRow};
 use crate::entities::{author, hf_user, organization, paper, paper_author};
 
 /// Which papers a list holds. Every field narrows the set; `None` means no constraint.
@@ -181,7 +182,13 @@ pub async fn page<C: ConnectionTrait>(
 ) -> Result<Page<paper::Model>, DbErr> {
     let query = paper::Entity::find().filter(criteria.condition());
     let id = Expr::col((paper::Entity, paper::Column::Id));
-    keyset::fetch(db, query, sort.field.expr(), id, sort.descending, slice).await
+    let page: Page<PaperRow> =
+        keyset::fetch(db, query, sort.field.expr(), id, sort.descending, slice).await?;
+    Ok(Page {
+        rows: page.rows.into_iter().map(|r| r.0).collect(),
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+    })
 }
 
 /// How many papers match `criteria`.
@@ -219,10 +226,11 @@ pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<Vec<paper
     }
     let mut found: HashMap<i64, paper::Model> = paper::Entity::find()
         .filter(paper::Column::Id.is_in(ids.iter().copied()))
+        .into_model::<PaperRow>()
         .all(db)
         .await?
         .into_iter()
-        .map(|p| (p.id, p))
+        .map(|PaperRow(p)| (p.id, p))
         .collect();
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
@@ -318,11 +326,11 @@ async fn author_slot_rows<C: ConnectionTrait>(
         .order_by((paper_author::Entity, PA::PaperId), Order::Asc)
         .order_by((paper_author::Entity, PA::Position), Order::Asc)
         .to_owned();
-    let rows = AuthorSlot::find_by_statement(db.get_database_backend().build(&q))
+    let rows = AuthorSlotRow::find_by_statement(db.get_database_backend().build(&q))
         .all(db)
         .await?;
     let mut out: HashMap<i64, Vec<AuthorSlot>> = HashMap::new();
-    for r in rows {
+    for AuthorSlotRow(r) in rows {
         out.entry(r.paper_id).or_default().push(r);
     }
     Ok(out)

@@ -511,3 +511,85 @@ async fn bad_input_is_answered_with_codes() {
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
 }
+
+/// The hot reads decode rows by column position (`repo::rows`); they must read exactly what
+/// sea-orm's derived, by-name decoding reads, NULLs included, on either backend.
+#[tokio::test]
+async fn rows_read_by_position_equal_the_derived_decoding() {
+    use papergraph::entities::{author, paper, paper_author};
+    use papergraph::repo::papers::AuthorSlot;
+    use papergraph::repo::rows::{AuthorSlotRow, PaperRow};
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::{EntityTrait, FromQueryResult, QueryOrder};
+
+    let app = crate::helpers::spawn_app().await;
+    app.import_samples().await;
+    let derived = paper::Entity::find()
+        .order_by_asc(paper::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let by_position: Vec<paper::Model> = paper::Entity::find()
+        .order_by_asc(paper::Column::Id)
+        .into_model::<PaperRow>()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert!(derived.len() > 5);
+    assert!(derived.iter().any(|p| p.github_repo.is_some()));
+    assert!(derived.iter().any(|p| p.github_repo.is_none()));
+    assert_eq!(by_position, derived);
+
+    use paper_author::Column as PA;
+    let q = Query::select()
+        .columns([
+            (paper_author::Entity, PA::PaperId),
+            (paper_author::Entity, PA::Position),
+            (paper_author::Entity, PA::AuthorId),
+            (paper_author::Entity, PA::Name),
+            (paper_author::Entity, PA::Hidden),
+            (paper_author::Entity, PA::HfUserId),
+            (paper_author::Entity, PA::ClaimStatus),
+        ])
+        .expr_as(
+            Expr::col((author::Entity, author::Column::Name)),
+            "author_name",
+        )
+        .expr_as(
+            Expr::col((author::Entity, author::Column::PaperCount)),
+            "author_paper_count",
+        )
+        .from(paper_author::Entity)
+        .inner_join(
+            author::Entity,
+            Expr::col((author::Entity, author::Column::Id))
+                .equals((paper_author::Entity, PA::AuthorId)),
+        )
+        .order_by((paper_author::Entity, PA::PaperId), sea_orm::Order::Asc)
+        .order_by((paper_author::Entity, PA::Position), sea_orm::Order::Asc)
+        .to_owned();
+    let stmt = app.db.get_database_backend().build(&q);
+    let derived = AuthorSlot::find_by_statement(stmt.clone())
+        .all(&app.db)
+        .await
+        .unwrap();
+    let by_position = AuthorSlotRow::find_by_statement(stmt)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(derived.len() > 20);
+    assert!(derived.iter().any(|s| s.hf_user_id.is_some()));
+    assert_eq!(
+        format!("{by_position:?}"),
+        format!(
+            "{:?}",
+            derived
+                .iter()
+                .map(|s| AuthorSlotRow(s.clone()))
+                .collect::<Vec<_>>()
+        )
+    );
+}
