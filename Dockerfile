@@ -3,6 +3,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# .cargo/config.toml carries the bundled SQLite's build flags.
+COPY .cargo ./.cargo
 COPY migrations ./migrations
 COPY src ./src
 COPY assets ./assets
