@@ -70,7 +70,8 @@ impl Author {
             author_id: Some(self.id),
             ..Default::default()
         };
-        Ok(PaperConnection::load(db, criteria, sort, slice).await?)
+        let authors = super::connection::wants_authors(ctx);
+        Ok(PaperConnection::load(db, criteria, sort, slice, authors).await?)
     }
 
     /// The people this author wrote papers with, most shared papers first (`first`: at most

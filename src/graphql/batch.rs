@@ -40,12 +40,21 @@ fn unique(mut ids: Vec<i64>) -> Vec<i64> {
 
 impl PaperBatch {
     pub fn new(db: DatabaseConnection, rows: &[paper::Model]) -> Arc<Self> {
+        Self::with_authors(db, rows, None)
+    }
+
+    /// A batch whose author slots are already loaded (with the page, in one statement).
+    pub fn with_authors(
+        db: DatabaseConnection,
+        rows: &[paper::Model],
+        authors: Option<HashMap<i64, Vec<AuthorSlot>>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             db,
             paper_ids: rows.iter().map(|p| p.id).collect(),
             organization_ids: unique(rows.iter().filter_map(|p| p.organization_id).collect()),
             submitter_ids: unique(rows.iter().filter_map(|p| p.submitted_by_id).collect()),
-            authors: OnceCell::new(),
+            authors: OnceCell::new_with(authors),
             author_users: OnceCell::new(),
             organizations: OnceCell::new(),
             submitters: OnceCell::new(),

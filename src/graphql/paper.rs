@@ -31,6 +31,22 @@ impl Paper {
             .collect()
     }
 
+    /// The papers of one page with their author slots, loaded with the page.
+    pub fn page_with_authors(
+        db: &DatabaseConnection,
+        rows: Vec<(paper::Model, Vec<AuthorSlot>)>,
+    ) -> Vec<Paper> {
+        let (rows, slots): (Vec<paper::Model>, Vec<Vec<AuthorSlot>>) = rows.into_iter().unzip();
+        let authors = rows.iter().map(|p| p.id).zip(slots).collect();
+        let batch = PaperBatch::with_authors(db.clone(), &rows, Some(authors));
+        rows.into_iter()
+            .map(|row| Paper {
+                row,
+                batch: batch.clone(),
+            })
+            .collect()
+    }
+
     /// A paper on its own.
     pub fn single(db: &DatabaseConnection, row: paper::Model) -> Paper {
         let batch = PaperBatch::new(db.clone(), std::slice::from_ref(&row));

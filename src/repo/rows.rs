@@ -110,6 +110,39 @@ impl FromQueryResult for PaperRow {
     }
 }
 
+/// A `paper::Model` followed by one more text column (`papers::page_with_authors`' author
+/// slots as JSON, NULL for a paper without authors).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaperWithSlotsRow(pub paper::Model, pub Option<String>);
+
+impl FromQueryResult for PaperWithSlotsRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let extra = |e| DbErr::Type(format!("column author_slots: {e}"));
+        if pre.is_empty() {
+            if let Some(row) = res.try_as_pg_row()
+                && row.len() == PAPER_COLUMNS + 1
+            {
+                return Ok(PaperWithSlotsRow(
+                    paper_model!(row),
+                    row.try_get(PAPER_COLUMNS).map_err(extra)?,
+                ));
+            }
+            if let Some(row) = res.try_as_sqlite_row()
+                && row.len() == PAPER_COLUMNS + 1
+            {
+                return Ok(PaperWithSlotsRow(
+                    paper_model!(row),
+                    row.try_get(PAPER_COLUMNS).map_err(extra)?,
+                ));
+            }
+        }
+        Ok(PaperWithSlotsRow(
+            paper::Model::from_query_result(res, pre)?,
+            res.try_get(pre, "author_slots")?,
+        ))
+    }
+}
+
 /// An [`AuthorSlot`] by position, in the order `papers::author_slot_rows` selects.
 macro_rules! author_slot {
     ($row:expr) => {

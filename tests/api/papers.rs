@@ -593,3 +593,46 @@ async fn rows_read_by_position_equal_the_derived_decoding() {
         )
     );
 }
+
+/// `page_with_authors` (one statement, the slots as JSON in a column) reads the same papers and
+/// author slots as `page` followed by `author_slots`, on either backend, in every order.
+#[tokio::test]
+async fn a_page_with_its_authors_in_one_statement_equals_two_statements() {
+    use papergraph::repo::papers::{self, PaperCriteria, Slice, Sort, SortField};
+
+    let app = crate::helpers::spawn_app().await;
+    app.import_samples().await;
+    for field in [
+        SortField::Upvotes,
+        SortField::PublishedAt,
+        SortField::Trending,
+    ] {
+        for descending in [true, false] {
+            let sort = Sort { field, descending };
+            let slice = Slice::Forward {
+                first: 7,
+                after: None,
+            };
+            let criteria = PaperCriteria::default();
+            let two = papers::page(&app.db, &criteria, sort, &slice)
+                .await
+                .unwrap();
+            let ids: Vec<i64> = two.rows.iter().map(|p| p.id).collect();
+            let slots = papers::author_slots(&app.db, &ids).await.unwrap();
+            let one = papers::page_with_authors(&app.db, &criteria, sort, &slice)
+                .await
+                .unwrap();
+            assert_eq!(one.rows.len(), 7);
+            assert_eq!(
+                (one.has_next_page, one.has_previous_page),
+                (two.has_next_page, two.has_previous_page)
+            );
+            for ((p, s), q) in one.rows.iter().zip(&two.rows) {
+                assert_eq!(p, q);
+                let expected = slots.get(&q.id).cloned().unwrap_or_default();
+                assert!(!expected.is_empty(), "paper {} has authors", q.id);
+                assert_eq!(format!("{s:?}"), format!("{expected:?}"));
+            }
+        }
+    }
+}
