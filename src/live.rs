@@ -211,9 +211,16 @@ impl Bus {
         })
     }
 
-    /// Live subscribers on this server.
+    /// Live subscribers on this server: none until the tailer has started. (The first
+    /// subscriber's receiver exists a moment before the tailer has read where the events stand;
+    /// counting it then let a test commit in that moment and wait for an event the tailer, started
+    /// after the commit, rightly took for an old one.)
     pub fn subscribers(&self) -> usize {
-        self.tx.receiver_count()
+        if self.started.initialized() {
+            self.tx.receiver_count()
+        } else {
+            0
+        }
     }
 
     /// A receiver of every batch committed from now on. The first call starts the tailer
