@@ -338,13 +338,11 @@ pub async fn author_slots<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// One row per slot (PostgreSQL).
-async fn author_slot_rows<C: ConnectionTrait>(
-    db: &C,
-    paper_ids: &[i64],
-) -> Result<HashMap<i64, Vec<AuthorSlot>>, DbErr> {
+/// The statement of [`author_slots`] on PostgreSQL: one row per slot of `paper_ids`, by paper
+/// then position, in the column order `rows::AuthorSlotRow` decodes.
+pub fn author_slot_select(paper_ids: &[i64]) -> sea_orm::sea_query::SelectStatement {
     use paper_author::Column as PA;
-    let q = Query::select()
+    Query::select()
         .columns([
             (paper_author::Entity, PA::PaperId),
             (paper_author::Entity, PA::Position),
@@ -371,7 +369,15 @@ async fn author_slot_rows<C: ConnectionTrait>(
         .and_where(Expr::col((paper_author::Entity, PA::PaperId)).is_in(paper_ids.iter().copied()))
         .order_by((paper_author::Entity, PA::PaperId), Order::Asc)
         .order_by((paper_author::Entity, PA::Position), Order::Asc)
-        .to_owned();
+        .to_owned()
+}
+
+/// One row per slot (PostgreSQL).
+async fn author_slot_rows<C: ConnectionTrait>(
+    db: &C,
+    paper_ids: &[i64],
+) -> Result<HashMap<i64, Vec<AuthorSlot>>, DbErr> {
+    let q = author_slot_select(paper_ids);
     let rows = AuthorSlotRow::find_by_statement(db.get_database_backend().build(&q))
         .all(db)
         .await?;

@@ -87,27 +87,43 @@ pub struct PaperRow(pub paper::Model);
 
 impl FromQueryResult for PaperRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let read = || -> Result<Option<paper::Model>, DbErr> {
-            if !pre.is_empty() {
-                return Ok(None);
-            }
-            if let Some(row) = res.try_as_pg_row()
-                && row.len() == PAPER_COLUMNS
-            {
-                return Ok(Some(paper_model!(row)));
-            }
-            if let Some(row) = res.try_as_sqlite_row()
-                && row.len() == PAPER_COLUMNS
-            {
-                return Ok(Some(paper_model!(row)));
-            }
-            Ok(None)
-        };
-        match read()? {
+        let read = by_position(
+            res,
+            pre,
+            PAPER_COLUMNS,
+            |row| Ok(paper_model!(row)),
+            |row| Ok(paper_model!(row)),
+        )?;
+        match read {
             Some(m) => Ok(PaperRow(m)),
             None => paper::Model::from_query_result(res, pre).map(PaperRow),
         }
     }
+}
+
+/// Decodes `res` by position, through `pg` or `sqlite` for its backend, when it is a row of
+/// `columns` columns read without a prefix; `None` for any other row.
+fn by_position<T>(
+    res: &QueryResult,
+    pre: &str,
+    columns: usize,
+    pg: impl FnOnce(&sea_orm::sqlx::postgres::PgRow) -> Result<T, DbErr>,
+    sqlite: impl FnOnce(&sea_orm::sqlx::sqlite::SqliteRow) -> Result<T, DbErr>,
+) -> Result<Option<T>, DbErr> {
+    if !pre.is_empty() {
+        return Ok(None);
+    }
+    if let Some(row) = res.try_as_pg_row()
+        && row.len() == columns
+    {
+        return pg(row).map(Some);
+    }
+    if let Some(row) = res.try_as_sqlite_row()
+        && row.len() == columns
+    {
+        return sqlite(row).map(Some);
+    }
+    Ok(None)
 }
 
 /// A `paper::Model` followed by one more text column (`papers::page_with_authors`' author
@@ -118,28 +134,26 @@ pub struct PaperWithSlotsRow(pub paper::Model, pub Option<String>);
 impl FromQueryResult for PaperWithSlotsRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
         let extra = |e| DbErr::Type(format!("column author_slots: {e}"));
-        if pre.is_empty() {
-            if let Some(row) = res.try_as_pg_row()
-                && row.len() == PAPER_COLUMNS + 1
-            {
-                return Ok(PaperWithSlotsRow(
-                    paper_model!(row),
-                    row.try_get(PAPER_COLUMNS).map_err(extra)?,
-                ));
-            }
-            if let Some(row) = res.try_as_sqlite_row()
-                && row.len() == PAPER_COLUMNS + 1
-            {
-                return Ok(PaperWithSlotsRow(
-                    paper_model!(row),
-                    row.try_get(PAPER_COLUMNS).map_err(extra)?,
-                ));
-            }
+        let read = by_position(
+            res,
+            pre,
+            PAPER_COLUMNS + 1,
+            |row| {
+                let slots = row.try_get(PAPER_COLUMNS).map_err(extra)?;
+                Ok(PaperWithSlotsRow(paper_model!(row), slots))
+            },
+            |row| {
+                let slots = row.try_get(PAPER_COLUMNS).map_err(extra)?;
+                Ok(PaperWithSlotsRow(paper_model!(row), slots))
+            },
+        )?;
+        match read {
+            Some(r) => Ok(r),
+            None => Ok(PaperWithSlotsRow(
+                paper::Model::from_query_result(res, pre)?,
+                res.try_get(pre, "author_slots")?,
+            )),
         }
-        Ok(PaperWithSlotsRow(
-            paper::Model::from_query_result(res, pre)?,
-            res.try_get(pre, "author_slots")?,
-        ))
     }
 }
 
@@ -171,23 +185,14 @@ pub struct AuthorSlotRow(pub AuthorSlot);
 
 impl FromQueryResult for AuthorSlotRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let read = || -> Result<Option<AuthorSlot>, DbErr> {
-            if !pre.is_empty() {
-                return Ok(None);
-            }
-            if let Some(row) = res.try_as_pg_row()
-                && row.len() == AUTHOR_SLOT_COLUMNS
-            {
-                return Ok(Some(author_slot!(row)));
-            }
-            if let Some(row) = res.try_as_sqlite_row()
-                && row.len() == AUTHOR_SLOT_COLUMNS
-            {
-                return Ok(Some(author_slot!(row)));
-            }
-            Ok(None)
-        };
-        match read()? {
+        let read = by_position(
+            res,
+            pre,
+            AUTHOR_SLOT_COLUMNS,
+            |row| Ok(author_slot!(row)),
+            |row| Ok(author_slot!(row)),
+        )?;
+        match read {
             Some(s) => Ok(AuthorSlotRow(s)),
             None => AuthorSlot::from_query_result(res, pre).map(AuthorSlotRow),
         }

@@ -516,10 +516,9 @@ async fn bad_input_is_answered_with_codes() {
 /// sea-orm's derived, by-name decoding reads, NULLs included, on either backend.
 #[tokio::test]
 async fn rows_read_by_position_equal_the_derived_decoding() {
-    use papergraph::entities::{author, paper, paper_author};
+    use papergraph::entities::paper;
     use papergraph::repo::papers::AuthorSlot;
     use papergraph::repo::rows::{AuthorSlotRow, PaperRow};
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
     use sea_orm::{EntityTrait, FromQueryResult, QueryOrder};
 
     let app = crate::helpers::spawn_app().await;
@@ -543,34 +542,8 @@ async fn rows_read_by_position_equal_the_derived_decoding() {
     assert!(derived.iter().any(|p| p.github_repo.is_none()));
     assert_eq!(by_position, derived);
 
-    use paper_author::Column as PA;
-    let q = Query::select()
-        .columns([
-            (paper_author::Entity, PA::PaperId),
-            (paper_author::Entity, PA::Position),
-            (paper_author::Entity, PA::AuthorId),
-            (paper_author::Entity, PA::Name),
-            (paper_author::Entity, PA::Hidden),
-            (paper_author::Entity, PA::HfUserId),
-            (paper_author::Entity, PA::ClaimStatus),
-        ])
-        .expr_as(
-            Expr::col((author::Entity, author::Column::Name)),
-            "author_name",
-        )
-        .expr_as(
-            Expr::col((author::Entity, author::Column::PaperCount)),
-            "author_paper_count",
-        )
-        .from(paper_author::Entity)
-        .inner_join(
-            author::Entity,
-            Expr::col((author::Entity, author::Column::Id))
-                .equals((paper_author::Entity, PA::AuthorId)),
-        )
-        .order_by((paper_author::Entity, PA::PaperId), sea_orm::Order::Asc)
-        .order_by((paper_author::Entity, PA::Position), sea_orm::Order::Asc)
-        .to_owned();
+    let ids: Vec<i64> = derived.iter().map(|p| p.id).collect();
+    let q = papergraph::repo::papers::author_slot_select(&ids);
     let stmt = app.db.get_database_backend().build(&q);
     let derived = AuthorSlot::find_by_statement(stmt.clone())
         .all(&app.db)
