@@ -133,13 +133,23 @@ struct Slot {
 struct Postings {
     /// `(slot, weighted term frequency)`: the sum of the field weights of its occurrences.
     entries: Vec<(u32, f32)>,
-    /// Where each posting's positions start in `positions`.
-    pos_start: Vec<u32>,
+    /// Where the positions of each block of [`POS_BLOCK`] postings start in `positions`, and
+    /// where each posting's start within its block: a posting's positions are found in O(1)
+    /// with two bytes a posting instead of four.
+    block_start: Vec<u32>,
+    pos_offset: Vec<u16>,
     positions: Vec<Pos>,
     /// For a term found in many papers: its slots as a bitset, so that a conjunction finds a
     /// slot's posting in O(1) instead of merging whole lists.
     dense: Option<Dense>,
 }
+
+/// Postings per block of position starts.
+const POS_BLOCK: usize = 64;
+/// Positions kept per posting, so that a block's offsets fit in 16 bits (64 x 1,023 < 65,536).
+/// Only a paper with a word over a thousand times in one text would lose some (for phrases;
+/// its term frequency counts them all).
+const MAX_POSITIONS: usize = 1_023;
 
 /// A term is given a [`Dense`] view once it is in at least one paper in `DENSE_SHARE` (the view
 /// then costs at most 3/8 of its postings' memory) and in `DENSE_MIN` papers.
@@ -222,13 +232,33 @@ impl<'a> Probe<'a> {
 }
 
 impl Postings {
+    /// Where posting `i`'s positions start.
+    #[inline]
+    fn pos_start(&self, i: usize) -> usize {
+        self.block_start[i / POS_BLOCK] as usize + usize::from(self.pos_offset[i])
+    }
+
     fn positions_of(&self, i: usize) -> &[Pos] {
-        let start = self.pos_start[i] as usize;
-        let end = self
-            .pos_start
-            .get(i + 1)
-            .map_or(self.positions.len(), |e| *e as usize);
-        &self.positions[start..end]
+        let end = if i + 1 < self.entries.len() {
+            self.pos_start(i + 1)
+        } else {
+            self.positions.len()
+        };
+        &self.positions[self.pos_start(i)..end]
+    }
+
+    /// Appends a posting (its slot above every slot in the list) with its positions.
+    fn push(&mut self, entry: (u32, f32), positions: &[Pos]) {
+        let i = self.entries.len();
+        if i.is_multiple_of(POS_BLOCK) {
+            self.block_start.push(self.positions.len() as u32);
+        }
+        let block = self.block_start[i / POS_BLOCK] as usize;
+        self.pos_offset
+            .push(u16::try_from(self.positions.len() - block).unwrap_or(u16::MAX));
+        self.entries.push(entry);
+        self.positions
+            .extend_from_slice(&positions[..positions.len().min(MAX_POSITIONS)]);
     }
 }
 
@@ -271,7 +301,8 @@ impl Index {
             .iter()
             .map(|p| {
                 p.entries.capacity() * 8
-                    + p.pos_start.capacity() * 4
+                    + p.block_start.capacity() * 4
+                    + p.pos_offset.capacity() * 2
                     + p.positions.capacity() * 2
                     + p.dense.as_ref().map_or(0, |d| d.bits.capacity() * 12)
             })
@@ -315,9 +346,7 @@ impl Index {
             };
             let p = &mut self.postings[term as usize];
             let before = p.entries.len();
-            p.entries.push((slot, wtf));
-            p.pos_start.push(p.positions.len() as u32);
-            p.positions.extend(positions);
+            p.push((slot, wtf), &positions);
             match &mut p.dense {
                 Some(d) => d.push(slot, before as u32),
                 None if before + 1 >= DENSE_MIN && (before + 1) * DENSE_SHARE > slot as usize => {
@@ -346,7 +375,8 @@ impl Index {
     pub fn shrink(&mut self) {
         for p in &mut self.postings {
             p.entries.shrink_to_fit();
-            p.pos_start.shrink_to_fit();
+            p.block_start.shrink_to_fit();
+            p.pos_offset.shrink_to_fit();
             p.positions.shrink_to_fit();
             if let Some(d) = &mut p.dense {
                 d.bits.shrink_to_fit();
@@ -400,9 +430,7 @@ impl Index {
             let mut out = Postings::default();
             for i in 0..p.entries.len() {
                 if slots[p.entries[i].0 as usize].live {
-                    out.entries.push(p.entries[i]);
-                    out.pos_start.push(out.positions.len() as u32);
-                    out.positions.extend_from_slice(p.positions_of(i));
+                    out.push(p.entries[i], p.positions_of(i));
                 }
             }
             if p.dense.is_some() {
@@ -1060,5 +1088,49 @@ mod tests {
         }
         assert_eq!(paged, all);
         assert_eq!(all.len(), 50);
+    }
+
+    #[test]
+    fn phrases_find_their_positions_across_position_blocks_and_compaction() {
+        // 700 papers: more than ten blocks of postings for "alpha" and "beta", with varying
+        // numbers of positions per posting (so block offsets vary).
+        let text = |i: i64| {
+            let filler = "filler ".repeat((i % 13) as usize);
+            match i % 3 {
+                0 => format!("{filler}alpha beta and alpha beta"),
+                1 => format!("{filler}beta alpha"),
+                _ => format!("alpha {filler}x beta"),
+            }
+        };
+        let mut index = Index::default();
+        for i in 0..700 {
+            index.upsert(&doc(i, "t", &text(i), "a"));
+        }
+        let hits = |index: &Index| -> Vec<i64> {
+            let q = SearchQuery::parse("\"alpha beta\"").unwrap();
+            let mut ids: Vec<i64> = page(index, &q, None, 1_000)
+                .into_sorted()
+                .into_iter()
+                .map(|h| h.0)
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        let expected: Vec<i64> = (0..700).filter(|i| i % 3 == 0).collect();
+        assert_eq!(hits(&index), expected);
+        // Every 5th paper gone, every 7th rewritten without the phrase, then squeezed out.
+        for i in (0..700).step_by(5) {
+            index.remove(i);
+        }
+        for i in (0..700).step_by(7) {
+            if i % 5 != 0 {
+                index.upsert(&doc(i, "t", "gamma delta", "a"));
+            }
+        }
+        index.compact();
+        let expected: Vec<i64> = (0..700)
+            .filter(|i| i % 3 == 0 && i % 5 != 0 && i % 7 != 0)
+            .collect();
+        assert_eq!(hits(&index), expected);
     }
 }
