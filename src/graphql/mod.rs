@@ -57,6 +57,13 @@ fn bare_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
         .limit_complexity(cost::MAX_COST)
 }
 
+/// The schema planned requests run on: [`bare_builder`]'s, validating in async-graphql's fast
+/// mode (cycles, uploads, and the complexity and depth limits). A plan exists only for a request
+/// (document, operation and variables) that passed strict validation on this same schema.
+fn planned_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    bare_builder().validation_mode(async_graphql::ValidationMode::Fast)
+}
+
 /// The schema with its database handle and keyword search index.
 pub fn build_schema(
     db: DatabaseConnection,
@@ -84,7 +91,7 @@ pub fn build_schema(
     };
     Executor {
         schema: with_data(builder()),
-        bare: with_data(bare_builder()),
+        bare: with_data(planned_builder()),
         plans: Arc::default(),
     }
 }
