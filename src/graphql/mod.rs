@@ -221,20 +221,8 @@ impl Extension for ErrorCodesExt {
         })?;
         let spent = result.complexity as u64;
         self.cost.store(spent, std::sync::atomic::Ordering::Relaxed);
-        if let Some(cell) = ctx.data_opt::<Arc<cost::CostCell>>() {
-            cell.0.store(spent, std::sync::atomic::Ordering::Relaxed);
-            cell.2.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        // The caller's budget pays for the query before it runs.
-        if let Some(client) = ctx.data_opt::<cost::Client>()
-            && let Err(s) = client.limiter.spend(&client.key, spent.max(1))
-        {
-            if let Some(cell) = ctx.data_opt::<Arc<cost::CostCell>>() {
-                cell.1.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            let e = rate_limited(spent, &s);
-            return Err(vec![e]);
-        }
+        let cell = ctx.data_opt::<Arc<cost::CostCell>>().map(|c| &**c);
+        charge(spent, cell, ctx.data_opt::<cost::Client>()).map_err(|e| vec![e])?;
         Ok(result)
     }
 }
@@ -270,6 +258,29 @@ fn kind_of(
             .map(|(_, ty)| *ty),
         _ => None,
     }
+}
+
+/// Records a validated query's cost in the request's cell, and charges it to the client's
+/// budget before it runs (the error to answer when the budget refuses it).
+fn charge(
+    spent: u64,
+    cell: Option<&cost::CostCell>,
+    client: Option<&cost::Client>,
+) -> Result<(), ServerError> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if let Some(cell) = cell {
+        cell.0.store(spent, Relaxed);
+        cell.2.store(true, Relaxed);
+    }
+    if let Some(client) = client
+        && let Err(s) = client.limiter.spend(&client.key, spent.max(1))
+    {
+        if let Some(cell) = cell {
+            cell.1.store(true, Relaxed);
+        }
+        return Err(rate_limited(spent, &s));
+    }
+    Ok(())
 }
 
 /// The error of a query the client's budget refused.
@@ -352,54 +363,50 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// Runs one HTTP request. `cost` is the request's [`cost::CostCell`] (also in its data);
-    /// `client`, whose budget pays (also in its data).
+    /// Runs one HTTP request. `key` is its [`request_key`]; `cost` is the request's
+    /// [`cost::CostCell`] (also in its data); `client`, whose budget pays (also in its data).
     pub async fn execute(
         &self,
         mut request: async_graphql::Request,
+        key: &str,
         cost: &cost::CostCell,
         client: Option<&cost::Client>,
-    ) -> Response {
+    ) -> Executed {
         use std::sync::atomic::Ordering::Relaxed;
-        let key = (request.query.len() <= PLAN_MAX_QUERY).then(|| {
-            let variables = serde_json::to_string(&request.variables).unwrap_or_default();
-            let op = request.operation_name.as_deref().unwrap_or("");
-            let mut k = String::with_capacity(request.query.len() + op.len() + variables.len() + 2);
-            for part in [op, variables.as_str(), request.query.as_str()] {
-                k.push_str(part);
-                k.push('\u{0}');
-            }
-            k
-        });
-        let plan = key.as_ref().and_then(|k| {
+        let plan = {
             let plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
-            plans.map.get(k).cloned()
-        });
+            plans.map.get(key).cloned()
+        };
         if let Some(plan) = plan {
-            cost.0.store(plan.cost, Relaxed);
-            cost.2.store(true, Relaxed);
-            if let Some(c) = client
-                && let Err(s) = c.limiter.spend(&c.key, plan.cost.max(1))
-            {
-                cost.1.store(true, Relaxed);
-                let refused = Response::from_errors(vec![rate_limited(plan.cost, &s)]);
-                return finish(refused, plan.kind, Some(plan.cost));
+            if let Err(e) = charge(plan.cost, Some(cost), client) {
+                let refused = Response::from_errors(vec![e]);
+                return Executed {
+                    response: finish(refused, plan.kind, Some(plan.cost)),
+                    kind: plan.kind,
+                };
             }
             request.set_parsed_query(plan.doc.clone());
             let response = self.bare.execute(request).await;
-            return finish(response, plan.kind, Some(plan.cost));
+            return Executed {
+                response: finish(response, plan.kind, Some(plan.cost)),
+                kind: plan.kind,
+            };
         }
-        let Some(key) = key else {
-            return self.schema.execute(request).await;
-        };
         let (query, op) = (request.query.clone(), request.operation_name.clone());
         let response = self.schema.execute(request).await;
-        // Plan what validated (and was not refused): its next runs skip the extension.
-        if cost.2.load(Relaxed)
-            && !cost.1.load(Relaxed)
-            && let Ok(doc) = async_graphql::parser::parse_query(&query)
-        {
-            let kind = kind_of(&operations(&doc), op.as_deref());
+        // What validated (and was not refused) is planned: its next runs skip the extension.
+        // (The extension parsed the document too, but keeps it to itself.)
+        let parsed = (cost.2.load(Relaxed) && !cost.1.load(Relaxed))
+            .then(|| async_graphql::parser::parse_query(&query).ok())
+            .flatten();
+        let Some(doc) = parsed else {
+            return Executed {
+                response,
+                kind: None,
+            };
+        };
+        let kind = kind_of(&operations(&doc), op.as_deref());
+        if query.len() <= PLAN_MAX_QUERY {
             let plan = Arc::new(Plan {
                 doc,
                 cost: cost.0.load(Relaxed),
@@ -410,8 +417,28 @@ impl Executor {
                 *plans = Plans::default();
             }
             plans.bytes += key.len();
-            plans.map.insert(key, plan);
+            plans.map.insert(key.to_owned(), plan);
         }
-        response
+        Executed { response, kind }
     }
+}
+
+/// A response, with the type of the operation that ran (`None` when the request did not get
+/// past validation).
+pub struct Executed {
+    pub response: Response,
+    pub kind: Option<&'static str>,
+}
+
+/// What identifies a request: its operation name, variables (as JSON) and document. Plans are
+/// kept by it, and the response cache's keys are made from it.
+pub fn request_key(request: &async_graphql::Request) -> String {
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    let op = request.operation_name.as_deref().unwrap_or("");
+    let mut k = String::with_capacity(op.len() + variables.len() + request.query.len() + 2);
+    for part in [op, variables.as_str(), request.query.as_str()] {
+        k.push_str(part);
+        k.push('\u{0}');
+    }
+    k
 }

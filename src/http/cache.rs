@@ -11,17 +11,17 @@ use axum::http::StatusCode;
 
 use crate::events;
 
-/// What identifies a response: the document, operation, variables and the negotiated media type.
+/// What identifies a response: the request ([`crate::graphql::request_key`]: document, operation
+/// and variables) and the negotiated media type.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey(String);
 
 impl CacheKey {
-    pub fn new(query: &str, operation: Option<&str>, variables: &str, media: &str) -> Self {
-        let mut k = String::with_capacity(query.len() + variables.len() + 64);
-        for part in [media, operation.unwrap_or(""), variables, query] {
-            k.push_str(part);
-            k.push('\u{0}');
-        }
+    pub fn new(request_key: &str, media: &str) -> Self {
+        let mut k = String::with_capacity(media.len() + 1 + request_key.len());
+        k.push_str(media);
+        k.push('\u{0}');
+        k.push_str(request_key);
         Self(k)
     }
 

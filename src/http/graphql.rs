@@ -75,16 +75,6 @@ fn media_of(accept: Accept) -> &'static str {
     }
 }
 
-fn cache_key(request: &async_graphql::Request, accept: Accept) -> CacheKey {
-    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
-    CacheKey::new(
-        &request.query,
-        request.operation_name.as_deref(),
-        &variables,
-        media_of(accept),
-    )
-}
-
 fn respond(status: StatusCode, media: &'static str, body: Bytes, cache: &'static str) -> Response {
     let mut r = (status, [(header::CONTENT_TYPE, media)], body).into_response();
     r.headers_mut()
@@ -188,7 +178,11 @@ async fn execute_unlimited(
     cost: &crate::graphql::cost::CostCell,
     client: Option<&crate::graphql::cost::Client>,
 ) -> Response {
-    let key = state.cache.enabled().then(|| cache_key(&request, accept));
+    let request_key = crate::graphql::request_key(&request);
+    let key = state
+        .cache
+        .enabled()
+        .then(|| CacheKey::new(&request_key, media_of(accept)));
     if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
         return respond(hit.status, hit.media, hit.body, "hit");
     }
@@ -197,10 +191,10 @@ async fn execute_unlimited(
         "operation",
         request.operation_name.as_deref().unwrap_or("anonymous"),
     );
-    let query = key
-        .as_ref()
-        .map(|_| (request.query.clone(), request.operation_name.clone()));
-    let response = state.schema.execute(request, cost, client).await;
+    let crate::graphql::Executed { response, kind } = state
+        .schema
+        .execute(request, &request_key, cost, client)
+        .await;
     // The client's budget refused the query (before it ran): 429, whatever the media type.
     let rate_limited = cost.refused();
     // With the new media type, a request that never reached execution answers 4xx.
@@ -230,9 +224,9 @@ async fn execute_unlimited(
     match serialised {
         Ok(body) => {
             let body = Bytes::from(body);
-            if let (Some(key), Some((query, op))) = (key, query)
+            if let Some(key) = key
                 && response.errors.is_empty()
-                && !is_mutation(&query, op.as_deref())
+                && kind == Some("query")
             {
                 state
                     .cache
