@@ -105,7 +105,7 @@ pub struct PaperConnection {
 
 impl PaperConnection {
     /// One page; with `authors` (the selection shows the papers' authors, see
-    /// [`wants_authors`]) their author slots come in the page's statement.
+    /// [`wants_authors`]) their author slots are read with it.
     pub async fn load(
         db: &DatabaseConnection,
         criteria: PaperCriteria,
@@ -113,26 +113,27 @@ impl PaperConnection {
         slice: Slice,
         authors: bool,
     ) -> Result<Self, AppError> {
-        // On SQLite every statement is a hand-off to the connection's thread and back, so the
-        // slots come with the page (1.07-1.09x the daily list). PostgreSQL builds that JSON
-        // dearer than it runs the second statement (server CPU -70 us a request, database CPU
-        // +80 us, the same req/s side by side), and its CPU is what replicas share: two there.
-        let one_statement = authors && db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-        let (papers, info, cursors) = if one_statement {
+        let (rows, slots, has_next_page, has_previous_page) = if authors {
             let page = repo::papers::page_with_authors(db, &criteria, sort, &slice).await?;
-            let cursors: Vec<String> = page
-                .rows
-                .iter()
-                .map(|(p, _)| sort.cursor(p).encode())
-                .collect();
-            let info = page_info(&page, &cursors);
-            (Paper::page_with_authors(db, page.rows), info, cursors)
+            let (rows, slots) = page.rows.into_iter().unzip();
+            (
+                rows,
+                Some(slots),
+                page.has_next_page,
+                page.has_previous_page,
+            )
         } else {
             let page = repo::papers::page(db, &criteria, sort, &slice).await?;
-            let cursors: Vec<String> = page.rows.iter().map(|p| sort.cursor(p).encode()).collect();
-            let info = page_info(&page, &cursors);
-            (Paper::page(db, page.rows), info, cursors)
+            (page.rows, None, page.has_next_page, page.has_previous_page)
         };
+        let page = Page {
+            rows,
+            has_next_page,
+            has_previous_page,
+        };
+        let cursors: Vec<String> = page.rows.iter().map(|p| sort.cursor(p).encode()).collect();
+        let info = page_info(&page, &cursors);
+        let papers = Paper::page_with_slots(db, page.rows, slots);
         Ok(Self {
             papers,
             cursors,

@@ -22,23 +22,18 @@ pub struct Paper {
 impl Paper {
     /// The papers of one page, sharing one batch.
     pub fn page(db: &DatabaseConnection, rows: Vec<paper::Model>) -> Vec<Paper> {
-        let batch = PaperBatch::new(db.clone(), &rows);
-        rows.into_iter()
-            .map(|row| Paper {
-                row,
-                batch: batch.clone(),
-            })
-            .collect()
+        Self::page_with_slots(db, rows, None)
     }
 
-    /// The papers of one page with their author slots, loaded with the page.
-    pub fn page_with_authors(
+    /// The papers of one page, sharing one batch, with their author slots when they were read
+    /// with the page (`slots[i]` are `rows[i]`'s).
+    pub fn page_with_slots(
         db: &DatabaseConnection,
-        rows: Vec<(paper::Model, Vec<AuthorSlot>)>,
+        rows: Vec<paper::Model>,
+        slots: Option<Vec<Vec<AuthorSlot>>>,
     ) -> Vec<Paper> {
-        let (rows, slots): (Vec<paper::Model>, Vec<Vec<AuthorSlot>>) = rows.into_iter().unzip();
-        let authors = rows.iter().map(|p| p.id).zip(slots).collect();
-        let batch = PaperBatch::with_authors(db.clone(), &rows, Some(authors));
+        let authors = slots.map(|s| rows.iter().map(|p| p.id).zip(s).collect());
+        let batch = PaperBatch::with_authors(db.clone(), &rows, authors);
         rows.into_iter()
             .map(|row| Paper {
                 row,
