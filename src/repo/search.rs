@@ -117,17 +117,22 @@ impl SearchEngine {
             changed.push(r.try_get_by_index::<i64>(0)?);
             last = last.max(r.try_get_by_index::<i64>(1)?);
         }
-        for chunk in changed.chunks(1_000) {
-            let docs = load_texts(&self.db, chunk).await?;
-            let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
-            for id in chunk {
-                match docs.get(id) {
-                    Some(d) => index.upsert(d),
-                    None => index.remove(*id),
+        if first && changed.len() >= 1_000 {
+            let index = build_apart(&self.db, &changed).await?;
+            *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+        } else {
+            for chunk in changed.chunks(1_000) {
+                let docs = load_texts(&self.db, chunk).await?;
+                let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+                for id in chunk {
+                    match docs.get(id) {
+                        Some(d) => index.upsert(d),
+                        None => index.remove(*id),
+                    }
                 }
             }
         }
-        if changed.len() >= 1_000 {
+        if changed.len() >= 1_000 && !first {
             self.index
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
@@ -194,6 +199,41 @@ async fn allowed_ids(
         .all(db)
         .await?;
     Ok(Some(ids.into_iter().collect()))
+}
+
+/// Builds an index of the given papers on a thread of its own, fed by this task: the first
+/// build tokenises and stems every paper (5-7 s of CPU on 100,000 papers), which would otherwise
+/// hold one of the runtime's worker threads and the requests queued on it.
+async fn build_apart<C: ConnectionTrait>(db: &C, changed: &[i64]) -> Result<Index, DbErr> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(i64, Option<DocText>)>>(1);
+    let builder = std::thread::Builder::new()
+        .name("search-index".into())
+        .spawn(move || {
+            let mut index = Index::default();
+            for batch in rx {
+                for (id, doc) in batch {
+                    match doc {
+                        Some(d) => index.upsert(&d),
+                        None => index.remove(id),
+                    }
+                }
+            }
+            index.shrink();
+            index
+        })
+        .map_err(|e| DbErr::Custom(format!("could not start the search index builder: {e}")))?;
+    for chunk in changed.chunks(1_000) {
+        let mut docs = load_texts(db, chunk).await?;
+        let batch = chunk.iter().map(|id| (*id, docs.remove(id))).collect();
+        if tx.send(batch).is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    tokio::task::spawn_blocking(move || builder.join())
+        .await
+        .map_err(|e| DbErr::Custom(format!("the search index builder was lost: {e}")))?
+        .map_err(|_| DbErr::Custom("the search index builder panicked".into()))
 }
 
 /// The searchable text of the given papers, by id (papers that do not exist are left out).
