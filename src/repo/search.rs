@@ -125,18 +125,15 @@ impl SearchEngine {
                 let docs = load_texts(&self.db, chunk).await?;
                 let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
                 for id in chunk {
-                    match docs.get(id) {
-                        Some(d) => index.upsert(d),
-                        None => index.remove(*id),
-                    }
+                    index.apply(*id, docs.get(id));
                 }
             }
-        }
-        if changed.len() >= 1_000 && !first {
-            self.index
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .shrink();
+            if changed.len() >= 1_000 {
+                self.index
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .shrink();
+            }
         }
         *applied = last;
         self.seen.store(generation, Ordering::Release);
@@ -212,10 +209,7 @@ async fn build_apart<C: ConnectionTrait>(db: &C, changed: &[i64]) -> Result<Inde
             let mut index = Index::default();
             for batch in rx {
                 for (id, doc) in batch {
-                    match doc {
-                        Some(d) => index.upsert(&d),
-                        None => index.remove(id),
-                    }
+                    index.apply(id, doc.as_ref());
                 }
             }
             index.shrink();

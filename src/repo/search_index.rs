@@ -216,9 +216,8 @@ struct Dense {
 impl Dense {
     fn build(p: &Postings) -> Dense {
         let mut d = Dense::default();
-        let mut c = Cursor::new(p);
-        while let Some(slot) = c.advance() {
-            d.push(slot, c.next as u32 - 1);
+        for (i, slot) in Cursor::new(p) {
+            d.push(slot, i as u32);
         }
         d
     }
@@ -328,8 +327,9 @@ impl Postings {
 #[derive(Clone)]
 struct Cursor<'a> {
     p: &'a Postings,
-    /// The index of the next posting to decode, its byte offset and the slot before it.
-    next: usize,
+    /// How many postings are decoded (the index of the next one), the next one's byte offset and
+    /// the slot before it.
+    decoded: usize,
     off: usize,
     base: u32,
 }
@@ -338,7 +338,7 @@ impl<'a> Cursor<'a> {
     fn new(p: &'a Postings) -> Cursor<'a> {
         Cursor {
             p,
-            next: 0,
+            decoded: 0,
             off: 0,
             base: 0,
         }
@@ -347,12 +347,12 @@ impl<'a> Cursor<'a> {
     /// Decodes the next posting and returns its slot (the current posting is then `next - 1`).
     #[inline]
     fn advance(&mut self) -> Option<u32> {
-        if self.next >= self.p.n as usize {
+        if self.decoded >= self.p.n as usize {
             return None;
         }
         let slot = self.base + get_varint(&self.p.gaps, &mut self.off);
         self.base = slot;
-        self.next += 1;
+        self.decoded += 1;
         Some(slot)
     }
 
@@ -360,11 +360,11 @@ impl<'a> Cursor<'a> {
     /// whether it is `target`'s.
     #[inline]
     fn seek(&mut self, target: u32) -> bool {
-        if self.next > 0 && self.base >= target {
+        if self.decoded > 0 && self.base >= target {
             return self.base == target;
         }
         let skips = &self.p.skips;
-        let from = self.next / SKIP + 1;
+        let from = self.decoded / SKIP + 1;
         if from < skips.len() && skips[from].base < target {
             // The last block whose base is below the target, galloping from the current one.
             let (mut lo, mut step) = (from, 1);
@@ -376,7 +376,7 @@ impl<'a> Cursor<'a> {
             }
             let hi = hi.min(skips.len());
             let block = lo + skips[lo + 1..hi].partition_point(|s| s.base < target);
-            self.next = block * SKIP;
+            self.decoded = block * SKIP;
             self.off = skips[block].gaps as usize;
             self.base = skips[block].base;
         }
@@ -386,6 +386,22 @@ impl<'a> Cursor<'a> {
             }
         }
         false
+    }
+}
+
+/// `(index, slot)` of every posting, in order.
+impl Iterator for Cursor<'_> {
+    type Item = (usize, u32);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, u32)> {
+        let slot = self.advance()?;
+        Some((self.decoded - 1, slot))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.p.n as usize - self.decoded;
+        (left, Some(left))
     }
 }
 
@@ -447,7 +463,7 @@ impl<'a> Probe<'a> {
                 cursor, current, ..
             } => {
                 let slot = cursor.advance()?;
-                *current = cursor.next - 1;
+                *current = cursor.decoded - 1;
                 Some(slot)
             }
             Probe::Slice {
@@ -475,7 +491,7 @@ impl<'a> Probe<'a> {
             } => {
                 let found = match dense {
                     Some(d) => d.index_of(slot),
-                    None => cursor.seek(slot).then(|| cursor.next - 1),
+                    None => cursor.seek(slot).then(|| cursor.decoded - 1),
                 };
                 if let Some(i) = found {
                     *current = i;
@@ -635,6 +651,14 @@ impl Index {
         self.total_len += u64::from(len);
     }
 
+    /// Indexes a paper's current text, or takes it out when it has none (it was deleted).
+    pub fn apply(&mut self, paper_id: i64, doc: Option<&DocText>) {
+        match doc {
+            Some(d) => self.upsert(d),
+            None => self.remove(paper_id),
+        }
+    }
+
     /// Gives back the spare capacity of the posting lists (after a bulk load).
     pub fn shrink(&mut self) {
         for p in &mut self.postings {
@@ -688,10 +712,8 @@ impl Index {
         let slots = &self.slots;
         for p in &mut self.postings {
             let mut out = Postings::default();
-            let mut c = Cursor::new(p);
-            while let Some(slot) = c.advance() {
+            for (i, slot) in Cursor::new(p) {
                 if slots[slot as usize].live {
-                    let i = c.next - 1;
                     out.push(slot, p.wtf_of(i), p.positions_of(i));
                 }
             }
@@ -708,10 +730,9 @@ impl Index {
     fn live_matches(&self, term: u32) -> Matches<'_> {
         let p = &self.postings[term as usize];
         let mut out = Vec::with_capacity(p.n as usize);
-        let mut c = Cursor::new(p);
-        while let Some(slot) = c.advance() {
+        for (i, slot) in Cursor::new(p) {
             if self.dead == 0 || self.is_live(slot) {
-                out.push((slot, p.wtf_of(c.next - 1)));
+                out.push((slot, p.wtf_of(i)));
             }
         }
         Cow::Owned(out)
@@ -815,14 +836,7 @@ impl Index {
                 .zip(&self.live_bits)
                 .map(|(a, b)| (a & b).count_ones() as usize)
                 .sum(),
-            None => {
-                let mut c = Cursor::new(p);
-                let mut n = 0;
-                while let Some(slot) = c.advance() {
-                    n += usize::from(self.is_live(slot));
-                }
-                n
-            }
+            None => Cursor::new(p).filter(|(_, s)| self.is_live(*s)).count(),
         }
     }
 
@@ -987,16 +1001,43 @@ impl Index {
             return;
         }
         let words = self.slots.len().div_ceil(64);
-        let mut atoms: Vec<Matches<'_>> = Vec::new();
+        // A word's list is read in place (its bitset, when it has one, marks its slots a word at
+        // a time); prefixes and phrases are computed.
+        enum Found<'a> {
+            Term(&'a Postings),
+            Computed(Matches<'a>),
+        }
+        let mut atoms: Vec<Found<'_>> = Vec::new();
         let mut candidates: Option<Vec<u64>> = None;
         for group in &q.groups {
             let mut bits = vec![0u64; words];
             for a in group {
-                let m = self.atom_matches(a);
-                for (s, _) in m.iter() {
-                    bits[*s as usize / 64] |= 1 << (*s % 64);
+                let found = match a {
+                    Atom::Word {
+                        word,
+                        prefix: false,
+                    } => match self.term_postings(word) {
+                        Some(p) => Found::Term(p),
+                        None => Found::Computed(Cow::Borrowed(&[])),
+                    },
+                    _ => Found::Computed(self.atom_matches(a)),
+                };
+                match &found {
+                    Found::Term(p) => match &p.dense {
+                        Some(d) => bits.iter_mut().zip(&d.bits).for_each(|(b, d)| *b |= d),
+                        None => {
+                            for (_, s) in Cursor::new(p) {
+                                bits[s as usize / 64] |= 1 << (s % 64);
+                            }
+                        }
+                    },
+                    Found::Computed(m) => {
+                        for (s, _) in m.iter() {
+                            bits[*s as usize / 64] |= 1 << (*s % 64);
+                        }
+                    }
                 }
-                atoms.push(m);
+                atoms.push(found);
             }
             candidates = Some(match candidates {
                 None => bits,
@@ -1006,12 +1047,22 @@ impl Index {
         let Some(mut candidates) = candidates else {
             return;
         };
+        // Term lists still hold the postings of dead slots.
+        for (w, c) in candidates.iter_mut().enumerate() {
+            *c &= self.live_bits.get(w).copied().unwrap_or(0);
+        }
         if let Some(excluded) = self.excluded_bits(&q.excluded) {
             for (c, x) in candidates.iter_mut().zip(excluded) {
                 *c &= !x;
             }
         }
-        let idfs: Vec<f64> = atoms.iter().map(|m| idf(m.len())).collect();
+        let idfs: Vec<f64> = atoms
+            .iter()
+            .map(|a| match a {
+                Found::Term(p) => idf(self.live_df(p)),
+                Found::Computed(m) => idf(m.len()),
+            })
+            .collect();
         // One pass per atom adds its part of the score of every candidate into a dense array
         // (kept per thread, all zeros between queries), then one pass over the candidates.
         thread_local! {
@@ -1021,11 +1072,24 @@ impl Index {
             if acc.len() < self.slots.len() {
                 acc.resize(self.slots.len(), 0.0);
             }
-            for (k, m) in atoms.iter().enumerate() {
-                for (s, tf) in m.iter() {
-                    let s = *s as usize;
-                    if candidates[s / 64] & (1 << (s % 64)) != 0 {
-                        acc[s] += score(&self.slots[s], *tf, idfs[k]);
+            let candidate = |s: usize| candidates[s / 64] & (1 << (s % 64)) != 0;
+            for (k, a) in atoms.iter().enumerate() {
+                match a {
+                    Found::Term(p) => {
+                        for (i, s) in Cursor::new(p) {
+                            let s = s as usize;
+                            if candidate(s) {
+                                acc[s] += score(&self.slots[s], p.wtf_of(i), idfs[k]);
+                            }
+                        }
+                    }
+                    Found::Computed(m) => {
+                        for (s, tf) in m.iter() {
+                            let s = *s as usize;
+                            if candidate(s) {
+                                acc[s] += score(&self.slots[s], *tf, idfs[k]);
+                            }
+                        }
                     }
                 }
             }
@@ -1346,7 +1410,7 @@ mod tests {
                     assert!(!c.seek(s - 1), "slot {} is not in the list", s - 1);
                 }
                 assert!(c.seek(*s), "slot {s} (posting {i}, step {step})");
-                assert_eq!(c.next - 1, i);
+                assert_eq!(c.decoded - 1, i);
                 assert_eq!(p.wtf_of(i), (i % 300) as f32);
                 assert_eq!(p.positions_of(i), &[(i % 5) as Pos]);
             }
