@@ -5,7 +5,9 @@
 #   bench/ab.sh BIN_A BIN_B DATABASE_URL [SECONDS=8] [ROUNDS=2]
 #
 # Queries: the keyword-search kinds of bench/search.sh (its query files in $BENCH_DIR, written by
-# a run of it) at concurrency 1 and 8. Prints one AB line per point with both req/s, p50 and B/A.
+# a run of it) at concurrency 1 and 8, and `daily` (bench/daily-list.graphql over the days in
+# $BENCH_DIR/daily-dates.txt, one YYYY-MM-DD a line; AB_KINDS="daily"). Prints one AB line per
+# point with both req/s, p50 and B/A.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A="$1" B="$2" URL="$3" SECONDS_="${4:-8}" ROUNDS="${5:-2}"
@@ -29,7 +31,11 @@ done
 . bench/lib.sh
 run() { # port kind c -> "rps p50"
   local rps p50 rest
-  read -r rps p50 rest < <(wrk_point "$1" "$3" "$SECONDS_" bench/search.graphql q "$WORK/search-$2.txt")
+  if [ "$2" = daily ]; then
+    read -r rps p50 rest < <(wrk_point "$1" "$3" "$SECONDS_" bench/daily-list.graphql d "$WORK/daily-dates.txt")
+  else
+    read -r rps p50 rest < <(wrk_point "$1" "$3" "$SECONDS_" bench/search.graphql q "$WORK/search-$2.txt")
+  fi
   echo "$rps $p50"
 }
 for kind in $KINDS; do
@@ -40,7 +46,7 @@ for kind in $KINDS; do
       read -r rb pb < <(run 18021 "$kind" "$c")
       sa=$(echo "$sa + $ra" | bc) sb=$(echo "$sb + $rb" | bc)
     done
-    printf 'AB query=search-%s c=%s a_rps=%.0f b_rps=%.0f a_p50=%s b_p50=%s b/a=%.2f\n' "$kind" "$c" \
+    printf 'AB query=%s c=%s a_rps=%.0f b_rps=%.0f a_p50=%s b_p50=%s b/a=%.2f\n' "$kind" "$c" \
       "$(echo "$sa / $ROUNDS" | bc -l)" "$(echo "$sb / $ROUNDS" | bc -l)" "$pa" "$pb" "$(echo "$sb / $sa" | bc -l)"
   done
 done

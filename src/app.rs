@@ -27,6 +27,17 @@ impl DbStats {
     pub fn statements(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }
+
+    /// Counts a statement and logs it (at WARN when slow).
+    pub fn observe(&self, sql: &str, elapsed: Duration, failed: bool) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        let micros = elapsed.as_micros() as u64;
+        if elapsed >= SLOW_STATEMENT {
+            tracing::warn!(target: "papergraph::db", micros, failed, sql, "slow statement");
+        } else {
+            tracing::trace!(target: "papergraph::db", micros, failed, sql, "statement");
+        }
+    }
 }
 
 /// What every request handler can reach.
@@ -86,6 +97,9 @@ pub struct HttpOptions {
     pub introspection: bool,
     /// Admin mutations (`requestSync`): the token and the upstream they sync from.
     pub admin: crate::graphql::admin::Admin,
+    /// The connection's statement counter (from [`connect`]), for the statements that bypass
+    /// the pool (`repo::direct`).
+    pub db_stats: Option<Arc<DbStats>>,
 }
 
 /// Who gets which budget of query cost.
@@ -112,6 +126,7 @@ impl Default for HttpOptions {
             cors_origins: vec!["*".into()],
             introspection: true,
             admin: Default::default(),
+            db_stats: None,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -206,13 +221,7 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
     let stats = Arc::new(DbStats::default());
     let counter = stats.clone();
     db.set_metric_callback(move |info| {
-        counter.statements.fetch_add(1, Ordering::Relaxed);
-        let micros = info.elapsed.as_micros() as u64;
-        if info.elapsed >= SLOW_STATEMENT {
-            tracing::warn!(target: "papergraph::db", micros, failed = info.failed, sql = %info.statement.sql, "slow statement");
-        } else {
-            tracing::trace!(target: "papergraph::db", micros, failed = info.failed, sql = %info.statement.sql, "statement");
-        }
+        counter.observe(&info.statement.sql, info.elapsed, info.failed);
     });
     tracing::info!(database = %shown, backend = ?db.get_database_backend(), "connected to the database");
     Ok((db, stats))
@@ -308,6 +317,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
     let bus = crate::live::Bus::new(db.clone());
     let schema = build_schema(
         db.clone(),
+        crate::repo::direct::Direct::new(&db, opts.db_stats.clone()),
         search.clone(),
         opts.digest.clone(),
         bus.clone(),

@@ -96,7 +96,7 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
         db_opts.database_url = format!("sqlite://{}?mode=rwc", path.display());
         tracing::info!(database = %path.display(), "demo mode: serving the bundled sample lists from a scratch database");
     }
-    let (db, _) = app::connect(&db_opts).await?;
+    let (db, db_stats) = app::connect(&db_opts).await?;
     app::migrate(&db).await?;
     if opts.demo {
         let n = papergraph::sync::files::load_demo(&db).await?;
@@ -174,6 +174,7 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
             key_budget: opts.api_key_cost,
             trusted_proxies: opts.trusted_proxies.clone(),
         }),
+        db_stats: Some(db_stats),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = app::state(db.clone(), &http);

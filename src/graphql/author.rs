@@ -71,7 +71,8 @@ impl Author {
             ..Default::default()
         };
         let authors = super::connection::wants_authors(ctx);
-        Ok(PaperConnection::load(db, criteria, sort, slice, authors).await?)
+        let reads = ctx.data::<super::connection::Reads>()?;
+        Ok(PaperConnection::load(db, reads, criteria, sort, slice, authors).await?)
     }
 
     /// The people this author wrote papers with, most shared papers first (`first`: at most

@@ -1,6 +1,8 @@
 //! Relay cursor connections: arguments, `PageInfo`, and the paper and author connections.
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, SimpleObject};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use super::author::Author;
 use super::paper::Paper;
@@ -11,6 +13,41 @@ use crate::repo::{
     cursor::Cursor,
     papers::{Page, PaperCriteria, Slice, Sort},
 };
+
+/// The connections of leases for a page's statements on PostgreSQL (`repo::direct`), in the
+/// schema's data; `None` on SQLite.
+#[derive(Clone, Default)]
+pub struct Reads(pub Option<Arc<repo::direct::Direct>>);
+
+/// What a page of papers reads: the rows, and their author slots when asked.
+type PageRows = (
+    Vec<crate::entities::paper::Model>,
+    Option<Vec<Vec<repo::papers::AuthorSlot>>>,
+    bool,
+    bool,
+);
+
+async fn read_page<C: ConnectionTrait>(
+    db: &C,
+    criteria: &PaperCriteria,
+    sort: Sort,
+    slice: &Slice,
+    authors: bool,
+) -> Result<PageRows, DbErr> {
+    Ok(if authors {
+        let page = repo::papers::page_with_authors(db, criteria, sort, slice).await?;
+        let (rows, slots) = page.rows.into_iter().unzip();
+        (
+            rows,
+            Some(slots),
+            page.has_next_page,
+            page.has_previous_page,
+        )
+    } else {
+        let page = repo::papers::page(db, criteria, sort, slice).await?;
+        (page.rows, None, page.has_next_page, page.has_previous_page)
+    })
+}
 
 /// Page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE: i32 = 20;
@@ -108,23 +145,28 @@ impl PaperConnection {
     /// [`wants_authors`]) their author slots are read with it.
     pub async fn load(
         db: &DatabaseConnection,
+        reads: &Reads,
         criteria: PaperCriteria,
         sort: Sort,
         slice: Slice,
         authors: bool,
     ) -> Result<Self, AppError> {
-        let (rows, slots, has_next_page, has_previous_page) = if authors {
-            let page = repo::papers::page_with_authors(db, &criteria, sort, &slice).await?;
-            let (rows, slots) = page.rows.into_iter().unzip();
-            (
-                rows,
-                Some(slots),
-                page.has_next_page,
-                page.has_previous_page,
-            )
-        } else {
-            let page = repo::papers::page(db, &criteria, sort, &slice).await?;
-            (page.rows, None, page.has_next_page, page.has_previous_page)
+        let mut read = None;
+        if let Some(direct) = &reads.0
+            && let Ok(Some(lease)) = direct.lease().await
+        {
+            match read_page(&lease, &criteria, sort, &slice, authors).await {
+                // A connection that waited idle was closed meanwhile (a database restart):
+                // the pool reads instead.
+                Err(e) if lease.lost_idle_connection() => {
+                    tracing::info!(error = %e, "a waiting database connection was lost; reading through the pool");
+                }
+                done => read = Some(done?),
+            }
+        }
+        let (rows, slots, has_next_page, has_previous_page) = match read {
+            Some(r) => r,
+            None => read_page(db, &criteria, sort, &slice, authors).await?,
         };
         let page = Page {
             rows,

@@ -67,6 +67,7 @@ fn planned_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 /// The schema with its database handle and keyword search index.
 pub fn build_schema(
     db: DatabaseConnection,
+    direct: Option<Arc<crate::repo::direct::Direct>>,
     search: Arc<crate::repo::search::SearchEngine>,
     digest: Option<Arc<crate::digest::service::DigestService>>,
     bus: Arc<crate::live::Bus>,
@@ -82,6 +83,7 @@ pub fn build_schema(
         };
         builder
             .data(db.clone())
+            .data(connection::Reads(direct.clone()))
             .data(bus.clone())
             .data(admin.clone())
             .data(search.clone())

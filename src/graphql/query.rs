@@ -131,7 +131,8 @@ impl PaperQuery {
         let sort = order_by.unwrap_or_default().sort();
         let slice = slice(first, after, last, before, |c| sort.decode_cursor(c))?;
         let authors = super::connection::wants_authors(ctx);
-        Ok(PaperConnection::load(db(ctx)?, criteria, sort, slice, authors).await?)
+        let reads = ctx.data::<super::connection::Reads>()?;
+        Ok(PaperConnection::load(db(ctx)?, reads, criteria, sort, slice, authors).await?)
     }
 
     /// Paper counts per Daily Papers day in `[from, to]` (at most 3,660 days); days without

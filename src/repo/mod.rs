@@ -2,6 +2,7 @@
 //! GraphQL resolvers, the CLI and the sync worker.
 pub mod authors;
 pub mod cursor;
+pub mod direct;
 pub mod import;
 pub mod keyset;
 pub mod papers;

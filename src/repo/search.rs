@@ -141,6 +141,7 @@ impl SearchEngine {
             let index = self.read();
             tracing::info!(
                 papers = index.len(),
+                terms = index.terms(),
                 applied = changed.len(),
                 megabytes = index.approx_bytes() / (1 << 20),
                 millis = started.elapsed().as_millis() as u64,

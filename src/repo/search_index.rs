@@ -17,9 +17,11 @@
 //! score the survivors.
 //!
 //! A posting's slot is stored as a varint gap from the previous one, with a skip entry every
-//! 64 postings; its weighted term frequency in one byte, its positions as two bytes each: about
-//! 6.4 bytes a posting on the 100,000-paper harness against 12.4 with a 4-byte slot and
-//! frequency (140 MB for the index instead of 242).
+//! 64 postings; its weighted term frequency in one byte, its positions as two bytes each, the
+//! last one flagged (a phrase counts a posting's positions off from its block's start): the
+//! index of the 100,000-paper harness takes 106 MB, against 140 with a two-byte offset to every
+//! posting's positions and 242 with a 4-byte slot and frequency. Lists grow by a quarter at a
+//! time and are copied to their exact size after a bulk load (see [`exact`]).
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -37,12 +39,19 @@ pub const FIELDS: [&str; 4] = ["title", "abstract", "authors", "aiKeywords"];
 const WEIGHTS: [f64; 4] = [10.0, 1.0, 4.0, 5.0];
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
-/// Positions are `field << FIELD_SHIFT | index` in 16 bits (two for the field, four fields);
-/// words past index 16,383 in a field (no abstract comes near; an author list of thousands of
-/// names might) are not kept. Two bytes a position instead of four.
+/// Positions are `field << FIELD_SHIFT | index` in the low 15 bits of a `u16` (two bits for the
+/// field, four fields), and the top bit ([`LAST`]) marks the last position of its posting, so
+/// that a posting's positions are found without an offset of their own. A word past index
+/// [`MAX_INDEX`] in a field (no abstract comes near; an author list of thousands of names might)
+/// is indexed without its position; a posting with no position kept stores [`NO_POSITION`].
 type Pos = u16;
-const FIELD_SHIFT: u32 = 14;
-const MAX_INDEX: u32 = (1 << FIELD_SHIFT) - 1;
+const FIELD_SHIFT: u32 = 13;
+const INDEX_BITS: u32 = (1 << FIELD_SHIFT) - 1;
+const MAX_INDEX: u32 = INDEX_BITS - 1;
+const LAST: Pos = 1 << 15;
+/// The one position stored for a posting whose positions all lie past [`MAX_INDEX`]: an index no
+/// phrase can reach.
+const NO_POSITION: Pos = INDEX_BITS as Pos;
 
 /// The searchable text of one paper.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -135,8 +144,9 @@ struct Slot {
 
 /// One term's postings, ordered by slot. Slots are kept as varint gaps (about one byte a
 /// posting, against four), the weighted term frequency in one byte (against four), and the
-/// positions as before, so that a posting's frequency and positions are found by its index in
-/// O(1) while its slot is decoded from the nearest skip entry.
+/// positions two bytes each, the last of a posting flagged: a posting's frequency is found by
+/// its index in O(1), its slot is decoded from the nearest skip entry, and its positions are
+/// counted off from the start of its block's.
 #[derive(Default)]
 struct Postings {
     /// Postings in the list.
@@ -153,8 +163,7 @@ struct Postings {
     /// Per block of [`SKIP`] postings: the slot before the block (the base of its first gap,
     /// 0 for the first block), where the block's gaps start, and where its positions start.
     skips: Vec<Skip>,
-    /// Each posting's positions start, from its block's start.
-    pos_offset: Vec<u16>,
+    /// Every posting's positions in turn, at least one each, the last one of each with [`LAST`].
     positions: Vec<Pos>,
     /// For a term found in many papers: its slots as a bitset, so that a conjunction finds a
     /// slot's posting in O(1) instead of merging whole lists.
@@ -166,7 +175,13 @@ struct Skip {
     base: u32,
     gaps: u32,
     positions: u32,
+    /// Where the positions of the block's postings 8, 16, ... 56 start, from `positions`
+    /// (so that a posting's positions are counted off from at most 7 postings before it).
+    sub: [u16; SKIP / SUB - 1],
 }
+
+/// Postings per sub-block of a skip block (see [`Skip::sub`]).
+const SUB: usize = 8;
 
 /// Postings per skip entry.
 const SKIP: usize = 64;
@@ -180,6 +195,27 @@ const BIG_WTF: u8 = u8::MAX;
 /// then costs at most 3/8 of its postings' memory) and in `DENSE_MIN` papers.
 const DENSE_SHARE: usize = 16;
 const DENSE_MIN: usize = 256;
+
+/// Makes room for `extra` more items in a list that only grows at its end, by a quarter of its
+/// length at a time rather than the doubling of `Vec::push`: a list grown by doubling holds up
+/// to twice its items while the index builds.
+#[inline]
+fn room<T>(v: &mut Vec<T>, extra: usize) {
+    if v.capacity() - v.len() < extra {
+        v.reserve_exact(extra.max(v.len() / 4).max(8));
+    }
+}
+
+/// Moves `v` into an allocation of its length. `Vec::shrink_to_fit` does not do it here:
+/// mimalloc keeps a block where it is when it shrinks by less than half, so a list would keep
+/// its spare room (an index built by doubling its lists held up to twice its size).
+fn exact<T>(v: &mut Vec<T>) {
+    if v.capacity() > v.len() {
+        let mut out = Vec::with_capacity(v.len());
+        out.append(v);
+        *v = out;
+    }
+}
 
 #[inline]
 fn put_varint(out: &mut Vec<u8>, mut v: u32) {
@@ -226,6 +262,8 @@ impl Dense {
     fn push(&mut self, slot: u32, before: u32) {
         let w = slot as usize / 64;
         while self.bits.len() <= w {
+            room(&mut self.bits, 1);
+            room(&mut self.rank, 1);
             self.bits.push(0);
             self.rank.push(before);
         }
@@ -246,12 +284,21 @@ impl Postings {
     /// Appends a posting (its slot above every slot in the list) with its positions.
     fn push(&mut self, slot: u32, wtf: f32, positions: &[Pos]) {
         let i = self.n as usize;
+        room(&mut self.gaps, 5);
+        room(&mut self.wtf, 1);
+        room(&mut self.positions, positions.len().clamp(1, MAX_POSITIONS));
         if i.is_multiple_of(SKIP) {
+            room(&mut self.skips, 1);
             self.skips.push(Skip {
                 base: self.last,
                 gaps: self.gaps.len() as u32,
                 positions: self.positions.len() as u32,
+                sub: [0; SKIP / SUB - 1],
             });
+        } else if i.is_multiple_of(SUB) {
+            let block = &mut self.skips[i / SKIP];
+            block.sub[(i % SKIP) / SUB - 1] =
+                u16::try_from(self.positions.len() - block.positions as usize).unwrap_or(u16::MAX);
         }
         put_varint(&mut self.gaps, slot - self.last);
         if wtf < f32::from(BIG_WTF) {
@@ -260,11 +307,15 @@ impl Postings {
             self.wtf.push(BIG_WTF);
             self.big.push((i as u32, wtf));
         }
-        let block = self.skips[i / SKIP].positions as usize;
-        self.pos_offset
-            .push(u16::try_from(self.positions.len() - block).unwrap_or(u16::MAX));
-        self.positions
-            .extend_from_slice(&positions[..positions.len().min(MAX_POSITIONS)]);
+        let kept = &positions[..positions.len().min(MAX_POSITIONS)];
+        if kept.is_empty() {
+            self.positions.push(NO_POSITION | LAST);
+        } else {
+            self.positions.extend(kept.iter().map(|p| p & !LAST));
+            if let Some(end) = self.positions.last_mut() {
+                *end |= LAST;
+            }
+        }
         self.last = slot;
         self.n += 1;
     }
@@ -281,19 +332,23 @@ impl Postings {
         }
     }
 
-    /// Where posting `i`'s positions start.
+    /// Posting `i`'s positions (the last one flagged with [`LAST`]): from the start of its
+    /// sub-block's, the postings before it are counted off by their flags.
     #[inline]
-    fn pos_start(&self, i: usize) -> usize {
-        self.skips[i / SKIP].positions as usize + usize::from(self.pos_offset[i])
-    }
-
     fn positions_of(&self, i: usize) -> &[Pos] {
-        let end = if i + 1 < self.n as usize {
-            self.pos_start(i + 1)
-        } else {
-            self.positions.len()
-        };
-        &self.positions[self.pos_start(i)..end]
+        let block = &self.skips[i / SKIP];
+        let within = i % SKIP;
+        let mut start = block.positions as usize;
+        if within >= SUB {
+            start += usize::from(block.sub[within / SUB - 1]);
+        }
+        let mut run = &self.positions[start..];
+        for _ in 0..within % SUB {
+            let end = run.iter().position(|p| *p & LAST != 0).map_or(run.len(), |k| k + 1);
+            run = &run[end..];
+        }
+        let len = run.iter().position(|p| *p & LAST != 0).map_or(run.len(), |k| k + 1);
+        &run[..len]
     }
 
     fn heap_bytes(&self) -> usize {
@@ -301,7 +356,6 @@ impl Postings {
             + self.wtf.capacity()
             + self.big.capacity() * 8
             + self.skips.capacity() * std::mem::size_of::<Skip>()
-            + self.pos_offset.capacity() * 2
             + self.positions.capacity() * 2
             + self
                 .dense
@@ -309,16 +363,16 @@ impl Postings {
                 .map_or(0, |d| d.bits.capacity() * 8 + d.rank.capacity() * 4)
     }
 
-    fn shrink(&mut self) {
-        self.gaps.shrink_to_fit();
-        self.wtf.shrink_to_fit();
-        self.big.shrink_to_fit();
-        self.skips.shrink_to_fit();
-        self.pos_offset.shrink_to_fit();
-        self.positions.shrink_to_fit();
+    /// Moves every list into an allocation of its length.
+    fn repack(&mut self) {
+        exact(&mut self.gaps);
+        exact(&mut self.wtf);
+        exact(&mut self.big);
+        exact(&mut self.skips);
+        exact(&mut self.positions);
         if let Some(d) = &mut self.dense {
-            d.bits.shrink_to_fit();
-            d.rank.shrink_to_fit();
+            exact(&mut d.bits);
+            exact(&mut d.rank);
         }
     }
 }
@@ -578,6 +632,11 @@ impl Index {
         self.live == 0
     }
 
+    /// Distinct terms (stems) in the index.
+    pub fn terms(&self) -> usize {
+        self.terms.len()
+    }
+
     /// Roughly how many bytes the index holds (for logs and the benchmark note).
     pub fn approx_bytes(&self) -> usize {
         let postings: usize = self
@@ -608,16 +667,15 @@ impl Index {
             for (index, w) in words(text).into_iter().enumerate() {
                 len = len.saturating_add(1);
                 let index = index as u32;
-                if index > MAX_INDEX {
-                    continue;
-                }
                 let term = self.term_id(&w.folded);
                 let e = occ.entry(term).or_insert_with(|| {
                     order.push(term);
                     (0.0, Vec::new())
                 });
                 e.0 += WEIGHTS[field] as f32;
-                e.1.push((((field as u32) << FIELD_SHIFT) | index) as Pos);
+                if index <= MAX_INDEX {
+                    e.1.push((((field as u32) << FIELD_SHIFT) | index) as Pos);
+                }
             }
         }
         for term in order {
@@ -659,14 +717,17 @@ impl Index {
         }
     }
 
-    /// Gives back the spare capacity of the posting lists (after a bulk load).
+    /// Gives back the spare room of the posting lists (after a bulk load).
     pub fn shrink(&mut self) {
         for p in &mut self.postings {
-            p.shrink();
+            p.repack();
         }
-        self.slots.shrink_to_fit();
-        self.authors.shrink_to_fit();
-        self.live_bits.shrink_to_fit();
+        exact(&mut self.postings);
+        exact(&mut self.slots);
+        exact(&mut self.authors);
+        exact(&mut self.live_bits);
+        self.terms.shrink_to_fit();
+        self.slot_of.shrink_to_fit();
     }
 
     /// The author names of an indexed paper, as indexed.
@@ -720,6 +781,7 @@ impl Index {
             if p.dense.is_some() {
                 out.dense = Some(Dense::build(&out));
             }
+            out.repack();
             *p = out;
         }
         self.dead = 0;
@@ -778,7 +840,7 @@ impl Index {
     /// Calls `visit(slot, lists)` for every live slot found in all `lists`, in slot order, with
     /// the slot's posting current in each list. The shortest list drives and the others are
     /// probed; when every list has a bitset, the bitsets are intersected instead.
-    fn intersect(&self, lists: &mut [Probe<'_>], mut visit: impl FnMut(u32, &[Probe<'_>])) {
+    fn intersect<'a>(&self, lists: &mut [Probe<'a>], mut visit: impl FnMut(u32, &[Probe<'a>])) {
         if let Some(dense) = lists.iter().map(|l| l.dense()).collect::<Option<Vec<_>>>() {
             let words = dense
                 .iter()
@@ -849,14 +911,22 @@ impl Index {
             }
         }
         let mut out = Vec::new();
+        let mut others: Vec<&[Pos]> = Vec::with_capacity(probes.len());
         self.intersect(&mut probes, |slot, lists| {
             let mut wtf = 0.0f32;
+            others.clear();
+            others.extend(lists[1..].iter().map(|l| l.positions()));
             for &p in lists[0].positions() {
-                // Word k of the phrase is k places on, in the same field.
-                let whole = (1..lists.len()).all(|k| {
-                    (u32::from(p) & MAX_INDEX) + k as u32 <= MAX_INDEX
-                        && lists[k].positions().binary_search(&(p + k as Pos)).is_ok()
-                });
+                let p = p & !LAST;
+                // Word k of the phrase is k places on, in the same field (positions are in
+                // order, the flag aside).
+                let whole = (u32::from(p) & INDEX_BITS) + others.len() as u32 <= MAX_INDEX
+                    && others.iter().enumerate().all(|(k, positions)| {
+                        let want = p + k as Pos + 1;
+                        positions
+                            .binary_search_by(|q| (q & !LAST).cmp(&want))
+                            .is_ok()
+                    });
                 if whole {
                     wtf += WEIGHTS[(p >> FIELD_SHIFT) as usize] as f32;
                 }
@@ -1412,7 +1482,7 @@ mod tests {
                 assert!(c.seek(*s), "slot {s} (posting {i}, step {step})");
                 assert_eq!(c.decoded - 1, i);
                 assert_eq!(p.wtf_of(i), (i % 300) as f32);
-                assert_eq!(p.positions_of(i), &[(i % 5) as Pos]);
+                assert_eq!(p.positions_of(i), &[(i % 5) as Pos | LAST]);
             }
             assert!(!c.seek(slot + 1));
         }
@@ -1432,6 +1502,24 @@ mod tests {
         );
         assert_eq!(p.big.len(), 2);
         assert_eq!(ids(&i, "word"), vec![2, 3, 1]);
+    }
+
+    #[test]
+    fn a_word_past_the_last_kept_position_is_found_but_not_as_a_phrase() {
+        // An author list longer than positions reach: its last names are found as words.
+        let mut authors = "name ".repeat(MAX_INDEX as usize + 10);
+        authors.push_str("zeta omega");
+        let mut i = Index::default();
+        i.upsert(&doc(1, "t", "zeta alone", &authors));
+        i.upsert(&doc(2, "t", "x", "zeta omega"));
+        assert_eq!(ids(&i, "omega"), vec![2, 1]);
+        let mut both = ids(&i, "zeta omega");
+        both.sort_unstable();
+        assert_eq!(both, vec![1, 2]);
+        assert_eq!(ids(&i, "\"zeta omega\""), vec![2]);
+        // Words within reach keep their positions.
+        assert_eq!(ids(&i, "\"name name\""), vec![1]);
+        assert_eq!(ids(&i, "\"zeta alone\""), vec![1]);
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// `spawn_app` with HTTP options (digests, cache, GraphiQL).
-pub async fn spawn_app_with(http: app::HttpOptions) -> TestApp {
+pub async fn spawn_app_with(mut http: app::HttpOptions) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()))
@@ -97,6 +97,7 @@ pub async fn spawn_app_with(http: app::HttpOptions) -> TestApp {
     app::migrate(&db).await.expect("migrate the test database");
     let listener = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
+    http.db_stats = Some(stats.clone());
     let router = app::router(db.clone(), &http);
     tokio::spawn(app::serve(listener, router, std::future::pending()));
     TestApp {

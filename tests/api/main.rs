@@ -7,6 +7,7 @@ mod admin;
 mod browser;
 mod delivery;
 mod digest;
+mod direct;
 mod discovery;
 mod feeds;
 mod helpers;
