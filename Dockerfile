@@ -23,8 +23,7 @@ USER papergraph
 WORKDIR /data
 VOLUME ["/data"]
 # MIMALLOC_ARENA_EAGER_COMMIT=0: mimalloc commits memory as it is used instead of whole arenas
-# up front; with 100,000 papers indexed the server keeps ~80 MB less resident (452 vs 533 MB),
-# at the same throughput (README, Performance).
+# up front (also the built-in default now, see .cargo/config.toml; kept for builds without it).
 ENV PAPERGRAPH_DATABASE_URL="sqlite:///data/papergraph.db?mode=rwc" \
     PAPERGRAPH_BIND="0.0.0.0:8000" \
     PAPERGRAPH_LOG="info" \

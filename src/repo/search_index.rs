@@ -343,11 +343,32 @@ impl Postings {
             start += usize::from(block.sub[within / SUB - 1]);
         }
         let mut run = &self.positions[start..];
-        for _ in 0..within % SUB {
-            let end = run.iter().position(|p| *p & LAST != 0).map_or(run.len(), |k| k + 1);
+        let before = within % SUB;
+        // The flags of the next 16 positions as bits, without a branch a position: the posting
+        // starts after the `before`-th flag and ends at the next one.
+        let mut flags = 0u32;
+        for (k, p) in run.iter().take(16).enumerate() {
+            flags |= u32::from(p >> 15) << k;
+        }
+        if flags.count_ones() as usize > before {
+            let mut from = 0;
+            for _ in 0..before {
+                from = flags.trailing_zeros() as usize + 1;
+                flags &= flags - 1;
+            }
+            return &run[from..=flags.trailing_zeros() as usize];
+        }
+        for _ in 0..before {
+            let end = run
+                .iter()
+                .position(|p| *p & LAST != 0)
+                .map_or(run.len(), |k| k + 1);
             run = &run[end..];
         }
-        let len = run.iter().position(|p| *p & LAST != 0).map_or(run.len(), |k| k + 1);
+        let len = run
+            .iter()
+            .position(|p| *p & LAST != 0)
+            .map_or(run.len(), |k| k + 1);
         &run[..len]
     }
 

@@ -66,7 +66,11 @@ async fn a_lease_reuses_its_connection_and_drops_one_left_mid_statement_or_after
             .is_err()
     );
     drop(lease);
-    assert_eq!(direct.idle_connections(), 0, "a connection mid-statement was put back");
+    assert_eq!(
+        direct.idle_connections(),
+        0,
+        "a connection mid-statement was put back"
+    );
     // A failed statement: the connection is not put back either, and the lease says why.
     let lease = direct.lease().await.unwrap().unwrap();
     let second = backend_pid(&lease).await.unwrap();
@@ -77,7 +81,10 @@ async fn a_lease_reuses_its_connection_and_drops_one_left_mid_statement_or_after
         .unwrap_err();
     assert!(err.to_string().contains("no_such_column"), "{err}");
     assert!(!lease.lost_idle_connection());
-    assert!(backend_pid(&lease).await.is_err(), "the connection is closed");
+    assert!(
+        backend_pid(&lease).await.is_err(),
+        "the connection is closed"
+    );
     drop(lease);
     assert_eq!(direct.idle_connections(), 0);
     // Leases are bounded by the pool's size; beyond it the caller reads through the pool.
@@ -97,11 +104,7 @@ async fn a_lease_reuses_its_connection_and_drops_one_left_mid_statement_or_after
 
 #[tokio::test]
 async fn a_connection_closed_while_idle_is_reported_lost() {
-    let Some(app) = postgres_app(
-        "a_connection_closed_while_idle_is_reported_lost",
-    )
-    .await
-    else {
+    let Some(app) = postgres_app("a_connection_closed_while_idle_is_reported_lost").await else {
         return;
     };
     let direct = Direct::new(&app.db, None).unwrap();
