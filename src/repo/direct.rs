@@ -169,12 +169,13 @@ fn is_lost(e: &sqlx::Error) -> bool {
     }
 }
 
-fn query(stmt: &Statement) -> sqlx::query::Query<'_, sqlx::Postgres, SqlxValues> {
-    let values = stmt
-        .values
-        .clone()
-        .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+/// `sql` with its values bound (taken from the statement, not copied).
+fn query(
+    sql: &str,
+    values: Option<sea_orm::sea_query::Values>,
+) -> sqlx::query::Query<'_, sqlx::Postgres, SqlxValues> {
+    let values = values.unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
 }
 
 #[async_trait::async_trait]
@@ -184,7 +185,8 @@ impl ConnectionTrait for Lease {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.with(&stmt.sql, async |c| query(&stmt).execute(c).await)
+        let Statement { sql, values, .. } = stmt;
+        self.with(&sql, async |c| query(&sql, values).execute(c).await)
             .await
             .map(Into::into)
     }
@@ -201,8 +203,9 @@ impl ConnectionTrait for Lease {
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let Statement { sql, values, .. } = stmt;
         let rows = self
-            .with(&stmt.sql, async |c| query(&stmt).fetch_all(c).await)
+            .with(&sql, async |c| query(&sql, values).fetch_all(c).await)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }

@@ -203,12 +203,13 @@ async fn allowed_ids(
 /// build tokenises and stems every paper (5-7 s of CPU on 100,000 papers), which would otherwise
 /// hold one of the runtime's worker threads and the requests queued on it.
 async fn build_apart<C: ConnectionTrait>(db: &C, changed: &[i64]) -> Result<Index, DbErr> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(i64, Option<DocText>)>>(1);
+    // A channel the task sends on without blocking its worker while the builder is busy.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(i64, Option<DocText>)>>(1);
     let builder = std::thread::Builder::new()
         .name("search-index".into())
         .spawn(move || {
             let mut index = Index::default();
-            for batch in rx {
+            while let Some(batch) = rx.blocking_recv() {
                 for (id, doc) in batch {
                     index.apply(id, doc.as_ref());
                 }
@@ -220,7 +221,7 @@ async fn build_apart<C: ConnectionTrait>(db: &C, changed: &[i64]) -> Result<Inde
     for chunk in changed.chunks(1_000) {
         let mut docs = load_texts(db, chunk).await?;
         let batch = chunk.iter().map(|id| (*id, docs.remove(id))).collect();
-        if tx.send(batch).is_err() {
+        if tx.send(batch).await.is_err() {
             break;
         }
     }

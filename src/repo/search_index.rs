@@ -18,7 +18,8 @@
 //!
 //! A posting's slot is stored as a varint gap from the previous one, with a skip entry every
 //! 64 postings; its weighted term frequency in one byte, its positions as two bytes each, the
-//! last one flagged (a phrase counts a posting's positions off from its block's start): the
+//! last one flagged (a phrase counts a posting's positions off from the start of its 8-posting
+//! sub-block, whose offset the skip entry keeps): the
 //! index of the 100,000-paper harness takes 106 MB, against 140 with a two-byte offset to every
 //! posting's positions and 242 with a 4-byte slot and frequency. Lists grow by a quarter at a
 //! time and are copied to their exact size after a bulk load (see [`exact`]).
@@ -146,7 +147,7 @@ struct Slot {
 /// posting, against four), the weighted term frequency in one byte (against four), and the
 /// positions two bytes each, the last of a posting flagged: a posting's frequency is found by
 /// its index in O(1), its slot is decoded from the nearest skip entry, and its positions are
-/// counted off from the start of its block's.
+/// counted off from the start of its sub-block's.
 #[derive(Default)]
 struct Postings {
     /// Postings in the list.
@@ -161,7 +162,8 @@ struct Postings {
     /// `(index, frequency)` of postings whose frequency does not fit below [`BIG_WTF`].
     big: Vec<(u32, f32)>,
     /// Per block of [`SKIP`] postings: the slot before the block (the base of its first gap,
-    /// 0 for the first block), where the block's gaps start, and where its positions start.
+    /// 0 for the first block), where the block's gaps start, and where its positions and its
+    /// sub-blocks' positions start.
     skips: Vec<Skip>,
     /// Every posting's positions in turn, at least one each, the last one of each with [`LAST`].
     positions: Vec<Pos>,
