@@ -2,6 +2,7 @@
 //!
 //! `domain` holds parsed values, `entities` the tables, `repo` every query, `sync` the way data
 //! comes in, `graphql` the schema, `http` the routes, and `app` wires them together.
+pub mod alloc;
 pub mod app;
 pub mod config;
 pub mod digest;

@@ -49,8 +49,9 @@ pub struct After {
 pub struct SearchEngine {
     db: DatabaseConnection,
     index: RwLock<Index>,
-    /// The last `search_changes.seq` applied; held while applying.
-    applied: tokio::sync::Mutex<i64>,
+    /// The last `search_changes.seq` applied (None: the index is not built yet); held while
+    /// applying.
+    applied: tokio::sync::Mutex<Option<i64>>,
     /// The data generation the index reflects (0: not built yet).
     seen: AtomicU64,
 }
@@ -66,7 +67,7 @@ impl SearchEngine {
         Arc::new(SearchEngine {
             db,
             index: RwLock::new(Index::default()),
-            applied: tokio::sync::Mutex::new(0),
+            applied: tokio::sync::Mutex::new(None),
             seen: AtomicU64::new(0),
         })
     }
@@ -95,9 +96,32 @@ impl SearchEngine {
         if self.seen.load(Ordering::Acquire) == generation {
             return Ok(());
         }
-        let first = *applied == 0;
+        let first = applied.is_none();
         let started = Instant::now();
         let backend = self.db.get_database_backend();
+        if first {
+            // The first build reads the papers themselves a page at a time, rather than every
+            // change ever recorded (a row each, all held at once). The last change is read
+            // before them: a paper written meanwhile is read again on the next call.
+            let last = scalar(&self.db, "SELECT COALESCE(MAX(seq), 0) FROM search_changes").await?;
+            let papers = scalar(&self.db, "SELECT COUNT(*) FROM papers").await?;
+            if papers >= 1_000 {
+                let index = build_apart(&self.db, papers as usize).await?;
+                *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+                crate::alloc::give_back();
+                *applied = Some(last);
+                self.seen.store(generation, Ordering::Release);
+                let index = self.read();
+                tracing::info!(
+                    papers = index.len(),
+                    terms = index.terms(),
+                    megabytes = index.approx_bytes() / (1 << 20),
+                    millis = started.elapsed().as_millis() as u64,
+                    "keyword search index up to date"
+                );
+                return Ok(());
+            }
+        }
         let rows = self
             .db
             .query_all_raw(Statement::from_sql_and_values(
@@ -108,34 +132,30 @@ impl SearchEngine {
                     }
                     _ => "SELECT paper_id, seq FROM search_changes WHERE seq > ? ORDER BY seq",
                 },
-                [(*applied).into()],
+                [applied.unwrap_or(0).into()],
             ))
             .await?;
         let mut changed = Vec::with_capacity(rows.len());
-        let mut last = *applied;
+        let mut last = applied.unwrap_or(0);
         for r in rows {
             changed.push(r.try_get_by_index::<i64>(0)?);
             last = last.max(r.try_get_by_index::<i64>(1)?);
         }
-        if first && changed.len() >= 1_000 {
-            let index = build_apart(&self.db, &changed).await?;
-            *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
-        } else {
-            for chunk in changed.chunks(1_000) {
-                let docs = load_texts(&self.db, chunk).await?;
-                let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
-                for id in chunk {
-                    index.apply(*id, docs.get(id));
-                }
-            }
-            if changed.len() >= 1_000 {
-                self.index
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .shrink();
+        for chunk in changed.chunks(1_000) {
+            let docs = load_texts(&self.db, chunk).await?;
+            let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+            for id in chunk {
+                index.apply(*id, docs.get(id));
             }
         }
-        *applied = last;
+        if changed.len() >= 1_000 {
+            self.index
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .shrink();
+            crate::alloc::give_back();
+        }
+        *applied = Some(last);
         self.seen.store(generation, Ordering::Release);
         if first || changed.len() >= 1_000 {
             let index = self.read();
@@ -202,34 +222,59 @@ async fn allowed_ids(
 /// Builds an index of the given papers on a thread of its own, fed by this task: the first
 /// build tokenises and stems every paper (5-7 s of CPU on 100,000 papers), which would otherwise
 /// hold one of the runtime's worker threads and the requests queued on it.
-async fn build_apart<C: ConnectionTrait>(db: &C, changed: &[i64]) -> Result<Index, DbErr> {
+async fn build_apart<C: ConnectionTrait>(db: &C, papers: usize) -> Result<Index, DbErr> {
     // A channel the task sends on without blocking its worker while the builder is busy.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(i64, Option<DocText>)>>(1);
     let builder = std::thread::Builder::new()
         .name("search-index".into())
         .spawn(move || {
             let mut index = Index::default();
+            let mut first = true;
             while let Some(batch) = rx.blocking_recv() {
                 for (id, doc) in batch {
                     index.apply(id, doc.as_ref());
                 }
+                if std::mem::take(&mut first) {
+                    index.presize(papers);
+                }
+                // The lists grown since the last batch left their old blocks behind.
+                crate::alloc::give_back();
             }
             index.shrink();
+            crate::alloc::give_back();
             index
         })
         .map_err(|e| DbErr::Custom(format!("could not start the search index builder: {e}")))?;
-    for chunk in changed.chunks(1_000) {
-        let mut docs = load_texts(db, chunk).await?;
-        let batch = chunk.iter().map(|id| (*id, docs.remove(id))).collect();
+    let mut after = i64::MIN;
+    loop {
+        let docs = load_text_page(db, after, 1_000).await?;
+        let Some(last) = docs.last() else {
+            break;
+        };
+        after = last.paper_id;
+        let batch = docs.into_iter().map(|d| (d.paper_id, Some(d))).collect();
         if tx.send(batch).await.is_err() {
             break;
         }
+        // The rows read for the batch (freed here once they are copied into it).
+        crate::alloc::give_back();
     }
     drop(tx);
     tokio::task::spawn_blocking(move || builder.join())
         .await
         .map_err(|e| DbErr::Custom(format!("the search index builder was lost: {e}")))?
         .map_err(|_| DbErr::Custom("the search index builder panicked".into()))
+}
+
+/// One number from a statement without parameters.
+async fn scalar<C: ConnectionTrait>(db: &C, sql: &str) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get_by_index::<i64>(0)?,
+        None => 0,
+    })
 }
 
 /// The searchable text of the given papers, by id (papers that do not exist are left out).
@@ -240,12 +285,27 @@ async fn load_texts<C: ConnectionTrait>(
     if paper_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let backend = db.get_database_backend();
     let ids = paper_ids
         .iter()
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(",");
+    let docs = read_texts(db, &format!("p.id IN ({ids})")).await?;
+    Ok(docs.into_iter().map(|d| (d.paper_id, d)).collect())
+}
+
+/// The searchable text of at most `limit` papers with ids above `after`, in id order.
+async fn load_text_page<C: ConnectionTrait>(
+    db: &C,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<DocText>, DbErr> {
+    read_texts(db, &format!("p.id > {after} ORDER BY p.id LIMIT {limit}")).await
+}
+
+/// The searchable text of the papers `rest` (a condition on `p`, and any order and limit) picks.
+async fn read_texts<C: ConnectionTrait>(db: &C, rest: &str) -> Result<Vec<DocText>, DbErr> {
+    let backend = db.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => format!(
             "SELECT p.id, p.title, COALESCE(p.abstract, ''),
@@ -253,7 +313,7 @@ async fn load_texts<C: ConnectionTrait>(
                    FROM paper_authors pa WHERE pa.paper_id = p.id), ''),
                CASE WHEN json_typeof(p.ai_keywords) = 'array' THEN COALESCE((SELECT string_agg(k, ', ')
                    FROM json_array_elements_text(p.ai_keywords) AS k), '') ELSE '' END
-             FROM papers p WHERE p.id IN ({ids})"
+             FROM papers p WHERE {rest}"
         ),
         _ => format!(
             "SELECT p.id, p.title, COALESCE(p.abstract, ''),
@@ -261,27 +321,24 @@ async fn load_texts<C: ConnectionTrait>(
                    WHERE pa.paper_id = p.id ORDER BY pa.position)), ''),
                CASE WHEN json_type(p.ai_keywords) = 'array' THEN COALESCE((SELECT group_concat(value, ', ')
                    FROM json_each(p.ai_keywords)), '') ELSE '' END
-             FROM papers p WHERE p.id IN ({ids})"
+             FROM papers p WHERE {rest}"
         ),
     };
     let rows = db
         .query_all_raw(Statement::from_string(backend, sql))
         .await?;
-    let mut out = HashMap::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id: i64 = r.try_get_by_index(0)?;
-        out.insert(
-            id,
-            DocText {
-                paper_id: id,
-                fields: [
-                    r.try_get_by_index(1)?,
-                    r.try_get_by_index(2)?,
-                    r.try_get_by_index(3)?,
-                    r.try_get_by_index(4)?,
-                ],
-            },
-        );
+        out.push(DocText {
+            paper_id: id,
+            fields: [
+                r.try_get_by_index(1)?,
+                r.try_get_by_index(2)?,
+                r.try_get_by_index(3)?,
+                r.try_get_by_index(4)?,
+            ],
+        });
     }
     Ok(out)
 }

@@ -208,9 +208,9 @@ fn room<T>(v: &mut Vec<T>, extra: usize) {
     }
 }
 
-/// Moves `v` into an allocation of its length. `Vec::shrink_to_fit` does not do it here:
-/// mimalloc keeps a block where it is when it shrinks by less than half, so a list would keep
-/// its spare room (an index built by doubling its lists held up to twice its size).
+/// Moves `v` into an allocation of its length. `Vec::shrink_to_fit` does not do it here: mimalloc keeps a block where it is
+/// when it shrinks by less than half, so a list would keep its spare room (an index built by
+/// doubling its lists held up to twice its size).
 fn exact<T>(v: &mut Vec<T>) {
     if v.capacity() > v.len() {
         let mut out = Vec::with_capacity(v.len());
@@ -384,6 +384,24 @@ impl Postings {
                 .dense
                 .as_ref()
                 .map_or(0, |d| d.bits.capacity() * 8 + d.rank.capacity() * 4)
+    }
+
+    /// Makes room for the list to grow `times` over (by the postings indexed so far).
+    fn reserve_scaled(&mut self, times: f64) {
+        fn scale<T>(v: &mut Vec<T>, times: f64) {
+            let want = (v.len() as f64 * times) as usize;
+            if want > v.capacity() {
+                v.reserve_exact(want - v.len());
+            }
+        }
+        scale(&mut self.gaps, times);
+        scale(&mut self.wtf, times);
+        scale(&mut self.skips, times);
+        scale(&mut self.positions, times);
+        if let Some(d) = &mut self.dense {
+            scale(&mut d.bits, times);
+            scale(&mut d.rank, times);
+        }
     }
 
     /// Moves every list into an allocation of its length.
@@ -634,9 +652,12 @@ pub struct Index {
     surfaces: BTreeMap<String, u32>,
     postings: Vec<Postings>,
     slots: Vec<Slot>,
-    /// Each slot's author names as indexed (for highlights, which would otherwise read them back
-    /// from the database on every search).
-    authors: Vec<Box<str>>,
+    /// Every slot's author names as indexed, one after another (for highlights, which would
+    /// otherwise read them back from the database on every search): one block rather than one
+    /// small allocation a paper, which would stay scattered between the lists as they grow.
+    author_text: String,
+    /// Where each slot's names end in `author_text` (they start where the slot before's end).
+    author_ends: Vec<u32>,
     slot_of: HashMap<i64, u32>,
     /// Live slots as a bitset.
     live_bits: Vec<u64>,
@@ -674,8 +695,43 @@ impl Index {
             + dict
             + self.slots.capacity() * std::mem::size_of::<Slot>()
             + self.slot_of.len() * 24
-            + self.authors.iter().map(|a| a.len() + 16).sum::<usize>()
+            + self.author_text.capacity()
+            + self.author_ends.capacity() * 4
             + self.live_bits.capacity() * 8
+    }
+
+    /// The bytes each part of the index holds (`bench/index_mem.rs`).
+    pub fn breakdown(&self) -> Vec<(&'static str, usize)> {
+        let mut v = vec![
+            ("slot gaps", 0),
+            ("term frequencies", 0),
+            ("large frequencies", 0),
+            ("skips", 0),
+            ("positions", 0),
+            ("bitsets", 0),
+        ];
+        for p in &self.postings {
+            v[0].1 += p.gaps.capacity();
+            v[1].1 += p.wtf.capacity();
+            v[2].1 += p.big.capacity() * 8;
+            v[3].1 += p.skips.capacity() * std::mem::size_of::<Skip>();
+            v[4].1 += p.positions.capacity() * 2;
+            v[5].1 += p
+                .dense
+                .as_ref()
+                .map_or(0, |d| d.bits.capacity() * 8 + d.rank.capacity() * 4);
+        }
+        v.push((
+            "authors",
+            self.author_text.capacity() + self.author_ends.capacity() * 4,
+        ));
+        v.push((
+            "slots",
+            self.slots.capacity() * std::mem::size_of::<Slot>()
+                + self.slot_of.capacity() * 17
+                + self.live_bits.capacity() * 8,
+        ));
+        v
     }
 
     /// Adds a paper, replacing its earlier text if it had one.
@@ -726,7 +782,7 @@ impl Index {
             len,
             live: true,
         });
-        self.authors.push(doc.fields[2].as_str().into());
+        self.push_authors(&doc.fields[2]);
         self.slot_of.insert(doc.paper_id, slot);
         self.live += 1;
         self.total_len += u64::from(len);
@@ -740,14 +796,49 @@ impl Index {
         }
     }
 
+    /// Sizes every list for `papers` papers in all, from the papers indexed so far (a bulk load
+    /// calls it once, early): lists grown a quarter at a time would otherwise be moved a dozen
+    /// times each while the index builds, and the blocks they leave behind (as much again as
+    /// the index) stay resident, scattered between the lists that live on.
+    pub fn presize(&mut self, papers: usize) {
+        let seen = self.slots.len();
+        if seen == 0 || papers <= seen {
+            return;
+        }
+        // A little over the estimate: a list that overshoots is moved once more, at its full size.
+        let times = papers as f64 / seen as f64 * 1.05;
+        for p in &mut self.postings {
+            p.reserve_scaled(times);
+        }
+        let slots = (papers as f64 * 1.05) as usize;
+        self.slots
+            .reserve_exact(slots.saturating_sub(self.slots.len()));
+        self.author_ends
+            .reserve_exact(slots.saturating_sub(self.author_ends.len()));
+        let text = (self.author_text.len() as f64 * times) as usize;
+        self.author_text
+            .reserve_exact(text.saturating_sub(self.author_text.len()));
+        self.live_bits
+            .reserve_exact((slots / 64 + 1).saturating_sub(self.live_bits.len()));
+        self.slot_of
+            .reserve(papers.saturating_sub(self.slot_of.len()));
+    }
+
     /// Gives back the spare room of the posting lists (after a bulk load).
     pub fn shrink(&mut self) {
-        for p in &mut self.postings {
+        for (k, p) in self.postings.iter_mut().enumerate() {
             p.repack();
+            // The blocks just moved from go back as they are left, not all at the end.
+            if k % 64 == 63 {
+                crate::alloc::give_back();
+            }
         }
         exact(&mut self.postings);
         exact(&mut self.slots);
-        exact(&mut self.authors);
+        exact(&mut self.author_ends);
+        if self.author_text.capacity() > self.author_text.len() {
+            self.author_text = self.author_text.as_str().into();
+        }
         exact(&mut self.live_bits);
         self.terms.shrink_to_fit();
         self.slot_of.shrink_to_fit();
@@ -755,16 +846,35 @@ impl Index {
 
     /// The author names of an indexed paper, as indexed.
     pub fn authors_of(&self, paper_id: i64) -> Option<&str> {
-        let slot = *self.slot_of.get(&paper_id)?;
-        self.authors.get(slot as usize).map(|a| &**a)
+        let slot = *self.slot_of.get(&paper_id)? as usize;
+        let start = match slot {
+            0 => 0,
+            s => *self.author_ends.get(s - 1)? as usize,
+        };
+        let end = *self.author_ends.get(slot)? as usize;
+        self.author_text.get(start..end)
+    }
+
+    /// Appends the next slot's author names.
+    fn push_authors(&mut self, names: &str) {
+        // Past 4 GiB of names (never in practice) a paper's are left out of its highlights.
+        let end = u32::try_from(self.author_text.len() + names.len()).ok();
+        if end.is_some() {
+            let free = self.author_text.capacity() - self.author_text.len();
+            if free < names.len() {
+                self.author_text
+                    .reserve_exact(names.len().max(self.author_text.len() / 4));
+            }
+            self.author_text.push_str(names);
+        }
+        let end = end.unwrap_or_else(|| self.author_ends.last().copied().unwrap_or(0));
+        room(&mut self.author_ends, 1);
+        self.author_ends.push(end);
     }
 
     /// Takes a paper out of the index (no-op when absent).
     pub fn remove(&mut self, paper_id: i64) {
         if let Some(old) = self.slot_of.remove(&paper_id) {
-            if let Some(a) = self.authors.get_mut(old as usize) {
-                *a = Box::default();
-            }
             let s = &mut self.slots[old as usize];
             s.live = false;
             self.live_bits[old as usize / 64] &= !(1 << (old % 64));
@@ -807,6 +917,18 @@ impl Index {
             out.repack();
             *p = out;
         }
+        // The names of live slots only (a dead slot's range becomes empty).
+        let mut text = String::with_capacity(self.author_text.len());
+        let mut start = 0;
+        for (slot, end) in self.author_ends.iter_mut().enumerate() {
+            let stop = *end as usize;
+            if self.slots[slot].live {
+                text.push_str(&self.author_text[start..stop]);
+            }
+            start = stop;
+            *end = text.len() as u32;
+        }
+        self.author_text = text;
         self.dead = 0;
         tracing::debug!(papers = self.live, "search index compacted");
     }
@@ -1472,6 +1594,84 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sizing_ahead_and_packing_change_no_answer_and_keep_author_names() {
+        let vocab: Vec<String> = (0..300).map(|i| format!("v{i}y")).collect();
+        let mut rng = Lcg(7);
+        let mut text = |n: usize| {
+            (0..n)
+                .map(|_| {
+                    let r = rng.below(1 << 12) as usize;
+                    vocab[(300 * r * r) >> 24].as_str()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let docs: Vec<DocText> = (0..3_000)
+            .map(|id| {
+                doc(
+                    id,
+                    &text(5),
+                    &text(40),
+                    &format!("Author {id}, Other {}", id * 7),
+                )
+            })
+            .collect();
+        let mut plain = Index::default();
+        let mut sized = Index::default();
+        for (k, d) in docs.iter().enumerate() {
+            plain.upsert(d);
+            sized.upsert(d);
+            if k == 150 {
+                sized.presize(docs.len());
+            }
+        }
+        sized.shrink();
+        assert!(
+            sized.approx_bytes() <= plain.approx_bytes(),
+            "a packed index holds no more than one grown a list at a time"
+        );
+        let same = |a: &Index, b: &Index| {
+            for q in [
+                "v0y",
+                "v1y v2y",
+                "\"v0y v1y\"",
+                "v3y -v0y",
+                "v29y v1y v0y",
+                "v299y",
+            ] {
+                let q = SearchQuery::parse(q).unwrap();
+                let mut x = Vec::new();
+                a.evaluate(&q, None, |id, s| x.push((id, s)));
+                let mut y = Vec::new();
+                b.evaluate(&q, None, |id, s| y.push((id, s)));
+                assert_eq!(x, y);
+            }
+            for id in 0..3_000 {
+                assert_eq!(a.authors_of(id), b.authors_of(id));
+            }
+        };
+        same(&plain, &sized);
+        assert_eq!(sized.authors_of(42), Some("Author 42, Other 294"));
+        // Enough removals and replacements to compact both (dead slots over a quarter).
+        for id in (0..3_000).step_by(2) {
+            sized.remove(id);
+            plain.remove(id);
+        }
+        for id in (1..3_000).step_by(4) {
+            let d = doc(id, "renamed", "text", &format!("New {id}"));
+            sized.upsert(&d);
+            plain.upsert(&d);
+        }
+        assert!(sized.dead < 1_500, "the test needs a compaction");
+        assert_eq!(sized.dead, plain.dead);
+        same(&plain, &sized);
+        assert_eq!(sized.authors_of(42), None);
+        assert_eq!(sized.authors_of(43), Some("Author 43, Other 301"));
+        assert_eq!(sized.authors_of(45), Some("New 45"));
+        assert_eq!(ids(&sized, "renamed").len(), 100);
     }
 
     #[test]

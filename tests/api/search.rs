@@ -462,3 +462,61 @@ async fn hostile_queries_get_results_or_bad_user_input() {
         "nothing was dropped"
     );
 }
+
+/// A server starting on a database of over a thousand papers builds its index a page of papers
+/// at a time, sized ahead: every page is in it, author names are highlighted, and writes after
+/// the build still reach it.
+#[tokio::test]
+async fn a_server_starting_on_many_papers_indexes_them_all_and_follows_later_writes() {
+    let app = spawn_app().await;
+    let papers: Vec<_> = (1..=1_250)
+        .map(|n| {
+            let mut p = paper(n, "2026-04-02", 1);
+            p.abstract_text = format!("Common words about marker{n} and the rest.");
+            if n == 1_234 {
+                p.authors = vec![author("Zelda Quasimodo")];
+            }
+            p
+        })
+        .collect();
+    app.import("2026-04-02", &papers).await;
+    let other = app.second_server().await;
+    let find = |q: &'static str| {
+        let client = app.client.clone();
+        let url = format!("{other}/graphql");
+        async move {
+            let v: Value = client
+                .post(url)
+                .json(&json!({ "query": SEARCH, "variables": { "q": q, "first": 5 } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["data"]["searchPapers"].clone()
+        }
+    };
+    let all = find("common words").await;
+    assert_eq!(all["totalCount"], 1_250, "{all}");
+    for (q, id) in [("marker1", "2601.00001"), ("marker1249", "2601.01249")] {
+        assert_eq!(found(&find(q).await), [id], "{q}");
+    }
+    let r = find("quasimodo").await;
+    assert_eq!(found(&r), ["2601.01234"]);
+    let authors = r["edges"][0]["highlights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["field"] == "authors")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(authors["fragment"], "Zelda <mark>Quasimodo</mark>", "{r}");
+
+    let mut p = papers[9].clone();
+    p.abstract_text = "Now about zeppelins.".into();
+    app.import("2026-04-02", std::slice::from_ref(&p)).await;
+    assert_eq!(found(&find("zeppelins").await), ["2601.00010"]);
+    assert!(found(&find("marker10").await).is_empty());
+    assert_eq!(find("common words").await["totalCount"], 1_249);
+}

@@ -1,0 +1,111 @@
+//! Resident memory of the keyword index alone, built as `papergraph serve` builds it (a batch of
+//! 1,000 papers at a time on a thread of its own, sized ahead after the first batch), from
+//! upstream daily-list files:
+//!
+//!   cargo run --release --example index_mem -- DIR_OF_DAILY_LIST_JSON
+//!
+//! Prints the process's RSS after the build and after the index is dropped (what the index
+//! costs the process), and the bytes each part of the index holds.
+use papergraph::repo::search_index::{DocText, Index};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn rss() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .filter(|l| {
+            ["VmHWM", "VmRSS", "RssAnon"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(" kB, ")
+        + " kB"
+}
+
+fn docs_of(file: &std::path::Path, next_id: &mut i64) -> anyhow::Result<Vec<DocText>> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file)?)?;
+    let mut out = Vec::new();
+    for e in v.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let p = &e["paper"];
+        let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+        let authors = p["authors"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|a| a["name"].as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        *next_id += 1;
+        out.push(DocText {
+            paper_id: *next_id,
+            fields: [text("title"), text("summary"), authors, String::new()],
+        });
+    }
+    Ok(out)
+}
+
+fn main() -> anyhow::Result<()> {
+    let dir = std::env::args()
+        .nth(1)
+        .ok_or_else(|| anyhow::anyhow!("usage: index_mem DIR_OF_DAILY_LIST_JSON"))?;
+    let mut files: Vec<_> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    // Papers in all, for sizing ahead (the server counts them in the database).
+    let mut id = 0;
+    let mut papers = 0;
+    for f in &files {
+        papers += docs_of(f, &mut id)?.len();
+    }
+    papergraph::alloc::give_back();
+    println!("before: {}", rss());
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DocText>>(1);
+    let builder = std::thread::spawn(move || {
+        let mut index = Index::default();
+        let mut first = true;
+        for batch in rx {
+            for d in batch {
+                index.apply(d.paper_id, Some(&d));
+            }
+            if std::mem::take(&mut first) {
+                index.presize(papers);
+            }
+            papergraph::alloc::give_back();
+        }
+        index.shrink();
+        papergraph::alloc::give_back();
+        index
+    });
+    let mut id = 0;
+    let mut batch = Vec::new();
+    for f in &files {
+        batch.extend(docs_of(f, &mut id)?);
+        if batch.len() >= 1_000 {
+            tx.send(std::mem::take(&mut batch))?;
+            papergraph::alloc::give_back();
+        }
+    }
+    tx.send(batch)?;
+    drop(tx);
+    let index = builder
+        .join()
+        .map_err(|_| anyhow::anyhow!("the builder panicked"))?;
+    papergraph::alloc::give_back();
+    println!("built: {} papers, {} terms", index.len(), index.terms());
+    println!("after the build: {}", rss());
+    for (part, bytes) in index.breakdown() {
+        println!("  {part}: {:.1} MB", bytes as f64 / 1e6);
+    }
+    println!("  in all: {:.1} MB", index.approx_bytes() as f64 / 1e6);
+    drop(index);
+    papergraph::alloc::give_back();
+    println!("after dropping it: {}", rss());
+    Ok(())
+}
