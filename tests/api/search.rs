@@ -15,6 +15,21 @@ async fn search(app: &TestApp, q: &str) -> Value {
     app.data(SEARCH, json!({ "q": q, "first": 100 })).await["searchPapers"].clone()
 }
 
+/// `searchPapers` as another server (its base URL) answers it.
+async fn search_on(app: &TestApp, base: &str, q: &str, first: i32) -> Value {
+    let v: Value = app
+        .client
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": SEARCH, "variables": { "q": q, "first": first } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"]["searchPapers"].clone()
+}
+
 fn found(conn: &Value) -> Vec<String> {
     conn["edges"]
         .as_array()
@@ -277,22 +292,7 @@ async fn another_server_on_the_same_database_finds_what_was_written_after_it_sta
     p.abstract_text = "An old idea about quasicrystals.".into();
     app.import("2026-04-01", std::slice::from_ref(&p)).await;
     let other = app.second_server().await;
-    let find = |q: &'static str| {
-        let client = app.client.clone();
-        let url = format!("{other}/graphql");
-        async move {
-            let v: Value = client
-                .post(url)
-                .json(&json!({ "query": SEARCH, "variables": { "q": q, "first": 100 } }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            found(&v["data"]["searchPapers"])
-        }
-    };
+    let find = async |q: &str| found(&search_on(&app, &other, q, 100).await);
     assert_eq!(find("quasicrystals").await, ["2601.00001"]);
     assert!(find("metamaterials").await.is_empty());
     p.abstract_text = "A new idea about metamaterials.".into();
@@ -481,22 +481,7 @@ async fn a_server_starting_on_many_papers_indexes_them_all_and_follows_later_wri
         .collect();
     app.import("2026-04-02", &papers).await;
     let other = app.second_server().await;
-    let find = |q: &'static str| {
-        let client = app.client.clone();
-        let url = format!("{other}/graphql");
-        async move {
-            let v: Value = client
-                .post(url)
-                .json(&json!({ "query": SEARCH, "variables": { "q": q, "first": 5 } }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["data"]["searchPapers"].clone()
-        }
-    };
+    let find = async |q: &str| search_on(&app, &other, q, 5).await;
     let all = find("common words").await;
     assert_eq!(all["totalCount"], 1_250, "{all}");
     for (q, id) in [("marker1", "2601.00001"), ("marker1249", "2601.01249")] {
