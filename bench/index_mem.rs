@@ -1,6 +1,6 @@
-//! Resident memory of the keyword index alone, built as `papergraph serve` builds it (a batch of
-//! 1,000 papers at a time on a thread of its own, sized ahead after the first batch), from
-//! upstream daily-list files:
+//! Resident memory of the keyword index alone, built as `papergraph serve` builds it
+//! (`Index::build`: a batch of 1,000 papers at a time on a thread of its own), from upstream
+//! daily-list files:
 //!
 //!   cargo run --release --example index_mem -- DIR_OF_DAILY_LIST_JSON
 //!
@@ -66,27 +66,17 @@ fn main() -> anyhow::Result<()> {
     }
     papergraph::alloc::give_back();
     println!("before: {}", rss());
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DocText>>(1);
-    let builder = std::thread::spawn(move || {
-        let mut index = Index::default();
-        let mut first = true;
-        for batch in rx {
-            for d in batch {
-                index.apply(d.paper_id, Some(&d));
-            }
-            if std::mem::take(&mut first) {
-                index.presize(papers);
-            }
-            papergraph::alloc::give_back();
-        }
-        index.shrink();
-        papergraph::alloc::give_back();
-        index
-    });
+    // As the server does: the texts are read a batch at a time while a thread builds.
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let builder = std::thread::spawn(move || Index::build(rx, papers));
     let mut id = 0;
     let mut batch = Vec::new();
     for f in &files {
-        batch.extend(docs_of(f, &mut id)?);
+        batch.extend(
+            docs_of(f, &mut id)?
+                .into_iter()
+                .map(|d| (d.paper_id, Some(d))),
+        );
         if batch.len() >= 1_000 {
             tx.send(std::mem::take(&mut batch))?;
             papergraph::alloc::give_back();
@@ -97,7 +87,6 @@ fn main() -> anyhow::Result<()> {
     let index = builder
         .join()
         .map_err(|_| anyhow::anyhow!("the builder panicked"))?;
-    papergraph::alloc::give_back();
     println!("built: {} papers, {} terms", index.len(), index.terms());
     println!("after the build: {}", rss());
     for (part, bytes) in index.breakdown() {

@@ -98,30 +98,44 @@ impl SearchEngine {
         }
         let first = applied.is_none();
         let started = Instant::now();
-        let backend = self.db.get_database_backend();
-        if first {
-            // The first build reads the papers themselves a page at a time, rather than every
-            // change ever recorded (a row each, all held at once). The last change is read
-            // before them: a paper written meanwhile is read again on the next call.
+        // The first build reads the papers themselves a page at a time, rather than every change
+        // ever recorded (a row each, all held at once). The last change is read before them: a
+        // paper written meanwhile is read again on the next call.
+        let bulk = if first {
             let last = scalar(&self.db, "SELECT COALESCE(MAX(seq), 0) FROM search_changes").await?;
             let papers = scalar(&self.db, "SELECT COUNT(*) FROM papers").await?;
-            if papers >= 1_000 {
-                let index = build_apart(&self.db, papers as usize).await?;
+            (papers >= 1_000).then_some((last, papers as usize))
+        } else {
+            None
+        };
+        let (applied_now, last) = match bulk {
+            Some((last, papers)) => {
+                let index = build_apart(&self.db, papers).await?;
                 *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
-                crate::alloc::give_back();
-                *applied = Some(last);
-                self.seen.store(generation, Ordering::Release);
-                let index = self.read();
-                tracing::info!(
-                    papers = index.len(),
-                    terms = index.terms(),
-                    megabytes = index.approx_bytes() / (1 << 20),
-                    millis = started.elapsed().as_millis() as u64,
-                    "keyword search index up to date"
-                );
-                return Ok(());
+                (papers, last)
             }
+            None => self.apply_changes(applied.unwrap_or(0)).await?,
+        };
+        *applied = Some(last);
+        self.seen.store(generation, Ordering::Release);
+        if first || applied_now >= 1_000 {
+            let index = self.read();
+            tracing::info!(
+                papers = index.len(),
+                terms = index.terms(),
+                applied = applied_now,
+                megabytes = index.approx_bytes() / (1 << 20),
+                millis = started.elapsed().as_millis() as u64,
+                "keyword search index up to date"
+            );
         }
+        Ok(())
+    }
+
+    /// Applies the changes recorded after `after` to the index in place; returns how many
+    /// papers it applied and the last change's number.
+    async fn apply_changes(&self, after: i64) -> Result<(usize, i64), DbErr> {
+        let backend = self.db.get_database_backend();
         let rows = self
             .db
             .query_all_raw(Statement::from_sql_and_values(
@@ -132,11 +146,11 @@ impl SearchEngine {
                     }
                     _ => "SELECT paper_id, seq FROM search_changes WHERE seq > ? ORDER BY seq",
                 },
-                [applied.unwrap_or(0).into()],
+                [after.into()],
             ))
             .await?;
         let mut changed = Vec::with_capacity(rows.len());
-        let mut last = applied.unwrap_or(0);
+        let mut last = after;
         for r in rows {
             changed.push(r.try_get_by_index::<i64>(0)?);
             last = last.max(r.try_get_by_index::<i64>(1)?);
@@ -155,20 +169,7 @@ impl SearchEngine {
                 .shrink();
             crate::alloc::give_back();
         }
-        *applied = Some(last);
-        self.seen.store(generation, Ordering::Release);
-        if first || changed.len() >= 1_000 {
-            let index = self.read();
-            tracing::info!(
-                papers = index.len(),
-                terms = index.terms(),
-                applied = changed.len(),
-                megabytes = index.approx_bytes() / (1 << 20),
-                millis = started.elapsed().as_millis() as u64,
-                "keyword search index up to date"
-            );
-        }
-        Ok(())
+        Ok((changed.len(), last))
     }
 
     /// The scored matches of `q` within `criteria`, best first after `after`, at most `limit`,
@@ -227,23 +228,7 @@ async fn build_apart<C: ConnectionTrait>(db: &C, papers: usize) -> Result<Index,
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(i64, Option<DocText>)>>(1);
     let builder = std::thread::Builder::new()
         .name("search-index".into())
-        .spawn(move || {
-            let mut index = Index::default();
-            let mut first = true;
-            while let Some(batch) = rx.blocking_recv() {
-                for (id, doc) in batch {
-                    index.apply(id, doc.as_ref());
-                }
-                if std::mem::take(&mut first) {
-                    index.presize(papers);
-                }
-                // The lists grown since the last batch left their old blocks behind.
-                crate::alloc::give_back();
-            }
-            index.shrink();
-            crate::alloc::give_back();
-            index
-        })
+        .spawn(move || Index::build(std::iter::from_fn(|| rx.blocking_recv()), papers))
         .map_err(|e| DbErr::Custom(format!("could not start the search index builder: {e}")))?;
     let mut after = i64::MIN;
     loop {

@@ -208,9 +208,9 @@ fn room<T>(v: &mut Vec<T>, extra: usize) {
     }
 }
 
-/// Moves `v` into an allocation of its length. `Vec::shrink_to_fit` does not do it here: mimalloc keeps a block where it is
-/// when it shrinks by less than half, so a list would keep its spare room (an index built by
-/// doubling its lists held up to twice its size).
+/// Moves `v` into an allocation of its length. `Vec::shrink_to_fit` does not do it here:
+/// mimalloc keeps a block where it is when it shrinks by less than half, so a list would keep
+/// its spare room (an index built by doubling its lists held up to twice its size).
 fn exact<T>(v: &mut Vec<T>) {
     if v.capacity() > v.len() {
         let mut out = Vec::with_capacity(v.len());
@@ -372,18 +372,6 @@ impl Postings {
             .position(|p| *p & LAST != 0)
             .map_or(run.len(), |k| k + 1);
         &run[..len]
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.gaps.capacity()
-            + self.wtf.capacity()
-            + self.big.capacity() * 8
-            + self.skips.capacity() * std::mem::size_of::<Skip>()
-            + self.positions.capacity() * 2
-            + self
-                .dense
-                .as_ref()
-                .map_or(0, |d| d.bits.capacity() * 8 + d.rank.capacity() * 4)
     }
 
     /// Makes room for the list to grow `times` over (by the postings indexed so far).
@@ -683,21 +671,14 @@ impl Index {
 
     /// Roughly how many bytes the index holds (for logs and the benchmark note).
     pub fn approx_bytes(&self) -> usize {
-        let postings: usize = self
-            .postings
-            .iter()
-            .map(Postings::heap_bytes)
-            .sum::<usize>()
-            + self.postings.capacity() * std::mem::size_of::<Postings>();
         let dict: usize = self.terms.keys().map(|k| k.len() + 40).sum::<usize>()
             + self.surfaces.keys().map(|k| k.len() + 40).sum::<usize>();
-        postings
+        self.breakdown()
+            .iter()
+            .map(|(_, bytes)| bytes)
+            .sum::<usize>()
             + dict
-            + self.slots.capacity() * std::mem::size_of::<Slot>()
-            + self.slot_of.len() * 24
-            + self.author_text.capacity()
-            + self.author_ends.capacity() * 4
-            + self.live_bits.capacity() * 8
+            + self.postings.capacity() * std::mem::size_of::<Postings>()
     }
 
     /// The bytes each part of the index holds (`bench/index_mem.rs`).
@@ -800,7 +781,7 @@ impl Index {
     /// calls it once, early): lists grown a quarter at a time would otherwise be moved a dozen
     /// times each while the index builds, and the blocks they leave behind (as much again as
     /// the index) stay resident, scattered between the lists that live on.
-    pub fn presize(&mut self, papers: usize) {
+    fn presize(&mut self, papers: usize) {
         let seen = self.slots.len();
         if seen == 0 || papers <= seen {
             return;
@@ -822,6 +803,30 @@ impl Index {
             .reserve_exact((slots / 64 + 1).saturating_sub(self.live_bits.len()));
         self.slot_of
             .reserve(papers.saturating_sub(self.slot_of.len()));
+    }
+
+    /// Builds an index of `papers` papers from their texts, a batch at a time, as a bulk load
+    /// should (the start-up build and `bench/index_mem.rs`): the lists are sized ahead after the
+    /// first batch, the memory the build frees goes back to the system after every batch, and
+    /// the lists end in allocations of their length.
+    pub fn build(
+        batches: impl IntoIterator<Item = Vec<(i64, Option<DocText>)>>,
+        papers: usize,
+    ) -> Index {
+        let mut index = Index::default();
+        for (k, batch) in batches.into_iter().enumerate() {
+            for (id, doc) in batch {
+                index.apply(id, doc.as_ref());
+            }
+            if k == 0 {
+                index.presize(papers);
+            }
+            // The lists grown since the last batch left their old blocks behind.
+            crate::alloc::give_back();
+        }
+        index.shrink();
+        crate::alloc::give_back();
+        index
     }
 
     /// Gives back the spare room of the posting lists (after a bulk load).
@@ -1620,15 +1625,13 @@ mod tests {
             })
             .collect();
         let mut plain = Index::default();
-        let mut sized = Index::default();
-        for (k, d) in docs.iter().enumerate() {
+        for d in &docs {
             plain.upsert(d);
-            sized.upsert(d);
-            if k == 150 {
-                sized.presize(docs.len());
-            }
         }
-        sized.shrink();
+        let batches = docs
+            .chunks(150)
+            .map(|b| b.iter().map(|d| (d.paper_id, Some(d.clone()))).collect());
+        let mut sized = Index::build(batches, docs.len());
         assert!(
             sized.approx_bytes() <= plain.approx_bytes(),
             "a packed index holds no more than one grown a list at a time"
