@@ -21,8 +21,13 @@
 //! last one flagged (a phrase counts a posting's positions off from the start of its 8-posting
 //! sub-block, whose offset the skip entry keeps): the
 //! index of the 100,000-paper harness takes 106 MB, against 140 with a two-byte offset to every
-//! posting's positions and 242 with a 4-byte slot and frequency. Lists grow by a quarter at a
-//! time and are copied to their exact size after a bulk load (see [`exact`]).
+//! posting's positions and 242 with a 4-byte slot and frequency.
+//!
+//! Slots are cut into segments of [`SEGMENT_PAPERS`] papers. New papers go to the open segment,
+//! whose lists grow a quarter at a time; a full segment is frozen: its lists are copied back to
+//! back into one exact-size array per kind, so the allocator's rounding and the blocks the lists
+//! grew out of are not left resident (on that harness, 122 MB resident after the build against
+//! 143 with every list in an allocation of its own). A query runs segment by segment.
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -143,11 +148,12 @@ struct Slot {
     live: bool,
 }
 
-/// One term's postings, ordered by slot. Slots are kept as varint gaps (about one byte a
-/// posting, against four), the weighted term frequency in one byte (against four), and the
-/// positions two bytes each, the last of a posting flagged: a posting's frequency is found by
-/// its index in O(1), its slot is decoded from the nearest skip entry, and its positions are
-/// counted off from the start of its sub-block's.
+/// One term's postings in the open segment, as growing lists, ordered by slot. Slots are kept
+/// as varint gaps (about one byte a posting, against four), the weighted term frequency in one
+/// byte (against four), and the positions two bytes each, the last of a posting flagged: a
+/// posting's frequency is found by its index in O(1), its slot is decoded from the nearest skip
+/// entry, and its positions are counted off from the start of its sub-block's. A frozen
+/// [`Segment`] keeps the same lists back to back; both are read through a [`List`].
 #[derive(Default)]
 struct Postings {
     /// Postings in the list.
@@ -167,8 +173,8 @@ struct Postings {
     skips: Vec<Skip>,
     /// Every posting's positions in turn, at least one each, the last one of each with [`LAST`].
     positions: Vec<Pos>,
-    /// For a term found in many papers: its slots as a bitset, so that a conjunction finds a
-    /// slot's posting in O(1) instead of merging whole lists.
+    /// For a term found in many papers of the segment: its slots as a bitset, so that a
+    /// conjunction finds a slot's posting in O(1) instead of merging whole lists.
     dense: Option<Dense>,
 }
 
@@ -193,10 +199,15 @@ const SKIP: usize = 64;
 const MAX_POSITIONS: usize = 1_023;
 const BIG_WTF: u8 = u8::MAX;
 
-/// A term is given a [`Dense`] view once it is in at least one paper in `DENSE_SHARE` (the view
-/// then costs at most 3/8 of its postings' memory) and in `DENSE_MIN` papers.
+/// A term is given a [`Dense`] view once it is in at least one paper in `DENSE_SHARE` of its
+/// segment (the view then costs at most 3/8 of its postings' memory) and in `DENSE_MIN` papers.
 const DENSE_SHARE: usize = 16;
 const DENSE_MIN: usize = 256;
+
+/// Papers per frozen segment: the open segment is frozen when it holds this many (a bulk load
+/// then holds at most one segment's lists in growing vectors, and a frozen segment's arrays are
+/// large enough that the allocator gives them exactly their size).
+const SEGMENT_PAPERS: usize = 16_000;
 
 /// Makes room for `extra` more items in a list that only grows at its end, by a quarter of its
 /// length at a time rather than the doubling of `Vec::push`: a list grown by doubling holds up
@@ -243,18 +254,23 @@ fn get_varint(bytes: &[u8], off: &mut usize) -> u32 {
     }
 }
 
-/// A posting list as a bitset over slots, with the number of postings before each 64-slot word:
-/// the posting of a slot is `rank[w] + popcount(bits[w] below it)` (a rank query).
+/// A posting list as a bitset over the slots of its segment, from 64-slot word `first` on, with
+/// the number of postings before each word: the posting of a slot is
+/// `rank[w] + popcount(bits[w] below it)` (a rank query).
 #[derive(Default)]
 struct Dense {
+    first: u32,
     bits: Vec<u64>,
     rank: Vec<u32>,
 }
 
 impl Dense {
-    fn build(p: &Postings) -> Dense {
-        let mut d = Dense::default();
-        for (i, slot) in Cursor::new(p) {
+    fn build(list: List<'_>, first: u32) -> Dense {
+        let mut d = Dense {
+            first,
+            ..Dense::default()
+        };
+        for (i, slot) in Cursor::new(list) {
             d.push(slot, i as u32);
         }
         d
@@ -262,7 +278,7 @@ impl Dense {
 
     /// Adds a slot above every slot in the view; `before` postings precede it.
     fn push(&mut self, slot: u32, before: u32) {
-        let w = slot as usize / 64;
+        let w = (slot / 64 - self.first) as usize;
         while self.bits.len() <= w {
             room(&mut self.bits, 1);
             room(&mut self.rank, 1);
@@ -272,14 +288,57 @@ impl Dense {
         self.bits[w] |= 1 << (slot % 64);
     }
 
+    fn view(&self) -> DenseRef<'_> {
+        DenseRef {
+            first: self.first,
+            bits: &self.bits,
+            rank: &self.rank,
+        }
+    }
+}
+
+/// A [`Dense`] view, borrowed (from the open segment's lists or a frozen segment's arrays).
+#[derive(Clone, Copy)]
+struct DenseRef<'a> {
+    first: u32,
+    bits: &'a [u64],
+    rank: &'a [u32],
+}
+
+impl DenseRef<'_> {
+    /// The 64-slot words `[start, end)` the view covers.
+    fn words(&self) -> (usize, usize) {
+        let first = self.first as usize;
+        (first, first + self.bits.len())
+    }
+
+    /// Word `w` of the bitset (a word the view covers).
+    #[inline]
+    fn word(&self, w: usize) -> u64 {
+        self.bits[w - self.first as usize]
+    }
+
     /// The index of `slot`'s posting, if it has one.
     #[inline]
     fn index_of(&self, slot: u32) -> Option<usize> {
-        let w = slot as usize / 64;
+        let w = (slot / 64).checked_sub(self.first)? as usize;
         let word = *self.bits.get(w)?;
         let bit = 1u64 << (slot % 64);
         (word & bit != 0).then(|| self.rank[w] as usize + (word & (bit - 1)).count_ones() as usize)
     }
+}
+
+/// One term's postings in one segment, borrowed: the layout of [`Postings`], whether its lists
+/// are the open segment's vectors or slices of a frozen segment's arrays.
+#[derive(Clone, Copy)]
+struct List<'a> {
+    n: u32,
+    gaps: &'a [u8],
+    wtf: &'a [u8],
+    big: &'a [(u32, f32)],
+    skips: &'a [Skip],
+    positions: &'a [Pos],
+    dense: Option<DenseRef<'a>>,
 }
 
 impl Postings {
@@ -322,6 +381,64 @@ impl Postings {
         self.n += 1;
     }
 
+    fn list(&self) -> List<'_> {
+        List {
+            n: self.n,
+            gaps: &self.gaps,
+            wtf: &self.wtf,
+            big: &self.big,
+            skips: &self.skips,
+            positions: &self.positions,
+            dense: self.dense.as_ref().map(Dense::view),
+        }
+    }
+
+    /// Makes room for the list to grow `times` over (by the postings indexed so far).
+    fn reserve_scaled(&mut self, times: f64) {
+        fn scale<T>(v: &mut Vec<T>, times: f64) {
+            let want = (v.len() as f64 * times) as usize;
+            if want > v.capacity() {
+                v.reserve_exact(want - v.len());
+            }
+        }
+        scale(&mut self.gaps, times);
+        scale(&mut self.wtf, times);
+        scale(&mut self.skips, times);
+        scale(&mut self.positions, times);
+        if let Some(d) = &mut self.dense {
+            scale(&mut d.bits, times);
+            scale(&mut d.rank, times);
+        }
+    }
+
+    /// Moves every list into an allocation of its length.
+    fn repack(&mut self) {
+        exact(&mut self.gaps);
+        exact(&mut self.wtf);
+        exact(&mut self.big);
+        exact(&mut self.skips);
+        exact(&mut self.positions);
+        if let Some(d) = &mut self.dense {
+            exact(&mut d.bits);
+            exact(&mut d.rank);
+        }
+    }
+
+    fn heap_bytes(&self) -> [usize; 6] {
+        [
+            self.gaps.capacity(),
+            self.wtf.capacity(),
+            self.big.capacity() * std::mem::size_of::<(u32, f32)>(),
+            self.skips.capacity() * std::mem::size_of::<Skip>(),
+            self.positions.capacity() * std::mem::size_of::<Pos>(),
+            self.dense
+                .as_ref()
+                .map_or(0, |d| d.bits.capacity() * 8 + d.rank.capacity() * 4),
+        ]
+    }
+}
+
+impl<'a> List<'a> {
     /// Posting `i`'s weighted term frequency.
     #[inline]
     fn wtf_of(&self, i: usize) -> f32 {
@@ -337,7 +454,7 @@ impl Postings {
     /// Posting `i`'s positions (the last one flagged with [`LAST`]): from the start of its
     /// sub-block's, the postings before it are counted off by their flags.
     #[inline]
-    fn positions_of(&self, i: usize) -> &[Pos] {
+    fn positions_of(&self, i: usize) -> &'a [Pos] {
         let block = &self.skips[i / SKIP];
         let within = i % SKIP;
         let mut start = block.positions as usize;
@@ -373,43 +490,12 @@ impl Postings {
             .map_or(run.len(), |k| k + 1);
         &run[..len]
     }
-
-    /// Makes room for the list to grow `times` over (by the postings indexed so far).
-    fn reserve_scaled(&mut self, times: f64) {
-        fn scale<T>(v: &mut Vec<T>, times: f64) {
-            let want = (v.len() as f64 * times) as usize;
-            if want > v.capacity() {
-                v.reserve_exact(want - v.len());
-            }
-        }
-        scale(&mut self.gaps, times);
-        scale(&mut self.wtf, times);
-        scale(&mut self.skips, times);
-        scale(&mut self.positions, times);
-        if let Some(d) = &mut self.dense {
-            scale(&mut d.bits, times);
-            scale(&mut d.rank, times);
-        }
-    }
-
-    /// Moves every list into an allocation of its length.
-    fn repack(&mut self) {
-        exact(&mut self.gaps);
-        exact(&mut self.wtf);
-        exact(&mut self.big);
-        exact(&mut self.skips);
-        exact(&mut self.positions);
-        if let Some(d) = &mut self.dense {
-            exact(&mut d.bits);
-            exact(&mut d.rank);
-        }
-    }
 }
 
 /// Decodes one posting list's slots forward; jumps through the skips.
 #[derive(Clone)]
 struct Cursor<'a> {
-    p: &'a Postings,
+    list: List<'a>,
     /// How many postings are decoded (the index of the next one), the next one's byte offset and
     /// the slot before it.
     decoded: usize,
@@ -418,9 +504,9 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn new(p: &'a Postings) -> Cursor<'a> {
+    fn new(list: List<'a>) -> Cursor<'a> {
         Cursor {
-            p,
+            list,
             decoded: 0,
             off: 0,
             base: 0,
@@ -430,10 +516,10 @@ impl<'a> Cursor<'a> {
     /// Decodes the next posting and returns its slot (the current posting is then `next - 1`).
     #[inline]
     fn advance(&mut self) -> Option<u32> {
-        if self.decoded >= self.p.n as usize {
+        if self.decoded >= self.list.n as usize {
             return None;
         }
-        let slot = self.base + get_varint(&self.p.gaps, &mut self.off);
+        let slot = self.base + get_varint(self.list.gaps, &mut self.off);
         self.base = slot;
         self.decoded += 1;
         Some(slot)
@@ -446,7 +532,7 @@ impl<'a> Cursor<'a> {
         if self.decoded > 0 && self.base >= target {
             return self.base == target;
         }
-        let skips = &self.p.skips;
+        let skips = self.list.skips;
         let from = self.decoded / SKIP + 1;
         if from < skips.len() && skips[from].base < target {
             // The last block whose base is below the target, galloping from the current one.
@@ -483,7 +569,7 @@ impl Iterator for Cursor<'_> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.p.n as usize - self.decoded;
+        let left = self.list.n as usize - self.decoded;
         (left, Some(left))
     }
 }
@@ -495,7 +581,7 @@ impl Iterator for Cursor<'_> {
 enum Probe<'a> {
     Packed {
         cursor: Cursor<'a>,
-        dense: Option<&'a Dense>,
+        dense: Option<DenseRef<'a>>,
         /// The posting found last.
         current: usize,
     },
@@ -508,10 +594,10 @@ enum Probe<'a> {
 }
 
 impl<'a> Probe<'a> {
-    fn packed(p: &'a Postings) -> Probe<'a> {
+    fn packed(list: List<'a>) -> Probe<'a> {
         Probe::Packed {
-            cursor: Cursor::new(p),
-            dense: p.dense.as_ref(),
+            cursor: Cursor::new(list),
+            dense: list.dense,
             current: 0,
         }
     }
@@ -526,12 +612,12 @@ impl<'a> Probe<'a> {
 
     fn len(&self) -> usize {
         match self {
-            Probe::Packed { cursor, .. } => cursor.p.n as usize,
+            Probe::Packed { cursor, .. } => cursor.list.n as usize,
             Probe::Slice { entries, .. } => entries.len(),
         }
     }
 
-    fn dense(&self) -> Option<&'a Dense> {
+    fn dense(&self) -> Option<DenseRef<'a>> {
         match self {
             Probe::Packed { dense, .. } => *dense,
             Probe::Slice { .. } => None,
@@ -611,7 +697,7 @@ impl<'a> Probe<'a> {
         match self {
             Probe::Packed {
                 cursor, current, ..
-            } => cursor.p.wtf_of(*current),
+            } => cursor.list.wtf_of(*current),
             Probe::Slice {
                 entries, current, ..
             } => entries[*current].1,
@@ -623,7 +709,7 @@ impl<'a> Probe<'a> {
         match self {
             Probe::Packed {
                 cursor, current, ..
-            } => cursor.p.positions_of(*current),
+            } => cursor.list.positions_of(*current),
             Probe::Slice { .. } => &[],
         }
     }
@@ -632,13 +718,205 @@ impl<'a> Probe<'a> {
 /// Matches of one atom: `(slot, weighted tf)` ordered by slot.
 type Matches<'a> = Cow<'a, [(u32, f32)]>;
 
-/// The in-memory index. Not synchronised: `repo::search` wraps it in a lock.
+/// Where one term's lists start in a frozen segment's arrays (they end where the next term's
+/// start).
+#[derive(Clone, Copy, Default)]
+struct Starts {
+    gaps: u32,
+    /// Postings before the term's (where its frequencies start).
+    wtf: u32,
+    big: u32,
+    skips: u32,
+    positions: u32,
+    /// Bitset words before the term's (and rank counts).
+    bits: u32,
+}
+
+/// The lists of every term found in the papers of slots `[lo, hi)`, back to back in one array
+/// per kind, each allocated once at its exact size: lists grown one by one leave behind the
+/// allocator's rounding and the blocks they grew out of (on the 100,000-paper harness, about a
+/// quarter more resident memory than their bytes). A frozen segment is only read; papers
+/// replaced or removed leave dead slots in it until a compaction rebuilds it.
 #[derive(Default)]
+struct Segment {
+    lo: u32,
+    hi: u32,
+    /// The terms with postings here, ascending, and where their lists start (with one more
+    /// entry, where the last term's end).
+    terms: Vec<u32>,
+    starts: Vec<Starts>,
+    gaps: Vec<u8>,
+    wtf: Vec<u8>,
+    big: Vec<(u32, f32)>,
+    skips: Vec<Skip>,
+    positions: Vec<Pos>,
+    bits: Vec<u64>,
+    rank: Vec<u32>,
+}
+
+impl Segment {
+    /// Moves `lists` (the postings of slots `[lo, hi)`, by term) into a frozen segment, a term at
+    /// a time, giving back the memory of the lists moved as it goes.
+    fn freeze(mut lists: HashMap<u32, Postings>, lo: u32, hi: u32) -> Segment {
+        let mut terms: Vec<u32> = lists
+            .iter()
+            .filter(|(_, p)| p.n > 0)
+            .map(|(t, _)| *t)
+            .collect();
+        terms.sort_unstable();
+        let total = |f: fn(&Postings) -> usize| lists.values().map(f).sum::<usize>();
+        let mut s = Segment {
+            lo,
+            hi,
+            starts: Vec::with_capacity(terms.len() + 1),
+            gaps: Vec::with_capacity(total(|p| p.gaps.len())),
+            wtf: Vec::with_capacity(total(|p| p.wtf.len())),
+            big: Vec::with_capacity(total(|p| p.big.len())),
+            skips: Vec::with_capacity(total(|p| p.skips.len())),
+            positions: Vec::with_capacity(total(|p| p.positions.len())),
+            bits: Vec::with_capacity(total(|p| p.dense.as_ref().map_or(0, |d| d.bits.len()))),
+            rank: Vec::with_capacity(total(|p| p.dense.as_ref().map_or(0, |d| d.rank.len()))),
+            ..Segment::default()
+        };
+        let mut moved = 0;
+        for t in &terms {
+            let Some(p) = lists.remove(t) else {
+                continue;
+            };
+            s.starts.push(s.end());
+            s.gaps.extend_from_slice(&p.gaps);
+            s.wtf.extend_from_slice(&p.wtf);
+            s.big.extend_from_slice(&p.big);
+            s.skips.extend_from_slice(&p.skips);
+            s.positions.extend_from_slice(&p.positions);
+            if let Some(d) = &p.dense {
+                s.bits.extend_from_slice(&d.bits);
+                s.rank.extend_from_slice(&d.rank);
+            }
+            moved += p.heap_bytes().iter().sum::<usize>();
+            drop(p);
+            // The lists moved from go back as they are left, not all at the end.
+            if moved > 4 << 20 {
+                crate::alloc::give_back();
+                moved = 0;
+            }
+        }
+        s.starts.push(s.end());
+        s.terms = terms;
+        s
+    }
+
+    fn end(&self) -> Starts {
+        Starts {
+            gaps: self.gaps.len() as u32,
+            wtf: self.wtf.len() as u32,
+            big: self.big.len() as u32,
+            skips: self.skips.len() as u32,
+            positions: self.positions.len() as u32,
+            bits: self.bits.len() as u32,
+        }
+    }
+
+    /// The lists of the `k`-th term of the segment.
+    fn list_at(&self, k: usize) -> List<'_> {
+        let (a, b) = (self.starts[k], self.starts[k + 1]);
+        let r = |x: u32, y: u32| x as usize..y as usize;
+        // `big` keeps each posting's index within its own list.
+        List {
+            n: b.wtf - a.wtf,
+            gaps: &self.gaps[r(a.gaps, b.gaps)],
+            wtf: &self.wtf[r(a.wtf, b.wtf)],
+            big: &self.big[r(a.big, b.big)],
+            skips: &self.skips[r(a.skips, b.skips)],
+            positions: &self.positions[r(a.positions, b.positions)],
+            dense: (b.bits > a.bits).then(|| DenseRef {
+                first: self.lo / 64,
+                bits: &self.bits[r(a.bits, b.bits)],
+                rank: &self.rank[r(a.bits, b.bits)],
+            }),
+        }
+    }
+
+    fn list(&self, term: u32) -> Option<List<'_>> {
+        let k = self.terms.binary_search(&term).ok()?;
+        Some(self.list_at(k))
+    }
+
+    fn heap_bytes(&self) -> [usize; 6] {
+        [
+            self.gaps.capacity(),
+            self.wtf.capacity(),
+            self.big.capacity() * std::mem::size_of::<(u32, f32)>(),
+            self.skips.capacity() * std::mem::size_of::<Skip>(),
+            self.positions.capacity() * std::mem::size_of::<Pos>(),
+            self.bits.capacity() * 8 + self.rank.capacity() * 4,
+        ]
+    }
+}
+
+/// `list` without the postings of dead slots (`None` when none is left); a list with a bitset
+/// keeps one, from 64-slot word `first`.
+fn without_dead(list: List<'_>, live: impl Fn(u32) -> bool, first: u32) -> Option<Postings> {
+    let mut out = Postings::default();
+    for (i, slot) in Cursor::new(list) {
+        if live(slot) {
+            out.push(slot, list.wtf_of(i), list.positions_of(i));
+        }
+    }
+    if out.n == 0 {
+        return None;
+    }
+    if list.dense.is_some() {
+        out.dense = Some(Dense::build(out.list(), first));
+    }
+    Some(out)
+}
+
+/// A segment of the index, to read: a frozen one or the open one (slots from `lo` on).
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Frozen(&'a Segment),
+    Open {
+        lists: &'a HashMap<u32, Postings>,
+        lo: u32,
+    },
+}
+
+impl<'a> Part<'a> {
+    /// A term's postings in this segment, if it has some.
+    fn list(self, term: u32) -> Option<List<'a>> {
+        match self {
+            Part::Frozen(s) => s.list(term),
+            Part::Open { lists, .. } => lists.get(&term).filter(|p| p.n > 0).map(Postings::list),
+        }
+    }
+
+    /// The slots `[lo, hi)` of the segment.
+    fn range(self) -> (u32, u32) {
+        match self {
+            Part::Frozen(s) => (s.lo, s.hi),
+            Part::Open { lo, .. } => (lo, u32::MAX),
+        }
+    }
+}
+
+/// The in-memory index. Not synchronised: `repo::search` wraps it in a lock.
+///
+/// Papers get slots in the order they are indexed; the slots are cut into segments of
+/// [`SEGMENT_PAPERS`]. New papers go to the open segment, whose lists grow; a full one is
+/// frozen into exact-size arrays ([`Segment`]). A query runs segment by segment, in slot order,
+/// with its statistics (document frequencies, lengths) over the whole index.
 pub struct Index {
     terms: HashMap<String, u32>,
     /// Folded surface words and their term, for `prefix*` queries.
     surfaces: BTreeMap<String, u32>,
-    postings: Vec<Postings>,
+    /// Frozen segments, in slot order.
+    frozen: Vec<Segment>,
+    /// The open segment: slots from `open_lo` on, its lists by term.
+    open: HashMap<u32, Postings>,
+    open_lo: u32,
+    /// Papers per segment ([`SEGMENT_PAPERS`]; fewer in tests).
+    segment_papers: usize,
     slots: Vec<Slot>,
     /// Every slot's author names as indexed, one after another (for highlights, which would
     /// otherwise read them back from the database on every search): one block rather than one
@@ -652,6 +930,27 @@ pub struct Index {
     live: usize,
     dead: usize,
     total_len: u64,
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index {
+            terms: HashMap::new(),
+            surfaces: BTreeMap::new(),
+            frozen: Vec::new(),
+            open: HashMap::new(),
+            open_lo: 0,
+            segment_papers: SEGMENT_PAPERS,
+            slots: Vec::new(),
+            author_text: String::new(),
+            author_ends: Vec::new(),
+            slot_of: HashMap::new(),
+            live_bits: Vec::new(),
+            live: 0,
+            dead: 0,
+            total_len: 0,
+        }
+    }
 }
 
 impl Index {
@@ -678,7 +977,6 @@ impl Index {
             .map(|(_, bytes)| bytes)
             .sum::<usize>()
             + dict
-            + self.postings.capacity() * std::mem::size_of::<Postings>()
     }
 
     /// The bytes each part of the index holds (`bench/index_mem.rs`).
@@ -691,17 +989,23 @@ impl Index {
             ("positions", 0),
             ("bitsets", 0),
         ];
-        for p in &self.postings {
-            v[0].1 += p.gaps.capacity();
-            v[1].1 += p.wtf.capacity();
-            v[2].1 += p.big.capacity() * 8;
-            v[3].1 += p.skips.capacity() * std::mem::size_of::<Skip>();
-            v[4].1 += p.positions.capacity() * 2;
-            v[5].1 += p
-                .dense
-                .as_ref()
-                .map_or(0, |d| d.bits.capacity() * 8 + d.rank.capacity() * 4);
+        let parts = self
+            .open
+            .values()
+            .map(Postings::heap_bytes)
+            .chain(self.frozen.iter().map(Segment::heap_bytes));
+        for bytes in parts {
+            for (k, b) in bytes.iter().enumerate() {
+                v[k].1 += b;
+            }
         }
+        let directories = self
+            .frozen
+            .iter()
+            .map(|s| s.terms.capacity() * 4 + s.starts.capacity() * std::mem::size_of::<Starts>())
+            .sum::<usize>()
+            + self.open.capacity() * (8 + std::mem::size_of::<Postings>());
+        v.push(("term directories", directories));
         v.push((
             "authors",
             self.author_text.capacity() + self.author_ends.capacity() * 4,
@@ -713,6 +1017,17 @@ impl Index {
                 + self.live_bits.capacity() * 8,
         ));
         v
+    }
+
+    /// The segments, in slot order.
+    fn parts(&self) -> impl Iterator<Item = Part<'_>> {
+        self.frozen
+            .iter()
+            .map(Part::Frozen)
+            .chain(std::iter::once(Part::Open {
+                lists: &self.open,
+                lo: self.open_lo,
+            }))
     }
 
     /// Adds a paper, replacing its earlier text if it had one.
@@ -738,17 +1053,20 @@ impl Index {
                 }
             }
         }
+        let lo = self.open_lo;
         for term in order {
             let Some((wtf, positions)) = occ.remove(&term) else {
                 continue;
             };
-            let p = &mut self.postings[term as usize];
+            let p = self.open.entry(term).or_default();
             let before = p.n as usize;
             p.push(slot, wtf, &positions);
             match &mut p.dense {
                 Some(d) => d.push(slot, before as u32),
-                None if before + 1 >= DENSE_MIN && (before + 1) * DENSE_SHARE > slot as usize => {
-                    p.dense = Some(Dense::build(p));
+                None if before + 1 >= DENSE_MIN
+                    && (before + 1) * DENSE_SHARE > (slot - lo) as usize =>
+                {
+                    p.dense = Some(Dense::build(p.list(), lo / 64));
                 }
                 None => {}
             }
@@ -767,6 +1085,9 @@ impl Index {
         self.slot_of.insert(doc.paper_id, slot);
         self.live += 1;
         self.total_len += u64::from(len);
+        if self.slots.len() - self.open_lo as usize >= self.segment_papers {
+            self.freeze();
+        }
     }
 
     /// Indexes a paper's current text, or takes it out when it has none (it was deleted).
@@ -777,20 +1098,42 @@ impl Index {
         }
     }
 
-    /// Sizes every list for `papers` papers in all, from the papers indexed so far (a bulk load
-    /// calls it once, early): lists grown a quarter at a time would otherwise be moved a dozen
-    /// times each while the index builds, and the blocks they leave behind (as much again as
-    /// the index) stay resident, scattered between the lists that live on.
-    fn presize(&mut self, papers: usize) {
-        let seen = self.slots.len();
-        if seen == 0 || papers <= seen {
+    /// Freezes the open segment (when it holds any slot) and opens an empty one.
+    fn freeze(&mut self) {
+        let hi = self.slots.len() as u32;
+        if hi == self.open_lo {
             return;
         }
-        // A little over the estimate: a list that overshoots is moved once more, at its full size.
-        let times = papers as f64 / seen as f64 * 1.05;
-        for p in &mut self.postings {
-            p.reserve_scaled(times);
+        let lists = std::mem::take(&mut self.open);
+        self.frozen.push(Segment::freeze(lists, self.open_lo, hi));
+        self.open_lo = hi;
+    }
+
+    /// Sizes the open segment's lists for the papers it will hold of the `papers` a bulk load
+    /// indexes in all, from the papers it holds so far (a bulk load calls it after the first
+    /// batch of each segment), and the per-paper arrays for all `papers` (after the first
+    /// batch): lists grown a quarter at a time would otherwise be moved a dozen times each, and
+    /// the blocks they leave behind stay resident, scattered between the lists that live on.
+    fn presize(&mut self, papers: usize) {
+        let seen = self.slots.len() - self.open_lo as usize;
+        if seen == 0 {
+            return;
         }
+        let will_hold = papers
+            .saturating_sub(self.open_lo as usize)
+            .min(self.segment_papers);
+        // A little over the estimate: a list that overshoots is moved once more, at its full size.
+        if will_hold > seen {
+            let times = will_hold as f64 / seen as f64 * 1.05;
+            for p in self.open.values_mut() {
+                p.reserve_scaled(times);
+            }
+        }
+        let all = self.slots.len();
+        if self.open_lo > 0 || papers <= all {
+            return;
+        }
+        let times = papers as f64 / all as f64 * 1.05;
         let slots = (papers as f64 * 1.05) as usize;
         self.slots
             .reserve_exact(slots.saturating_sub(self.slots.len()));
@@ -806,39 +1149,56 @@ impl Index {
     }
 
     /// Builds an index of `papers` papers from their texts, a batch at a time, as a bulk load
-    /// should (the start-up build and `bench/index_mem.rs`): the lists are sized ahead after the
-    /// first batch, the memory the build frees goes back to the system after every batch, and
-    /// the lists end in allocations of their length.
+    /// should (the start-up build and `bench/index_mem.rs`): a segment's lists are sized ahead
+    /// after its first batch, the memory the build frees goes back to the system after every
+    /// batch, and every segment ends frozen.
     pub fn build(
         batches: impl IntoIterator<Item = Vec<(i64, Option<DocText>)>>,
         papers: usize,
     ) -> Index {
-        let mut index = Index::default();
-        for (k, batch) in batches.into_iter().enumerate() {
+        Index::build_into(Index::default(), batches, papers)
+    }
+
+    /// [`Index::build`] into an empty `index` (of the tests' segment size).
+    fn build_into(
+        mut index: Index,
+        batches: impl IntoIterator<Item = Vec<(i64, Option<DocText>)>>,
+        papers: usize,
+    ) -> Index {
+        let mut sized = false;
+        for batch in batches {
+            let lo = index.open_lo;
             for (id, doc) in batch {
                 index.apply(id, doc.as_ref());
             }
-            if k == 0 {
+            if index.open_lo != lo {
+                // A segment was frozen: the next one is sized after its first batch.
+                sized = false;
+            }
+            if !sized && index.slots.len() > index.open_lo as usize {
                 index.presize(papers);
+                sized = true;
             }
             // The lists grown since the last batch left their old blocks behind.
             crate::alloc::give_back();
         }
+        index.freeze();
         index.shrink();
         crate::alloc::give_back();
         index
     }
 
-    /// Gives back the spare room of the posting lists (after a bulk load).
+    /// Gives back the spare room of the open segment's lists and of the per-paper arrays
+    /// (after a bulk load).
     pub fn shrink(&mut self) {
-        for (k, p) in self.postings.iter_mut().enumerate() {
+        for (k, p) in self.open.values_mut().enumerate() {
             p.repack();
             // The blocks just moved from go back as they are left, not all at the end.
             if k % 64 == 63 {
                 crate::alloc::give_back();
             }
         }
-        exact(&mut self.postings);
+        self.open.shrink_to_fit();
         exact(&mut self.slots);
         exact(&mut self.author_ends);
         if self.author_text.capacity() > self.author_text.len() {
@@ -897,31 +1257,38 @@ impl Index {
             return *t;
         }
         let stemmed = stem(folded);
-        let next = self.postings.len() as u32;
+        let next = self.terms.len() as u32;
         let t = *self.terms.entry(stemmed).or_insert(next);
-        if t == next {
-            self.postings.push(Postings::default());
-        }
         self.surfaces.insert(folded.to_owned(), t);
         t
     }
 
-    /// Drops the postings of dead slots (slots keep their numbers).
+    /// Drops the postings of dead slots (slots keep their numbers): frozen segments are rebuilt
+    /// one at a time (one left without a live slot is dropped), the open one list by list.
     fn compact(&mut self) {
         let slots = &self.slots;
-        for p in &mut self.postings {
-            let mut out = Postings::default();
-            for (i, slot) in Cursor::new(p) {
-                if slots[slot as usize].live {
-                    out.push(slot, p.wtf_of(i), p.positions_of(i));
+        let live = |s: u32| slots[s as usize].live;
+        for seg in std::mem::take(&mut self.frozen) {
+            let (lo, hi) = (seg.lo, seg.hi);
+            if !(lo..hi).any(live) {
+                continue;
+            }
+            let mut lists = HashMap::with_capacity(seg.terms.len());
+            for (k, t) in seg.terms.iter().enumerate() {
+                if let Some(p) = without_dead(seg.list_at(k), live, lo / 64) {
+                    lists.insert(*t, p);
                 }
             }
-            if p.dense.is_some() {
-                out.dense = Some(Dense::build(&out));
-            }
-            out.repack();
-            *p = out;
+            drop(seg);
+            self.frozen.push(Segment::freeze(lists, lo, hi));
+            crate::alloc::give_back();
         }
+        let first = self.open_lo / 64;
+        for p in self.open.values_mut() {
+            *p = without_dead(p.list(), live, first).unwrap_or_default();
+            p.repack();
+        }
+        self.open.retain(|_, p| p.n > 0);
         // The names of live slots only (a dead slot's range becomes empty).
         let mut text = String::with_capacity(self.author_text.len());
         let mut start = 0;
@@ -940,11 +1307,13 @@ impl Index {
 
     /// A term's live postings, decoded.
     fn live_matches(&self, term: u32) -> Matches<'_> {
-        let p = &self.postings[term as usize];
-        let mut out = Vec::with_capacity(p.n as usize);
-        for (i, slot) in Cursor::new(p) {
-            if self.dead == 0 || self.is_live(slot) {
-                out.push((slot, p.wtf_of(i)));
+        let mut out = Vec::new();
+        for list in self.parts().filter_map(|part| part.list(term)) {
+            out.reserve(list.n as usize);
+            for (i, slot) in Cursor::new(list) {
+                if self.dead == 0 || self.is_live(slot) {
+                    out.push((slot, list.wtf_of(i)));
+                }
             }
         }
         Cow::Owned(out)
@@ -992,16 +1361,18 @@ impl Index {
     /// probed; when every list has a bitset, the bitsets are intersected instead.
     fn intersect<'a>(&self, lists: &mut [Probe<'a>], mut visit: impl FnMut(u32, &[Probe<'a>])) {
         if let Some(dense) = lists.iter().map(|l| l.dense()).collect::<Option<Vec<_>>>() {
-            let words = dense
+            // The words every bitset covers (they all cover one segment's slots).
+            let start = dense.iter().map(|d| d.words().0).max().unwrap_or(0);
+            let end = dense
                 .iter()
-                .map(|d| d.bits.len())
+                .map(|d| d.words().1)
                 .min()
                 .unwrap_or(0)
                 .min(self.live_bits.len());
-            for w in 0..words {
+            for w in start..end {
                 let mut bits = dense
                     .iter()
-                    .fold(self.live_bits[w], |acc, d| acc & d.bits[w]);
+                    .fold(self.live_bits[w], |acc, d| acc & d.word(w));
                 while bits != 0 {
                     let slot = (w * 64) as u32 + bits.trailing_zeros();
                     bits &= bits - 1;
@@ -1029,62 +1400,74 @@ impl Index {
         }
     }
 
-    /// The posting list of a word (not a prefix), if the index has the word.
-    fn term_postings(&self, word: &str) -> Option<&Postings> {
-        self.terms
-            .get(&stem(&fold(word)))
-            .map(|t| &self.postings[*t as usize])
+    /// The term of a word (not a prefix), if the index has it.
+    fn term_of(&self, word: &str) -> Option<u32> {
+        self.terms.get(&stem(&fold(word))).copied()
     }
 
-    /// How many live papers have a posting in `p`.
-    fn live_df(&self, p: &Postings) -> usize {
-        if self.dead == 0 {
-            return p.n as usize;
-        }
-        match &p.dense {
-            Some(d) => d
-                .bits
-                .iter()
-                .zip(&self.live_bits)
-                .map(|(a, b)| (a & b).count_ones() as usize)
-                .sum(),
-            None => Cursor::new(p).filter(|(_, s)| self.is_live(*s)).count(),
-        }
+    /// How many live papers have a posting of `term`.
+    fn live_df(&self, term: u32) -> usize {
+        self.parts()
+            .filter_map(|part| part.list(term))
+            .map(|list| {
+                if self.dead == 0 {
+                    return list.n as usize;
+                }
+                match list.dense {
+                    Some(d) => {
+                        let (start, end) = d.words();
+                        (start..end.min(self.live_bits.len()))
+                            .map(|w| (d.word(w) & self.live_bits[w]).count_ones() as usize)
+                            .sum()
+                    }
+                    None => Cursor::new(list).filter(|(_, s)| self.is_live(*s)).count(),
+                }
+            })
+            .sum()
     }
 
     fn phrase_matches(&self, words: &[String]) -> Matches<'_> {
-        let mut probes = Vec::with_capacity(words.len());
-        for w in words {
-            match self.term_postings(w) {
-                Some(p) => probes.push(Probe::packed(p)),
-                None => return Cow::Borrowed(&[]),
-            }
-        }
+        let Some(terms) = words
+            .iter()
+            .map(|w| self.term_of(w))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Cow::Borrowed(&[]);
+        };
         let mut out = Vec::new();
-        let mut others: Vec<&[Pos]> = Vec::with_capacity(probes.len());
-        self.intersect(&mut probes, |slot, lists| {
-            let mut wtf = 0.0f32;
-            others.clear();
-            others.extend(lists[1..].iter().map(|l| l.positions()));
-            for &p in lists[0].positions() {
-                let p = p & !LAST;
-                // Word k of the phrase is k places on, in the same field (positions are in
-                // order, the flag aside).
-                let whole = (u32::from(p) & INDEX_BITS) + others.len() as u32 <= MAX_INDEX
-                    && others.iter().enumerate().all(|(k, positions)| {
-                        let want = p + k as Pos + 1;
-                        positions
-                            .binary_search_by(|q| (q & !LAST).cmp(&want))
-                            .is_ok()
-                    });
-                if whole {
-                    wtf += WEIGHTS[(p >> FIELD_SHIFT) as usize] as f32;
+        let mut others: Vec<&[Pos]> = Vec::with_capacity(terms.len());
+        for part in self.parts() {
+            let Some(mut probes) = terms
+                .iter()
+                .map(|t| part.list(*t).map(Probe::packed))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            self.intersect(&mut probes, |slot, lists| {
+                let mut wtf = 0.0f32;
+                others.clear();
+                others.extend(lists[1..].iter().map(|l| l.positions()));
+                for &p in lists[0].positions() {
+                    let p = p & !LAST;
+                    // Word k of the phrase is k places on, in the same field (positions are in
+                    // order, the flag aside).
+                    let whole = (u32::from(p) & INDEX_BITS) + others.len() as u32 <= MAX_INDEX
+                        && others.iter().enumerate().all(|(k, positions)| {
+                            let want = p + k as Pos + 1;
+                            positions
+                                .binary_search_by(|q| (q & !LAST).cmp(&want))
+                                .is_ok()
+                        });
+                    if whole {
+                        wtf += WEIGHTS[(p >> FIELD_SHIFT) as usize] as f32;
+                    }
                 }
-            }
-            if wtf > 0.0 {
-                out.push((slot, wtf));
-            }
-        });
+                if wtf > 0.0 {
+                    out.push((slot, wtf));
+                }
+            });
+        }
         Cow::Owned(out)
     }
 
@@ -1144,7 +1527,8 @@ impl Index {
             let tf = f64::from(tf);
             idf * tf / (tf + c1 + c2 * f64::from(slot.len))
         };
-        // Every group one word or phrase (no OR, no prefix): intersect their postings.
+        // Every group one word or phrase (no OR, no prefix): intersect their postings, a
+        // segment at a time.
         if conjunctions
             && q.groups.iter().all(|g| {
                 matches!(
@@ -1153,12 +1537,19 @@ impl Index {
                 )
             })
         {
-            let mut phrases: Vec<Matches<'_>> = Vec::new();
-            let mut terms: Vec<Option<&Postings>> = Vec::new();
+            enum Group<'m> {
+                Term(u32),
+                Phrase(Matches<'m>),
+            }
+            let mut groups = Vec::with_capacity(q.groups.len());
+            let mut idfs = Vec::with_capacity(q.groups.len());
             for g in &q.groups {
                 match &g[0] {
-                    Atom::Word { word, .. } => match self.term_postings(word) {
-                        Some(p) => terms.push(Some(p)),
+                    Atom::Word { word, .. } => match self.term_of(word) {
+                        Some(t) => {
+                            idfs.push(idf(self.live_df(t)));
+                            groups.push(Group::Term(t));
+                        }
                         None => return,
                     },
                     phrase => {
@@ -1166,65 +1557,66 @@ impl Index {
                         if m.is_empty() {
                             return;
                         }
-                        phrases.push(m);
-                        terms.push(None);
-                    }
-                }
-            }
-            let mut phrases = phrases.iter();
-            let mut lists = Vec::with_capacity(terms.len());
-            let mut idfs = Vec::with_capacity(terms.len());
-            for t in &terms {
-                match t {
-                    Some(p) => {
-                        lists.push(Probe::packed(p));
-                        idfs.push(idf(self.live_df(p)));
-                    }
-                    None => {
-                        let m = phrases.next().map_or(&[][..], |m| &m[..]);
-                        lists.push(Probe::slice(m));
                         idfs.push(idf(m.len()));
+                        groups.push(Group::Phrase(m));
                     }
                 }
             }
             let excluded = self.excluded_bits(&q.excluded);
-            if let ([list], None) = (lists.as_mut_slice(), &excluded) {
-                // One word or phrase: every live posting is a match, in order.
-                let dead = self.dead > 0;
-                while let Some(s) = list.advance() {
-                    if dead && !self.is_live(s) {
-                        continue;
+            for part in self.parts() {
+                let (lo, hi) = part.range();
+                let Some(mut lists) = groups
+                    .iter()
+                    .map(|g| match g {
+                        Group::Term(t) => part.list(*t).map(Probe::packed),
+                        Group::Phrase(m) => {
+                            let from = m.partition_point(|e| e.0 < lo);
+                            let to = m.partition_point(|e| e.0 < hi);
+                            (from < to).then(|| Probe::slice(&m[from..to]))
+                        }
+                    })
+                    .collect::<Option<Vec<_>>>()
+                else {
+                    continue;
+                };
+                if let ([list], None) = (lists.as_mut_slice(), &excluded) {
+                    // One word or phrase: every live posting is a match, in order.
+                    let dead = self.dead > 0;
+                    while let Some(s) = list.advance() {
+                        if dead && !self.is_live(s) {
+                            continue;
+                        }
+                        let slot = &self.slots[s as usize];
+                        if allowed.is_none_or(|f| f(slot.paper_id)) {
+                            visit(slot.paper_id, score(slot, list.wtf(), idfs[0]));
+                        }
+                    }
+                    continue;
+                }
+                self.intersect(&mut lists, |s, lists| {
+                    if excluded
+                        .as_ref()
+                        .is_some_and(|x| x[s as usize / 64] & (1 << (s % 64)) != 0)
+                    {
+                        return;
                     }
                     let slot = &self.slots[s as usize];
                     if allowed.is_none_or(|f| f(slot.paper_id)) {
-                        visit(slot.paper_id, score(slot, list.wtf(), idfs[0]));
+                        let mut total = 0.0;
+                        for (k, l) in lists.iter().enumerate() {
+                            total += score(slot, l.wtf(), idfs[k]);
+                        }
+                        visit(slot.paper_id, total);
                     }
-                }
-                return;
+                });
             }
-            self.intersect(&mut lists, |s, lists| {
-                if excluded
-                    .as_ref()
-                    .is_some_and(|x| x[s as usize / 64] & (1 << (s % 64)) != 0)
-                {
-                    return;
-                }
-                let slot = &self.slots[s as usize];
-                if allowed.is_none_or(|f| f(slot.paper_id)) {
-                    let mut total = 0.0;
-                    for (k, l) in lists.iter().enumerate() {
-                        total += score(slot, l.wtf(), idfs[k]);
-                    }
-                    visit(slot.paper_id, total);
-                }
-            });
             return;
         }
         let words = self.slots.len().div_ceil(64);
-        // A word's list is read in place (its bitset, when it has one, marks its slots a word at
-        // a time); prefixes and phrases are computed.
+        // A word's lists are read in place (a bitset, when a segment has one, marks its slots a
+        // word at a time); prefixes and phrases are computed.
         enum Found<'a> {
-            Term(&'a Postings),
+            Term(u32),
             Computed(Matches<'a>),
         }
         let mut atoms: Vec<Found<'_>> = Vec::new();
@@ -1236,21 +1628,30 @@ impl Index {
                     Atom::Word {
                         word,
                         prefix: false,
-                    } => match self.term_postings(word) {
-                        Some(p) => Found::Term(p),
+                    } => match self.term_of(word) {
+                        Some(t) => Found::Term(t),
                         None => Found::Computed(Cow::Borrowed(&[])),
                     },
                     _ => Found::Computed(self.atom_matches(a)),
                 };
                 match &found {
-                    Found::Term(p) => match &p.dense {
-                        Some(d) => bits.iter_mut().zip(&d.bits).for_each(|(b, d)| *b |= d),
-                        None => {
-                            for (_, s) in Cursor::new(p) {
-                                bits[s as usize / 64] |= 1 << (s % 64);
+                    Found::Term(t) => {
+                        for list in self.parts().filter_map(|part| part.list(*t)) {
+                            match list.dense {
+                                Some(d) => {
+                                    let (start, _) = d.words();
+                                    for (b, word) in bits[start..].iter_mut().zip(d.bits) {
+                                        *b |= word;
+                                    }
+                                }
+                                None => {
+                                    for (_, s) in Cursor::new(list) {
+                                        bits[s as usize / 64] |= 1 << (s % 64);
+                                    }
+                                }
                             }
                         }
-                    },
+                    }
                     Found::Computed(m) => {
                         for (s, _) in m.iter() {
                             bits[*s as usize / 64] |= 1 << (*s % 64);
@@ -1279,7 +1680,7 @@ impl Index {
         let idfs: Vec<f64> = atoms
             .iter()
             .map(|a| match a {
-                Found::Term(p) => idf(self.live_df(p)),
+                Found::Term(t) => idf(self.live_df(*t)),
                 Found::Computed(m) => idf(m.len()),
             })
             .collect();
@@ -1295,11 +1696,13 @@ impl Index {
             let candidate = |s: usize| candidates[s / 64] & (1 << (s % 64)) != 0;
             for (k, a) in atoms.iter().enumerate() {
                 match a {
-                    Found::Term(p) => {
-                        for (i, s) in Cursor::new(p) {
-                            let s = s as usize;
-                            if candidate(s) {
-                                acc[s] += score(&self.slots[s], p.wtf_of(i), idfs[k]);
+                    Found::Term(t) => {
+                        for list in self.parts().filter_map(|part| part.list(*t)) {
+                            for (i, s) in Cursor::new(list) {
+                                let s = s as usize;
+                                if candidate(s) {
+                                    acc[s] += score(&self.slots[s], list.wtf_of(i), idfs[k]);
+                                }
                             }
                         }
                     }
@@ -1498,6 +1901,13 @@ mod tests {
         assert_eq!(i.len(), 2);
     }
 
+    /// Every term's list in every segment.
+    fn lists(i: &Index) -> Vec<List<'_>> {
+        i.parts()
+            .flat_map(|part| (0..i.terms() as u32).filter_map(move |t| part.list(t)))
+            .collect()
+    }
+
     #[test]
     fn compaction_keeps_every_live_match() {
         let mut i = Index::default();
@@ -1548,23 +1958,35 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
+        // One index in one open segment, the same papers cut into segments of 700.
         let mut i = Index::default();
+        let mut cut = Index {
+            segment_papers: 700,
+            ..Index::default()
+        };
         for id in 0..4_000 {
             let (t, a) = (text(&mut rng, 4), text(&mut rng, 30));
             i.upsert(&doc(id, &t, &a, ""));
+            cut.upsert(&doc(id, &t, &a, ""));
         }
         for id in (0..4_000).step_by(7) {
             let (t, a) = (text(&mut rng, 4), text(&mut rng, 30));
             i.upsert(&doc(id, &t, &a, ""));
+            cut.upsert(&doc(id, &t, &a, ""));
         }
         for id in (0..4_000).step_by(11) {
             i.remove(id);
+            cut.remove(id);
         }
         assert!(i.dead > 0, "the test needs dead slots");
         assert!(
-            i.postings.iter().any(|p| p.dense.is_some())
-                && i.postings.iter().any(|p| p.dense.is_none() && p.n > 20),
+            lists(&i).iter().any(|l| l.dense.is_some())
+                && lists(&i).iter().any(|l| l.dense.is_none() && l.n > 20),
             "the test needs both kinds of list"
+        );
+        assert!(
+            cut.frozen.len() >= 4 && lists(&cut).iter().any(|l| l.dense.is_some()),
+            "the test needs several segments"
         );
         let w = |k: usize| vocab[k].as_str();
         let queries = [
@@ -1594,6 +2016,13 @@ mod tests {
                 fast.sort_by_key(|h| h.0);
                 slow.sort_by_key(|h| h.0);
                 assert_eq!(fast, slow, "{text}");
+                // Segments change nothing: the same matches with the same scores.
+                for conjunctions in [true, false] {
+                    let mut segmented = Vec::new();
+                    cut.evaluate_by(&q, filter, |id, s| segmented.push((id, s)), conjunctions);
+                    segmented.sort_by_key(|h| h.0);
+                    assert_eq!(segmented, fast, "{text}, cut into segments");
+                }
                 if !text.contains("nothing") && filter.is_none() {
                     assert!(!fast.is_empty(), "{text} should match");
                 }
@@ -1631,11 +2060,19 @@ mod tests {
         let batches = docs
             .chunks(150)
             .map(|b| b.iter().map(|d| (d.paper_id, Some(d.clone()))).collect());
-        let mut sized = Index::build(batches, docs.len());
+        let mut sized = Index::build(batches.clone(), docs.len());
         assert!(
             sized.approx_bytes() <= plain.approx_bytes(),
             "a packed index holds no more than one grown a list at a time"
         );
+        assert_eq!((sized.frozen.len(), sized.open.len()), (1, 0));
+        // The same load cut into segments of 400 papers: 7 frozen, none open.
+        let small = Index {
+            segment_papers: 400,
+            ..Index::default()
+        };
+        let mut cut = Index::build_into(small, batches, docs.len());
+        assert_eq!((cut.frozen.len(), cut.open.len()), (8, 0));
         let same = |a: &Index, b: &Index| {
             for q in [
                 "v0y",
@@ -1657,24 +2094,70 @@ mod tests {
             }
         };
         same(&plain, &sized);
+        same(&plain, &cut);
         assert_eq!(sized.authors_of(42), Some("Author 42, Other 294"));
         // Enough removals and replacements to compact both (dead slots over a quarter).
         for id in (0..3_000).step_by(2) {
             sized.remove(id);
             plain.remove(id);
+            cut.remove(id);
         }
         for id in (1..3_000).step_by(4) {
             let d = doc(id, "renamed", "text", &format!("New {id}"));
             sized.upsert(&d);
             plain.upsert(&d);
+            cut.upsert(&d);
         }
         assert!(sized.dead < 1_500, "the test needs a compaction");
         assert_eq!(sized.dead, plain.dead);
+        assert_eq!(cut.dead, plain.dead);
         same(&plain, &sized);
+        same(&plain, &cut);
         assert_eq!(sized.authors_of(42), None);
         assert_eq!(sized.authors_of(43), Some("Author 43, Other 301"));
         assert_eq!(sized.authors_of(45), Some("New 45"));
         assert_eq!(ids(&sized, "renamed").len(), 100);
+    }
+
+    #[test]
+    fn a_segment_left_without_papers_is_dropped_and_the_others_still_answer() {
+        let mut i = Index {
+            segment_papers: 100,
+            ..Index::default()
+        };
+        for id in 0..1_500 {
+            let title = format!("common t{} alpha beta", id % 7);
+            i.upsert(&doc(id, &title, "gamma", &format!("Name{id}")));
+        }
+        assert_eq!((i.frozen.len(), i.open_lo), (15, 1_500));
+        // The first 1,200 papers go: at the 1,001st (past 1,000 dead slots and a quarter of the
+        // live ones) a compaction drops the 10 segments left empty and rebuilds the partly dead
+        // one; the next 199 stay dead slots.
+        for id in 0..1_200 {
+            i.remove(id);
+        }
+        assert_eq!(i.dead, 199, "the test needs a compaction");
+        assert_eq!(i.frozen.len(), 5);
+        assert_eq!(i.frozen[0].lo, 1_000);
+        assert_eq!(i.len(), 300);
+        let q = SearchQuery::parse("common").unwrap();
+        let mut found = Vec::new();
+        i.evaluate(&q, None, |id, _| found.push(id));
+        found.sort_unstable();
+        assert_eq!(found, (1_200..1_500).collect::<Vec<_>>());
+        let mut t3 = ids(&i, "\"t3 alpha\" gamma");
+        t3.sort_unstable();
+        let want: Vec<i64> = (1_200..1_500).filter(|id| id % 7 == 3).collect();
+        assert_eq!(t3, want);
+        assert_eq!(ids(&i, "name1499"), vec![1_499]);
+        assert!(ids(&i, "name1199").is_empty());
+        // Later papers open a segment of their own and are found with the rest.
+        for id in 2_000..2_150 {
+            i.upsert(&doc(id, "common late", "gamma", ""));
+        }
+        assert_eq!(ids(&i, "late common").len(), 100);
+        let q = SearchQuery::parse("common gamma").unwrap();
+        assert_eq!(page(&i, &q, None, 10).total, 450);
     }
 
     #[test]
@@ -1694,12 +2177,13 @@ mod tests {
             slots.push(slot);
             p.push(slot, (i % 300) as f32, &[(i % 5) as Pos]);
         }
-        let mut c = Cursor::new(&p);
+        let list = p.list();
+        let mut c = Cursor::new(list);
         let decoded: Vec<u32> = std::iter::from_fn(|| c.advance()).collect();
         assert_eq!(decoded, slots);
         // Every posting, every third, the first of every block, the last of every fifth, and more.
         for (first, step) in [(0, 1), (0, 3), (0, 64), (SKIP - 1, 5 * SKIP), (0, 200)] {
-            let mut c = Cursor::new(&p);
+            let mut c = Cursor::new(list);
             for (i, s) in slots.iter().enumerate().skip(first).step_by(step) {
                 // A slot missing from the list is passed over, then the slot itself is found.
                 if first == 0 && i > 0 && slots[i - 1] + 1 < *s {
@@ -1707,8 +2191,8 @@ mod tests {
                 }
                 assert!(c.seek(*s), "slot {s} (posting {i}, step {step})");
                 assert_eq!(c.decoded - 1, i);
-                assert_eq!(p.wtf_of(i), (i % 300) as f32);
-                assert_eq!(p.positions_of(i), &[(i % 5) as Pos | LAST]);
+                assert_eq!(list.wtf_of(i), (i % 300) as f32);
+                assert_eq!(list.positions_of(i), &[(i % 5) as Pos | LAST]);
             }
             assert!(!c.seek(slot + 1));
         }
@@ -1721,7 +2205,7 @@ mod tests {
         i.upsert(&doc(1, &"word ".repeat(10), "x", ""));
         i.upsert(&doc(2, &"word ".repeat(30), "x", ""));
         i.upsert(&doc(3, &"word ".repeat(26), "x", ""));
-        let p = i.term_postings("word").unwrap();
+        let p = i.open[&i.term_of("word").unwrap()].list();
         assert_eq!(
             (0..3).map(|k| p.wtf_of(k)).collect::<Vec<_>>(),
             vec![100.0, 300.0, 260.0]
