@@ -498,7 +498,8 @@ impl<'a> List<'a> {
     }
 }
 
-/// Decodes one posting list's slots forward; jumps through the skips.
+/// Decodes one posting list's slots forward: from its gaps (jumping through the skips), or, for
+/// a list with a bitset, from the bitset (a frozen segment keeps no gaps for such a list).
 #[derive(Clone)]
 struct Cursor<'a> {
     list: List<'a>,
@@ -507,6 +508,9 @@ struct Cursor<'a> {
     decoded: usize,
     off: usize,
     base: u32,
+    /// Through a bitset: the word being read (from the bitset's first) and its bits not read yet.
+    word: usize,
+    left: u64,
 }
 
 impl<'a> Cursor<'a> {
@@ -516,6 +520,11 @@ impl<'a> Cursor<'a> {
             decoded: 0,
             off: 0,
             base: 0,
+            word: 0,
+            left: list
+                .dense
+                .and_then(|d| d.bits.first().copied())
+                .unwrap_or(0),
         }
     }
 
@@ -525,7 +534,19 @@ impl<'a> Cursor<'a> {
         if self.decoded >= self.list.n as usize {
             return None;
         }
-        let slot = self.base + get_varint(self.list.gaps, &mut self.off);
+        let slot = match self.list.dense {
+            Some(d) => {
+                // A posting is left, so a bit is.
+                while self.left == 0 {
+                    self.word += 1;
+                    self.left = d.bits[self.word];
+                }
+                let slot = (d.first as usize + self.word) as u32 * 64 + self.left.trailing_zeros();
+                self.left &= self.left - 1;
+                slot
+            }
+            None => self.base + get_varint(self.list.gaps, &mut self.off),
+        };
         self.base = slot;
         self.decoded += 1;
         Some(slot)
@@ -538,22 +559,41 @@ impl<'a> Cursor<'a> {
         if self.decoded > 0 && self.base >= target {
             return self.base == target;
         }
-        let skips = self.list.skips;
-        let from = self.decoded / SKIP + 1;
-        if from < skips.len() && skips[from].base < target {
-            // The last block whose base is below the target, galloping from the current one.
-            let (mut lo, mut step) = (from, 1);
-            let mut hi = lo + step;
-            while hi < skips.len() && skips[hi].base < target {
-                lo = hi;
-                step *= 2;
-                hi = lo + step;
+        if let Some(d) = self.list.dense {
+            // Straight to the target's word, its bits below the target dropped; the postings
+            // before are the word's rank and the bits dropped.
+            let Some(w) = (target / 64).checked_sub(d.first) else {
+                return self.advance() == Some(target);
+            };
+            let w = w as usize;
+            if w >= d.bits.len() {
+                self.decoded = self.list.n as usize;
+                return false;
             }
-            let hi = hi.min(skips.len());
-            let block = lo + skips[lo + 1..hi].partition_point(|s| s.base < target);
-            self.decoded = block * SKIP;
-            self.off = skips[block].gaps as usize;
-            self.base = skips[block].base;
+            if w > self.word {
+                self.word = w;
+                self.left = d.bits[w];
+            }
+            self.left &= !((1u64 << (target % 64)) - 1);
+            self.decoded = d.rank[w] as usize + (d.bits[w] & !self.left).count_ones() as usize;
+        } else {
+            let skips = self.list.skips;
+            let from = self.decoded / SKIP + 1;
+            if from < skips.len() && skips[from].base < target {
+                // The last block whose base is below the target, galloping from the current one.
+                let (mut lo, mut step) = (from, 1);
+                let mut hi = lo + step;
+                while hi < skips.len() && skips[hi].base < target {
+                    lo = hi;
+                    step *= 2;
+                    hi = lo + step;
+                }
+                let hi = hi.min(skips.len());
+                let block = lo + skips[lo + 1..hi].partition_point(|s| s.base < target);
+                self.decoded = block * SKIP;
+                self.off = skips[block].gaps as usize;
+                self.base = skips[block].base;
+            }
         }
         while let Some(slot) = self.advance() {
             if slot >= target {
@@ -775,7 +815,7 @@ impl Segment {
             lo,
             hi,
             starts: Vec::with_capacity(terms.len() + 1),
-            gaps: Vec::with_capacity(total(|p| p.gaps.len())),
+            gaps: Vec::with_capacity(total(|p| if p.dense.is_none() { p.gaps.len() } else { 0 })),
             wtf: Vec::with_capacity(total(|p| p.wtf.len())),
             big: Vec::with_capacity(total(|p| p.big.len())),
             skips: Vec::with_capacity(total(|p| p.skips.len())),
@@ -790,7 +830,10 @@ impl Segment {
                 continue;
             };
             s.starts.push(s.end());
-            s.gaps.extend_from_slice(&p.gaps);
+            // A list with a bitset is read through it: its gaps would say the same again.
+            if p.dense.is_none() {
+                s.gaps.extend_from_slice(&p.gaps);
+            }
             s.wtf.extend_from_slice(&p.wtf);
             s.big.extend_from_slice(&p.big);
             s.skips.extend_from_slice(&p.skips);
@@ -2209,6 +2252,43 @@ mod tests {
                 assert_eq!(list.positions_of(i), &[(i % 5) as Pos | LAST]);
             }
             assert!(!c.seek(slot + 1));
+        }
+    }
+
+    #[test]
+    fn a_list_with_a_bitset_is_read_through_it_without_its_gaps() {
+        // Runs of near slots and stretches of whole empty words, from word 3 on.
+        let mut rng = Lcg(11);
+        let mut p = Postings::default();
+        let mut slots = Vec::new();
+        let mut slot = 200u32;
+        for i in 0..3_000u32 {
+            slot += 1 + rng.below(if i % 500 < 250 { 3 } else { 300 }) as u32;
+            slots.push(slot);
+            p.push(slot, (i % 200) as f32, &[(i % 7) as Pos]);
+        }
+        let dense = Dense::build(p.list(), 3);
+        let gapless = List {
+            gaps: &[],
+            dense: Some(dense.view()),
+            ..p.list()
+        };
+        let decoded: Vec<(usize, u32)> = Cursor::new(gapless).collect();
+        assert_eq!(
+            decoded,
+            slots.iter().copied().enumerate().collect::<Vec<_>>()
+        );
+        // Seeking lands where seeking through the gaps does, for slots in the list or not,
+        // before the first, past the last.
+        for step in [1, 2, 7, 64, 333] {
+            let mut gaps = Cursor::new(p.list());
+            let mut bits = Cursor::new(gapless);
+            let mut target = 0;
+            while target <= slot + 200 {
+                assert_eq!(bits.seek(target), gaps.seek(target), "seek {target}");
+                assert_eq!(bits.decoded, gaps.decoded, "seek {target}, step {step}");
+                target += step;
+            }
         }
     }
 
