@@ -406,6 +406,34 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::loopback_without_sslmode as plain;
+    use crate::config::DbOpts;
+    use sea_orm::ConnectionTrait;
+
+    #[tokio::test]
+    async fn every_pooled_sqlite_connection_gets_the_page_cache_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DbOpts {
+            database_url: format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display()),
+            database_schema: None,
+            db_max_connections: 3,
+            sqlite_page_cache_kib: Some(512),
+            sqlite_mmap_mb: 0,
+            statement_timeout_secs: 30,
+        };
+        let (db, _) = super::connect(&opts).await.unwrap();
+        // Reads at once, on as many of the pool's connections as it opens for them.
+        let read = || {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA cache_size",
+            ))
+        };
+        let (a, b, c) = tokio::join!(read(), read(), read());
+        for row in [a, b, c] {
+            let size: i64 = row.unwrap().unwrap().try_get_by_index(0).unwrap();
+            assert_eq!(size, -512, "KiB are asked for as a negative cache_size");
+        }
+    }
 
     #[test]
     fn tls_is_left_out_only_for_this_machine_without_an_explicit_sslmode() {

@@ -190,9 +190,14 @@ pub struct DbOpts {
         global = true
     )]
     pub sqlite_mmap_mb: u64,
-    /// SQLite page cache per connection in KiB (None: SQLite's 2 MiB). Set per command: bulk
-    /// writers (`import`, `sync`) want more; a server with many pooled connections less.
-    #[arg(skip)]
+    /// SQLite only: KiB of page cache per pooled connection (default: 512 for `serve`, whose
+    /// pooled connections each keep one, and 16 MiB for the bulk writers `import` and `sync`).
+    /// The operating system's file cache holds the database's pages as well.
+    #[arg(
+        long = "sqlite-cache-kib",
+        env = "PAPERGRAPH_SQLITE_CACHE_KIB",
+        global = true
+    )]
     pub sqlite_page_cache_kib: Option<u32>,
 }
 
