@@ -27,7 +27,9 @@
 //! whose lists grow a quarter at a time; a full segment is frozen: its lists are copied back to
 //! back into one exact-size array per kind, so the allocator's rounding and the blocks the lists
 //! grew out of are not left resident (on that harness, 122 MB resident after the build against
-//! 143 with every list in an allocation of its own, and a peak of 131 MB against 152). A query runs segment by segment.
+//! 143 with every list in an allocation of its own, and a peak of 131 MB against 152). A frozen
+//! list with a bitset keeps no slot gaps: its cursor walks the bitset (108 MB resident, peak
+//! 118). A query runs segment by segment.
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
