@@ -2219,23 +2219,31 @@ mod tests {
         assert_eq!(page(&i, &q, None, 10).total, 450);
     }
 
+    /// A list of `n` postings, the slot of posting `i` `step(i)` past the one before (the first
+    /// past `from`), with frequency `i % 300` and the one position `i % 5`; and its slots.
+    fn postings(from: u32, n: u32, mut step: impl FnMut(u32) -> u32) -> (Postings, Vec<u32>) {
+        let mut p = Postings::default();
+        let mut slots = Vec::new();
+        let mut slot = from;
+        for i in 0..n {
+            slot += step(i);
+            slots.push(slot);
+            p.push(slot, (i % 300) as f32, &[(i % 5) as Pos]);
+        }
+        (p, slots)
+    }
+
     #[test]
     fn slots_are_found_by_seeking_through_the_skips() {
         // Gaps of one to several varint bytes, over many skip blocks.
         let mut rng = Lcg(7);
-        let mut p = Postings::default();
-        let mut slots = Vec::new();
-        let mut slot = 0u32;
-        for i in 0..1_000u32 {
-            slot += match i % 4 {
-                0 => 1,
-                1 => 1 + rng.below(100) as u32,
-                2 => 200 + rng.below(20_000) as u32,
-                _ => 3_000_000 + rng.below(100) as u32,
-            };
-            slots.push(slot);
-            p.push(slot, (i % 300) as f32, &[(i % 5) as Pos]);
-        }
+        let (p, slots) = postings(0, 1_000, |i| match i % 4 {
+            0 => 1,
+            1 => 1 + rng.below(100) as u32,
+            2 => 200 + rng.below(20_000) as u32,
+            _ => 3_000_000 + rng.below(100) as u32,
+        });
+        let slot = slots[slots.len() - 1];
         let list = p.list();
         let mut c = Cursor::new(list);
         let decoded: Vec<u32> = std::iter::from_fn(|| c.advance()).collect();
@@ -2261,14 +2269,10 @@ mod tests {
     fn a_list_with_a_bitset_is_read_through_it_without_its_gaps() {
         // Runs of near slots and stretches of whole empty words, from word 3 on.
         let mut rng = Lcg(11);
-        let mut p = Postings::default();
-        let mut slots = Vec::new();
-        let mut slot = 200u32;
-        for i in 0..3_000u32 {
-            slot += 1 + rng.below(if i % 500 < 250 { 3 } else { 300 }) as u32;
-            slots.push(slot);
-            p.push(slot, (i % 200) as f32, &[(i % 7) as Pos]);
-        }
+        let (p, slots) = postings(200, 3_000, |i| {
+            1 + rng.below(if i % 500 < 250 { 3 } else { 300 }) as u32
+        });
+        let slot = slots[slots.len() - 1];
         let dense = Dense::build(p.list(), 3);
         let gapless = List {
             gaps: &[],
