@@ -110,7 +110,10 @@ impl SearchEngine {
         };
         let (applied_now, last) = match bulk {
             Some((last, papers)) => {
-                let index = build_apart(&self.db, papers).await?;
+                let reader = BuildReader::open(&self.db).await;
+                let index = build_apart(reader.db(&self.db), papers).await;
+                reader.close().await;
+                let index = index?;
                 *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
                 (papers, last)
             }
@@ -218,6 +221,48 @@ async fn allowed_ids(
         .all(db)
         .await?;
     Ok(Some(ids.into_iter().collect()))
+}
+
+/// Where the first build reads the papers' texts. On SQLite, a pool of one connection of its
+/// own, closed after the build: sqlx runs each SQLite connection on a thread of its own, which
+/// allocates every row it reads, and a pooled connection's thread would keep the memory of the
+/// 100,000 texts it read (freed by other threads) while it idles.
+enum BuildReader {
+    Pool,
+    Own(DatabaseConnection),
+}
+
+impl BuildReader {
+    async fn open(db: &DatabaseConnection) -> BuildReader {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return BuildReader::Pool;
+        }
+        let opts = db.get_sqlite_connection_pool().connect_options();
+        let pool = sea_orm::sqlx::pool::PoolOptions::<sea_orm::sqlx::Sqlite>::new()
+            .max_connections(1)
+            .connect_with((*opts).clone())
+            .await;
+        match pool {
+            Ok(pool) => BuildReader::Own(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)),
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the first build through the pool");
+                BuildReader::Pool
+            }
+        }
+    }
+
+    fn db<'a>(&'a self, pool: &'a DatabaseConnection) -> &'a DatabaseConnection {
+        match self {
+            BuildReader::Pool => pool,
+            BuildReader::Own(db) => db,
+        }
+    }
+
+    async fn close(self) {
+        if let BuildReader::Own(db) = self {
+            db.get_sqlite_connection_pool().close().await;
+        }
+    }
 }
 
 /// Builds an index of the given papers on a thread of its own, fed by this task: the first
