@@ -239,16 +239,7 @@ impl Bus {
 }
 
 async fn last_seq(db: &DatabaseConnection) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COALESCE(MAX(seq), 0) FROM paper_events",
-        ))
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get_by_index::<i64>(0)?,
-        None => 0,
-    })
+    crate::repo::scalar(db, "SELECT COALESCE(MAX(seq), 0) FROM paper_events").await
 }
 
 async fn read_after(db: &DatabaseConnection, after: i64) -> Result<Vec<PaperEvent>, DbErr> {

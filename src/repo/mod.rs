@@ -12,6 +12,23 @@ pub mod search_index;
 pub mod similar;
 pub mod status;
 
+/// One number from a statement without parameters (0 when it returns no row).
+pub(crate) async fn scalar<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    sql: &str,
+) -> Result<i64, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get_by_index::<i64>(0)?,
+        None => 0,
+    })
+}
+
 /// Escapes `%`, `_` and `!` for a `LIKE … ESCAPE '!'` pattern. (`!`, not a backslash, because
 /// the two backends treat backslashes in string literals differently.)
 pub(crate) fn like_escape(s: &str) -> String {

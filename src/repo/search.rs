@@ -102,17 +102,20 @@ impl SearchEngine {
         // ever recorded (a row each, all held at once). The last change is read before them: a
         // paper written meanwhile is read again on the next call.
         let bulk = if first {
-            let last = scalar(&self.db, "SELECT COALESCE(MAX(seq), 0) FROM search_changes").await?;
-            let papers = scalar(&self.db, "SELECT COUNT(*) FROM papers").await?;
+            let last =
+                super::scalar(&self.db, "SELECT COALESCE(MAX(seq), 0) FROM search_changes").await?;
+            let papers = super::scalar(&self.db, "SELECT COUNT(*) FROM papers").await?;
             (papers >= 1_000).then_some((last, papers as usize))
         } else {
             None
         };
         let (applied_now, last) = match bulk {
             Some((last, papers)) => {
-                let reader = BuildReader::open(&self.db).await;
-                let index = build_apart(reader.db(&self.db), papers).await;
-                reader.close().await;
+                let reader = build_reader(&self.db).await;
+                let index = build_apart(reader.as_ref().unwrap_or(&self.db), papers).await;
+                if let Some(reader) = reader {
+                    let _ = reader.close().await;
+                }
                 let index = index?;
                 *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
                 (papers, last)
@@ -223,46 +226,22 @@ async fn allowed_ids(
     Ok(Some(ids.into_iter().collect()))
 }
 
-/// Where the first build reads the papers' texts. On SQLite, a pool of one connection of its
-/// own, closed after the build: sqlx runs each SQLite connection on a thread of its own, which
-/// allocates every row it reads, and a pooled connection's thread would keep the memory of the
-/// 100,000 texts it read (freed by other threads) while it idles.
-enum BuildReader {
-    Pool,
-    Own(DatabaseConnection),
-}
-
-impl BuildReader {
-    async fn open(db: &DatabaseConnection) -> BuildReader {
-        if db.get_database_backend() != DbBackend::Sqlite {
-            return BuildReader::Pool;
-        }
-        let opts = db.get_sqlite_connection_pool().connect_options();
-        let pool = sea_orm::sqlx::pool::PoolOptions::<sea_orm::sqlx::Sqlite>::new()
-            .max_connections(1)
-            .connect_with((*opts).clone())
-            .await;
-        match pool {
-            Ok(pool) => BuildReader::Own(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)),
-            Err(e) => {
-                tracing::debug!(error = %e, "reading the first build through the pool");
-                BuildReader::Pool
-            }
-        }
+/// On SQLite, a pool of one connection of its own for the first build to read the papers' texts
+/// through, to close after it (`None`: read through the pool): sqlx runs each SQLite connection
+/// on a thread of its own, which allocates every row it reads, and a pooled connection's thread
+/// would keep the memory of the 100,000 texts it read (freed by other threads) while it idles.
+async fn build_reader(db: &DatabaseConnection) -> Option<DatabaseConnection> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
     }
-
-    fn db<'a>(&'a self, pool: &'a DatabaseConnection) -> &'a DatabaseConnection {
-        match self {
-            BuildReader::Pool => pool,
-            BuildReader::Own(db) => db,
-        }
-    }
-
-    async fn close(self) {
-        if let BuildReader::Own(db) = self {
-            db.get_sqlite_connection_pool().close().await;
-        }
-    }
+    let opts = db.get_sqlite_connection_pool().connect_options();
+    let pool = sea_orm::sqlx::pool::PoolOptions::<sea_orm::sqlx::Sqlite>::new()
+        .max_connections(1)
+        .connect_with((*opts).clone())
+        .await
+        .map_err(|e| tracing::debug!(error = %e, "reading the first build through the pool"))
+        .ok()?;
+    Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
 /// Builds an index of the given papers on a thread of its own, fed by this task: the first
@@ -294,17 +273,6 @@ async fn build_apart<C: ConnectionTrait>(db: &C, papers: usize) -> Result<Index,
         .await
         .map_err(|e| DbErr::Custom(format!("the search index builder was lost: {e}")))?
         .map_err(|_| DbErr::Custom("the search index builder panicked".into()))
-}
-
-/// One number from a statement without parameters.
-async fn scalar<C: ConnectionTrait>(db: &C, sql: &str) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get_by_index::<i64>(0)?,
-        None => 0,
-    })
 }
 
 /// The searchable text of the given papers, by id (papers that do not exist are left out).

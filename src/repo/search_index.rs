@@ -793,13 +793,8 @@ struct Segment {
     /// entry, where the last term's end).
     terms: Vec<u32>,
     starts: Vec<Starts>,
-    gaps: Vec<u8>,
-    wtf: Vec<u8>,
-    big: Vec<(u32, f32)>,
-    skips: Vec<Skip>,
-    positions: Vec<Pos>,
-    bits: Vec<u64>,
-    rank: Vec<u32>,
+    /// Every term's lists back to back (`n` and `last` unused), the bitsets from word `lo / 64`.
+    all: Postings,
 }
 
 impl Segment {
@@ -813,18 +808,26 @@ impl Segment {
             .collect();
         terms.sort_unstable();
         let total = |f: fn(&Postings) -> usize| lists.values().map(f).sum::<usize>();
-        let mut s = Segment {
-            lo,
-            hi,
-            starts: Vec::with_capacity(terms.len() + 1),
+        let dense = |p: &Postings| p.dense.as_ref().map_or(0, |d| d.bits.len());
+        let all = Postings {
             gaps: Vec::with_capacity(total(|p| if p.dense.is_none() { p.gaps.len() } else { 0 })),
             wtf: Vec::with_capacity(total(|p| p.wtf.len())),
             big: Vec::with_capacity(total(|p| p.big.len())),
             skips: Vec::with_capacity(total(|p| p.skips.len())),
             positions: Vec::with_capacity(total(|p| p.positions.len())),
-            bits: Vec::with_capacity(total(|p| p.dense.as_ref().map_or(0, |d| d.bits.len()))),
-            rank: Vec::with_capacity(total(|p| p.dense.as_ref().map_or(0, |d| d.rank.len()))),
-            ..Segment::default()
+            dense: Some(Dense {
+                first: lo / 64,
+                bits: Vec::with_capacity(lists.values().map(dense).sum()),
+                rank: Vec::with_capacity(lists.values().map(dense).sum()),
+            }),
+            ..Postings::default()
+        };
+        let mut s = Segment {
+            lo,
+            hi,
+            terms: Vec::new(),
+            starts: Vec::with_capacity(terms.len() + 1),
+            all,
         };
         let mut moved = 0;
         for t in &terms {
@@ -832,17 +835,18 @@ impl Segment {
                 continue;
             };
             s.starts.push(s.end());
+            let all = &mut s.all;
             // A list with a bitset is read through it: its gaps would say the same again.
             if p.dense.is_none() {
-                s.gaps.extend_from_slice(&p.gaps);
+                all.gaps.extend_from_slice(&p.gaps);
             }
-            s.wtf.extend_from_slice(&p.wtf);
-            s.big.extend_from_slice(&p.big);
-            s.skips.extend_from_slice(&p.skips);
-            s.positions.extend_from_slice(&p.positions);
-            if let Some(d) = &p.dense {
-                s.bits.extend_from_slice(&d.bits);
-                s.rank.extend_from_slice(&d.rank);
+            all.wtf.extend_from_slice(&p.wtf);
+            all.big.extend_from_slice(&p.big);
+            all.skips.extend_from_slice(&p.skips);
+            all.positions.extend_from_slice(&p.positions);
+            if let (Some(d), Some(to)) = (&p.dense, &mut all.dense) {
+                to.bits.extend_from_slice(&d.bits);
+                to.rank.extend_from_slice(&d.rank);
             }
             moved += p.heap_bytes().iter().sum::<usize>();
             drop(p);
@@ -858,13 +862,14 @@ impl Segment {
     }
 
     fn end(&self) -> Starts {
+        let all = &self.all;
         Starts {
-            gaps: self.gaps.len() as u32,
-            wtf: self.wtf.len() as u32,
-            big: self.big.len() as u32,
-            skips: self.skips.len() as u32,
-            positions: self.positions.len() as u32,
-            bits: self.bits.len() as u32,
+            gaps: all.gaps.len() as u32,
+            wtf: all.wtf.len() as u32,
+            big: all.big.len() as u32,
+            skips: all.skips.len() as u32,
+            positions: all.positions.len() as u32,
+            bits: all.dense.as_ref().map_or(0, |d| d.bits.len()) as u32,
         }
     }
 
@@ -872,36 +877,30 @@ impl Segment {
     fn list_at(&self, k: usize) -> List<'_> {
         let (a, b) = (self.starts[k], self.starts[k + 1]);
         let r = |x: u32, y: u32| x as usize..y as usize;
+        let all = &self.all;
         // `big` keeps each posting's index within its own list.
         List {
             n: b.wtf - a.wtf,
-            gaps: &self.gaps[r(a.gaps, b.gaps)],
-            wtf: &self.wtf[r(a.wtf, b.wtf)],
-            big: &self.big[r(a.big, b.big)],
-            skips: &self.skips[r(a.skips, b.skips)],
-            positions: &self.positions[r(a.positions, b.positions)],
-            dense: (b.bits > a.bits).then(|| DenseRef {
-                first: self.lo / 64,
-                bits: &self.bits[r(a.bits, b.bits)],
-                rank: &self.rank[r(a.bits, b.bits)],
-            }),
+            gaps: &all.gaps[r(a.gaps, b.gaps)],
+            wtf: &all.wtf[r(a.wtf, b.wtf)],
+            big: &all.big[r(a.big, b.big)],
+            skips: &all.skips[r(a.skips, b.skips)],
+            positions: &all.positions[r(a.positions, b.positions)],
+            dense: all
+                .dense
+                .as_ref()
+                .filter(|_| b.bits > a.bits)
+                .map(|d| DenseRef {
+                    first: d.first,
+                    bits: &d.bits[r(a.bits, b.bits)],
+                    rank: &d.rank[r(a.bits, b.bits)],
+                }),
         }
     }
 
     fn list(&self, term: u32) -> Option<List<'_>> {
         let k = self.terms.binary_search(&term).ok()?;
         Some(self.list_at(k))
-    }
-
-    fn heap_bytes(&self) -> [usize; 6] {
-        [
-            self.gaps.capacity(),
-            self.wtf.capacity(),
-            self.big.capacity() * std::mem::size_of::<(u32, f32)>(),
-            self.skips.capacity() * std::mem::size_of::<Skip>(),
-            self.positions.capacity() * std::mem::size_of::<Pos>(),
-            self.bits.capacity() * 8 + self.rank.capacity() * 4,
-        ]
     }
 }
 
@@ -1044,7 +1043,7 @@ impl Index {
             .open
             .values()
             .map(Postings::heap_bytes)
-            .chain(self.frozen.iter().map(Segment::heap_bytes));
+            .chain(self.frozen.iter().map(|s| s.all.heap_bytes()));
         for bytes in parts {
             for (k, b) in bytes.iter().enumerate() {
                 v[k].1 += b;

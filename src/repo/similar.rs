@@ -247,15 +247,11 @@ where
     // One pass at a time in this process (the sync and the start-up pass may meet).
     static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one = RUNNING.lock().await;
-    let pending = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) FROM papers WHERE id NOT IN (SELECT paper_id FROM paper_similar_state)",
-        ))
-        .await?
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
+    let pending = super::scalar(
+        db,
+        "SELECT COUNT(*) FROM papers WHERE id NOT IN (SELECT paper_id FROM paper_similar_state)",
+    )
+    .await?;
     if pending == 0 {
         return Ok(0);
     }

@@ -127,9 +127,14 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the whole JSON response (`data` and `errors`).
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_at(&self.url(""), query, variables).await
+    }
+
+    /// `gql` to another server of the test (its base URL, e.g. from `second_server`).
+    pub async fn gql_at(&self, base: &str, query: &str, variables: Value) -> Value {
         let resp = self
             .client
-            .post(self.url("/graphql"))
+            .post(format!("{base}/graphql"))
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await

@@ -17,16 +17,9 @@ async fn search(app: &TestApp, q: &str) -> Value {
 
 /// `searchPapers` as another server (its base URL) answers it.
 async fn search_on(app: &TestApp, base: &str, q: &str, first: i32) -> Value {
-    let v: Value = app
-        .client
-        .post(format!("{base}/graphql"))
-        .json(&json!({ "query": SEARCH, "variables": { "q": q, "first": first } }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app
+        .gql_at(base, SEARCH, json!({ "q": q, "first": first }))
+        .await;
     v["data"]["searchPapers"].clone()
 }
 
