@@ -25,9 +25,9 @@ print("-- papergraph's statements for one daily-list request (bench/peer/floor_s
 print("SELECT " + ", ".join(f'"papers"."{c}"' for c in cols) +
       ' FROM "papers" WHERE "papers"."daily_date" = :day::date'
       ' ORDER BY "papers"."upvotes" DESC, "papers"."id" DESC LIMIT 21;')
+# The daily list shows the names printed on the papers (`authors { name }`), so the slots are read
+# without their author entities (`SlotRead::Own`: no join with `authors`).
 print('SELECT "paper_authors"."paper_id", "paper_authors"."position", "paper_authors"."author_id", '
       '"paper_authors"."name", "paper_authors"."hidden", "paper_authors"."hf_user_id", '
-      '"paper_authors"."claim_status", "authors"."name" AS "author_name", '
-      '"authors"."paper_count" AS "author_paper_count" FROM "paper_authors" INNER JOIN "authors" '
-      'ON "authors"."id" = "paper_authors"."author_id" WHERE "paper_authors"."paper_id" IN ('
+      '"paper_authors"."claim_status" FROM "paper_authors" WHERE "paper_authors"."paper_id" IN ('
       + ", ".join(ids) + ') ORDER BY "paper_authors"."paper_id" ASC, "paper_authors"."position" ASC;')

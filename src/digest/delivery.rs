@@ -273,7 +273,8 @@ async fn deliver(
         return Ok(());
     }
     let ids: Vec<i64> = papers.iter().map(|p| p.id).collect();
-    let authors = crate::repo::papers::author_slots(db, &ids).await?;
+    let authors =
+        crate::repo::papers::author_slots(db, &ids, crate::repo::papers::SlotRead::Own).await?;
     let authors: HashMap<i64, Vec<String>> = authors
         .into_iter()
         .map(|(id, slots)| (id, slots.into_iter().map(|a| a.name).collect()))

@@ -25,12 +25,14 @@ impl Author {
         }
     }
 
-    pub fn from_slot(s: &AuthorSlot) -> Self {
-        Self {
+    /// The author of a slot read with its author (`SlotRead::Full`); `None` for a slot read
+    /// without.
+    pub fn from_slot(s: &AuthorSlot) -> Option<Self> {
+        Some(Self {
             id: s.author_id,
-            name: s.author_name.clone(),
-            paper_count: s.author_paper_count,
-        }
+            name: s.author_name.clone()?,
+            paper_count: s.author_paper_count?,
+        })
     }
 }
 

@@ -8,9 +8,12 @@ use std::sync::Arc;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::OnceCell;
 
-use crate::entities::{hf_user, organization, paper, upvote_snapshot};
+use crate::entities::{author, hf_user, organization, paper, upvote_snapshot};
 use crate::error::AppError;
-use crate::repo::{self, papers::AuthorSlot};
+use crate::repo::{
+    self,
+    papers::{AuthorSlot, SlotRead},
+};
 
 /// The related rows of a page of papers, each loaded at most once.
 pub struct PaperBatch {
@@ -19,6 +22,8 @@ pub struct PaperBatch {
     organization_ids: Vec<i64>,
     submitter_ids: Vec<i64>,
     authors: OnceCell<HashMap<i64, Vec<AuthorSlot>>>,
+    /// The author entities of the slots, when the slots were read without them.
+    author_entities: OnceCell<HashMap<i64, author::Model>>,
     author_users: OnceCell<HashMap<i64, hf_user::Model>>,
     organizations: OnceCell<HashMap<i64, organization::Model>>,
     submitters: OnceCell<HashMap<i64, hf_user::Model>>,
@@ -55,6 +60,7 @@ impl PaperBatch {
             organization_ids: unique(rows.iter().filter_map(|p| p.organization_id).collect()),
             submitter_ids: unique(rows.iter().filter_map(|p| p.submitted_by_id).collect()),
             authors: OnceCell::new_with(authors),
+            author_entities: OnceCell::new(),
             author_users: OnceCell::new(),
             organizations: OnceCell::new(),
             submitters: OnceCell::new(),
@@ -63,11 +69,28 @@ impl PaperBatch {
         })
     }
 
-    pub async fn authors(&self, paper_id: i64) -> Result<&[AuthorSlot], AppError> {
+    /// The page's author slots when they were not read with it: with their authors, as a
+    /// resolver of one slot may ask for its author.
+    async fn read_slots(&self) -> Result<HashMap<i64, Vec<AuthorSlot>>, DbErr> {
+        repo::papers::author_slots(&self.db, &self.paper_ids, SlotRead::Full).await
+    }
+
+    /// The author entity of a slot of this page (for slots read without their authors): the
+    /// authors of every slot of the page, in one statement.
+    pub async fn author(&self, author_id: i64) -> Result<Option<&author::Model>, AppError> {
         let map = self
-            .authors
-            .get_or_try_init(|| repo::papers::author_slots(&self.db, &self.paper_ids))
+            .author_entities
+            .get_or_try_init(|| async {
+                let slots = self.authors.get_or_try_init(|| self.read_slots()).await?;
+                let ids = unique(slots.values().flatten().map(|s| s.author_id).collect());
+                by_id(repo::authors::by_ids(&self.db, &ids).await?, |a| a.id)
+            })
             .await?;
+        Ok(map.get(&author_id))
+    }
+
+    pub async fn authors(&self, paper_id: i64) -> Result<&[AuthorSlot], AppError> {
+        let map = self.authors.get_or_try_init(|| self.read_slots()).await?;
         Ok(map.get(&paper_id).map(Vec::as_slice).unwrap_or_default())
     }
 
@@ -76,10 +99,7 @@ impl PaperBatch {
         let map = self
             .author_users
             .get_or_try_init(|| async {
-                let slots = self
-                    .authors
-                    .get_or_try_init(|| repo::papers::author_slots(&self.db, &self.paper_ids))
-                    .await?;
+                let slots = self.authors.get_or_try_init(|| self.read_slots()).await?;
                 let ids = unique(
                     slots
                         .values()
@@ -155,4 +175,75 @@ impl PaperBatch {
 
 fn by_id<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> Result<HashMap<i64, T>, DbErr> {
     Ok(rows.into_iter().map(|r| (key(&r), r)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{EntityTrait, QueryOrder};
+
+    use super::*;
+    use crate::config::DbOpts;
+
+    /// A page whose slots were read without their authors (`SlotRead::Own`) still answers each
+    /// slot's author, the same as a page read with them, from one more statement for the page.
+    #[tokio::test]
+    async fn slots_read_without_their_authors_still_answer_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DbOpts {
+            database_url: format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display()),
+            database_schema: None,
+            db_max_connections: 2,
+            sqlite_page_cache_kib: None,
+            sqlite_mmap_mb: 0,
+            statement_timeout_secs: 30,
+        };
+        let (db, _) = crate::app::connect(&opts).await.unwrap();
+        crate::app::migrate(&db).await.unwrap();
+        let body = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/upstream/api/daily_papers_date-2026-01-14.json"),
+        )
+        .unwrap();
+        crate::sync::files::import_body(&db, &body, Some("2026-01-14".parse().unwrap()))
+            .await
+            .unwrap();
+        let rows = paper::Entity::find()
+            .order_by_asc(paper::Column::Id)
+            .all(&db)
+            .await
+            .unwrap();
+        let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+        let own = repo::papers::author_slots(&db, &ids, SlotRead::Own)
+            .await
+            .unwrap();
+        let full = repo::papers::author_slots(&db, &ids, SlotRead::Full)
+            .await
+            .unwrap();
+        let lean = PaperBatch::with_authors(db.clone(), &rows, Some(own));
+        let mut checked = 0;
+        for id in &ids {
+            let slots = lean.authors(*id).await.unwrap();
+            assert_eq!(slots.len(), full[id].len());
+            for (s, f) in slots.iter().zip(&full[id]) {
+                assert_eq!(
+                    (s.author_name.as_deref(), s.author_paper_count),
+                    (None, None)
+                );
+                assert_eq!(
+                    (s.position, s.author_id, &s.name),
+                    (f.position, f.author_id, &f.name)
+                );
+                let a = lean.author(s.author_id).await.unwrap().expect("the author");
+                assert_eq!(Some(&a.name), f.author_name.as_ref());
+                assert_eq!(Some(a.paper_count), f.author_paper_count);
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "only {checked} slots");
+        // A batch read without slots reads them with their authors.
+        let lazy = PaperBatch::new(db.clone(), &rows);
+        let s = &lazy.authors(ids[0]).await.unwrap()[0];
+        assert_eq!(s.author_name, full[&ids[0]][0].author_name);
+        assert!(s.author_name.is_some());
+    }
 }

@@ -11,7 +11,7 @@ use crate::error::{ApiResult, AppError};
 use crate::repo::{
     self,
     cursor::Cursor,
-    papers::{Page, PaperCriteria, Slice, Sort},
+    papers::{Page, PaperCriteria, Slice, SlotRead, Sort},
 };
 
 /// The connections of leases for a page's statements on PostgreSQL (`repo::direct`), in the
@@ -32,10 +32,10 @@ async fn read_page<C: ConnectionTrait>(
     criteria: &PaperCriteria,
     sort: Sort,
     slice: &Slice,
-    authors: bool,
+    authors: Option<SlotRead>,
 ) -> Result<PageRows, DbErr> {
-    Ok(if authors {
-        let page = repo::papers::page_with_authors(db, criteria, sort, slice).await?;
+    Ok(if let Some(read) = authors {
+        let page = repo::papers::page_with_authors(db, criteria, sort, slice, read).await?;
         let (rows, slots) = page.rows.into_iter().unzip();
         (
             rows,
@@ -142,14 +142,14 @@ pub struct PaperConnection {
 
 impl PaperConnection {
     /// One page; with `authors` (the selection shows the papers' authors, see
-    /// [`wants_authors`]) their author slots are read with it.
+    /// [`wants_authors`]) their author slots are read with it, with the columns it says.
     pub async fn load(
         db: &DatabaseConnection,
         reads: &Reads,
         criteria: PaperCriteria,
         sort: Sort,
         slice: Slice,
-        authors: bool,
+        authors: Option<SlotRead>,
     ) -> Result<Self, AppError> {
         let mut read = None;
         if let Some(direct) = &reads.0
@@ -186,11 +186,22 @@ impl PaperConnection {
 }
 
 /// Whether a paper connection's selection shows its papers' authors (`nodes { authors }` or
-/// `edges { node { authors } }`).
-pub fn wants_authors(ctx: &async_graphql::Context<'_>) -> bool {
+/// `edges { node { authors } }`, through fragments too), and which of their columns: with the
+/// author entities when it asks for `authors { author }`, the slots' own otherwise (a slot read
+/// without its author still answers `author`, through one more statement for the page).
+pub fn wants_authors(ctx: &async_graphql::Context<'_>) -> Option<SlotRead> {
     let la = ctx.look_ahead();
-    la.field("nodes").field("authors").exists()
-        || la.field("edges").field("node").field("authors").exists()
+    let authors = [
+        la.field("nodes").field("authors"),
+        la.field("edges").field("node").field("authors"),
+    ];
+    if !authors.iter().any(|a| a.exists()) {
+        None
+    } else if authors.iter().any(|a| a.field("author").exists()) {
+        Some(SlotRead::Full)
+    } else {
+        Some(SlotRead::Own)
+    }
 }
 
 pub struct PaperEdge<'a> {

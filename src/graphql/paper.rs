@@ -9,7 +9,7 @@ use super::batch::PaperBatch;
 use super::ids::GlobalId;
 use super::scalars::{Date, DateTime};
 use crate::entities::{hf_user, organization, paper};
-use crate::error::ApiResult;
+use crate::error::{ApiResult, AppError};
 use crate::repo::papers::AuthorSlot;
 
 /// A paper, with the batch of the page it belongs to (for its relations).
@@ -305,8 +305,21 @@ pub struct PaperAuthor {
 #[Object]
 impl PaperAuthor {
     /// The author entity (the same name on every paper is the same author).
-    async fn author(&self) -> Author {
-        Author::from_slot(&self.slot)
+    async fn author(&self) -> ApiResult<Author> {
+        if let Some(a) = Author::from_slot(&self.slot) {
+            return Ok(a);
+        }
+        // The page's slots were read without their authors: all of the page's, in one statement.
+        match self.batch.author(self.slot.author_id).await? {
+            Some(a) => Ok(Author::from_model(a)),
+            // Authors are never deleted.
+            None => Err(AppError::Internal(anyhow::anyhow!(
+                "author {} of paper {} not found",
+                self.slot.author_id,
+                self.slot.paper_id
+            ))
+            .into()),
+        }
     }
 
     /// Position in the author list, starting at 0.

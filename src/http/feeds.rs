@@ -209,7 +209,7 @@ async fn feed(
         }
     };
     let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
-    let authors = match papers::author_slots(&state.db, &ids).await {
+    let authors = match papers::author_slots(&state.db, &ids, papers::SlotRead::Own).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "could not read the authors of a feed");

@@ -34,6 +34,10 @@ macro_rules! decode {
             .map_err(|e| DbErr::Type(format!("column {}: {e}", $name)))?
             .ok_or_else(|| DbErr::Type(format!("column {} is NULL", $name)))?
     };
+    (@none $row:ident, $i:ident, $name:expr) => {{
+        let _ = ($i, $name);
+        None
+    }};
 }
 
 /// `paper::Model`, in the entity's column order (the order sea-orm selects them in).
@@ -157,9 +161,10 @@ impl FromQueryResult for PaperWithSlotsRow {
     }
 }
 
-/// An [`AuthorSlot`] by position, in the order `papers::author_slot_rows` selects.
+/// An [`AuthorSlot`] by position, in the order `papers::author_slot_select` selects: with the
+/// author's name and paper count (`SlotRead::Full`, 9 columns) or without (`SlotRead::Own`, 7).
 macro_rules! author_slot {
-    ($row:expr) => {
+    ($row:expr, $author:ident) => {
         decode!(
             $row,
             AuthorSlot {
@@ -170,14 +175,15 @@ macro_rules! author_slot {
                 hidden: req,
                 hf_user_id: opt,
                 claim_status: opt,
-                author_name: req,
-                author_paper_count: req,
+                author_name: $author,
+                author_paper_count: $author,
             }
         )
     };
 }
 
 const AUTHOR_SLOT_COLUMNS: usize = 9;
+const OWN_SLOT_COLUMNS: usize = 7;
 
 /// An [`AuthorSlot`] decoded by position.
 #[derive(Clone, Debug)]
@@ -185,14 +191,24 @@ pub struct AuthorSlotRow(pub AuthorSlot);
 
 impl FromQueryResult for AuthorSlotRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let read = by_position(
+        let full = by_position(
             res,
             pre,
             AUTHOR_SLOT_COLUMNS,
-            |row| Ok(author_slot!(row)),
-            |row| Ok(author_slot!(row)),
+            |row| Ok(author_slot!(row, opt)),
+            |row| Ok(author_slot!(row, opt)),
         )?;
-        match read {
+        if let Some(s) = full {
+            return Ok(AuthorSlotRow(s));
+        }
+        let own = by_position(
+            res,
+            pre,
+            OWN_SLOT_COLUMNS,
+            |row| Ok(author_slot!(row, none)),
+            |row| Ok(author_slot!(row, none)),
+        )?;
+        match own {
             Some(s) => Ok(AuthorSlotRow(s)),
             None => AuthorSlot::from_query_result(res, pre).map(AuthorSlotRow),
         }

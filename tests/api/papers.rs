@@ -517,7 +517,7 @@ async fn bad_input_is_answered_with_codes() {
 #[tokio::test]
 async fn rows_read_by_position_equal_the_derived_decoding() {
     use papergraph::entities::paper;
-    use papergraph::repo::papers::AuthorSlot;
+    use papergraph::repo::papers::{AuthorSlot, SlotRead};
     use papergraph::repo::rows::{AuthorSlotRow, PaperRow};
     use sea_orm::{EntityTrait, FromQueryResult, QueryOrder};
 
@@ -543,7 +543,7 @@ async fn rows_read_by_position_equal_the_derived_decoding() {
     assert_eq!(by_position, derived);
 
     let ids: Vec<i64> = derived.iter().map(|p| p.id).collect();
-    let q = papergraph::repo::papers::author_slot_select(&ids);
+    let q = papergraph::repo::papers::author_slot_select(&ids, SlotRead::Full);
     let stmt = app.db.get_database_backend().build(&q);
     let derived = AuthorSlot::find_by_statement(stmt.clone())
         .all(&app.db)
@@ -565,20 +565,41 @@ async fn rows_read_by_position_equal_the_derived_decoding() {
                 .collect::<Vec<_>>()
         )
     );
+
+    // Without the authors: the slots' own columns, the same as the full read's.
+    let q = papergraph::repo::papers::author_slot_select(&ids, SlotRead::Own);
+    let own = AuthorSlotRow::find_by_statement(app.db.get_database_backend().build(&q))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(own.len(), derived.len());
+    for (AuthorSlotRow(o), d) in own.iter().zip(&derived) {
+        assert_eq!(
+            (o.author_name.as_deref(), o.author_paper_count),
+            (None, None)
+        );
+        assert!(d.author_name.is_some() && d.author_paper_count.is_some());
+        let mut o = o.clone();
+        o.author_name = d.author_name.clone();
+        o.author_paper_count = d.author_paper_count;
+        assert_eq!(format!("{o:?}"), format!("{d:?}"));
+    }
 }
 
 /// `page_with_authors` (one statement, the slots as JSON in a column) reads the same papers and
 /// author slots as `page` followed by `author_slots`, on either backend, in every order.
 #[tokio::test]
 async fn a_page_with_its_authors_in_one_statement_equals_two_statements() {
-    use papergraph::repo::papers::{self, PaperCriteria, Slice, Sort, SortField};
+    use papergraph::repo::papers::{self, PaperCriteria, Slice, SlotRead, Sort, SortField};
 
     let app = crate::helpers::spawn_app().await;
     app.import_samples().await;
-    for field in [
-        SortField::Upvotes,
-        SortField::PublishedAt,
-        SortField::Trending,
+    for (field, read) in [
+        (SortField::Upvotes, SlotRead::Full),
+        (SortField::PublishedAt, SlotRead::Full),
+        (SortField::Trending, SlotRead::Full),
+        (SortField::Upvotes, SlotRead::Own),
+        (SortField::Trending, SlotRead::Own),
     ] {
         for descending in [true, false] {
             let sort = Sort { field, descending };
@@ -591,8 +612,8 @@ async fn a_page_with_its_authors_in_one_statement_equals_two_statements() {
                 .await
                 .unwrap();
             let ids: Vec<i64> = two.rows.iter().map(|p| p.id).collect();
-            let slots = papers::author_slots(&app.db, &ids).await.unwrap();
-            let one = papers::page_with_authors(&app.db, &criteria, sort, &slice)
+            let slots = papers::author_slots(&app.db, &ids, read).await.unwrap();
+            let one = papers::page_with_authors(&app.db, &criteria, sort, &slice, read)
                 .await
                 .unwrap();
             assert_eq!(one.rows.len(), 7);
@@ -605,7 +626,71 @@ async fn a_page_with_its_authors_in_one_statement_equals_two_statements() {
                 let expected = slots.get(&q.id).cloned().unwrap_or_default();
                 assert!(!expected.is_empty(), "paper {} has authors", q.id);
                 assert_eq!(format!("{s:?}"), format!("{expected:?}"));
+                assert!(
+                    s.iter()
+                        .all(|s| s.author_name.is_some() == (read == SlotRead::Full))
+                );
             }
         }
     }
+}
+
+/// A list that shows only the names printed on its papers reads the author slots alone; one that
+/// asks for `author` (directly, through `edges`, or through fragments) reads them with their
+/// authors in the same number of statements, and both answer the same slots.
+#[tokio::test]
+async fn a_list_reads_author_entities_only_when_asked_for_them() {
+    let app = crate::helpers::spawn_app().await;
+    app.import_samples().await;
+    let run = |q: &'static str| {
+        let app = &app;
+        async move {
+            let before = app.stats.statements();
+            let d = app.data(q, json!({})).await;
+            (d, app.stats.statements() - before)
+        }
+    };
+    let (names, names_n) = run(
+        "{ papers(first: 30, orderBy: {field: UPVOTES}) { nodes { arxivId authors { name position } } } }",
+    )
+    .await;
+    let (full, full_n) = run(
+        "{ papers(first: 30, orderBy: {field: UPVOTES}) { nodes { arxivId authors { name position \
+         author { name paperCount } } } } }",
+    )
+    .await;
+    let (frag, frag_n) = run(
+        "{ papers(first: 30, orderBy: {field: UPVOTES}) { edges { node { ...P } } } } \
+         fragment P on Paper { arxivId authors { ...A } } \
+         fragment A on PaperAuthor { name position author { name paperCount } }",
+    )
+    .await;
+    assert_eq!(names_n, full_n, "the author entities come with the slots");
+    assert_eq!(frag_n, full_n, "fragments are seen through");
+    let full = full["papers"]["nodes"].as_array().unwrap().clone();
+    let frag: Vec<Value> = frag["papers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(frag, full);
+    let names = names["papers"]["nodes"].as_array().unwrap();
+    assert_eq!(names.len(), full.len());
+    let mut slots = 0;
+    for (n, f) in names.iter().zip(&full) {
+        assert_eq!(n["arxivId"], f["arxivId"]);
+        let (na, fa) = (
+            n["authors"].as_array().unwrap(),
+            f["authors"].as_array().unwrap(),
+        );
+        assert_eq!(na.len(), fa.len());
+        for (a, b) in na.iter().zip(fa) {
+            assert_eq!((&a["name"], &a["position"]), (&b["name"], &b["position"]));
+            assert!(b["author"]["name"].is_string());
+            assert!(b["author"]["paperCount"].as_i64().unwrap() >= 1);
+            slots += 1;
+        }
+    }
+    assert!(slots > 20, "only {slots} author slots");
 }

@@ -686,9 +686,10 @@ async fn a_backfill_killed_with_sigkill_finishes_on_restart_with_nothing_missing
             .await
             .unwrap()
     };
-    let slots = papergraph::repo::papers::author_slots(&db, &ids)
-        .await
-        .unwrap();
+    let slots =
+        papergraph::repo::papers::author_slots(&db, &ids, papergraph::repo::papers::SlotRead::Own)
+            .await
+            .unwrap();
     assert_eq!(
         slots.values().map(Vec::len).sum::<usize>(),
         expected_slots,
