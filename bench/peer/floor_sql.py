@@ -1,7 +1,7 @@
 """Prints a pgbench script of the statements papergraph sends for one daily-list request (captured
-with log_statement=all): the page (every column of `papers`, sea-orm's entity) and the page's
-author slots (one statement for the 20 papers). The 20 ids are looked up once and written as
-constants, where papergraph binds them; `:day` is pgbench's -D variable.
+with log_statement=all): the page (the 15 listed columns of `papers`) and the page's author
+slots (one statement for the 20 papers, without their author entities). The 20 ids are looked
+up once and written as constants, where papergraph binds them; `:day` is pgbench's -D variable.
 
 python3 floor_sql.py DATABASE_URL DATE > daily-list.pgbench.sql
 """
@@ -14,13 +14,11 @@ ids = subprocess.run(
      f"SELECT id FROM papers WHERE daily_date = '{day}' ORDER BY upvotes DESC, id DESC LIMIT 20"],
     check=True, capture_output=True, text=True,
 ).stdout.split()
-# sea-orm's entity selects every column of `papers`, in table order.
-cols = subprocess.run(
-    ["psql", url, "-Atc",
-     "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-     "AND table_name = 'papers' ORDER BY ordinal_position"],
-    check=True, capture_output=True, text=True,
-).stdout.split()
+# The daily list asks only for fields that the listed columns answer, so the page reads those
+# (`PaperColumns::Listed`, `papers::LISTED` in src/repo/papers.rs, in that order).
+cols = ["id", "arxiv_id", "title", "abstract", "daily_date", "submitted_at", "published_at",
+        "upvotes", "num_comments", "trending_score", "github_repo", "github_stars", "author_count",
+        "organization_id", "submitted_by_id"]
 print("-- papergraph's statements for one daily-list request (bench/peer/floor_sql.py)")
 print("SELECT " + ", ".join(f'"papers"."{c}"' for c in cols) +
       ' FROM "papers" WHERE "papers"."daily_date" = :day::date'

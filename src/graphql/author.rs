@@ -72,9 +72,9 @@ impl Author {
             author_id: Some(self.id),
             ..Default::default()
         };
-        let authors = super::connection::wants_authors(ctx);
+        let reading = super::connection::reading(ctx);
         let reads = ctx.data::<super::connection::Reads>()?;
-        Ok(PaperConnection::load(db, reads, criteria, sort, slice, authors).await?)
+        Ok(PaperConnection::load(db, reads, criteria, sort, slice, reading).await?)
     }
 
     /// The people this author wrote papers with, most shared papers first (`first`: at most

@@ -11,7 +11,7 @@ use crate::error::{ApiResult, AppError};
 use crate::repo::{
     self,
     cursor::Cursor,
-    papers::{Page, PaperCriteria, Slice, SlotRead, Sort},
+    papers::{Page, PaperColumns, PaperCriteria, Slice, SlotRead, Sort},
 };
 
 /// The connections of leases for a page's statements on PostgreSQL (`repo::direct`), in the
@@ -32,10 +32,12 @@ async fn read_page<C: ConnectionTrait>(
     criteria: &PaperCriteria,
     sort: Sort,
     slice: &Slice,
-    authors: Option<SlotRead>,
+    reading: Reading,
 ) -> Result<PageRows, DbErr> {
-    Ok(if let Some(read) = authors {
-        let page = repo::papers::page_with_authors(db, criteria, sort, slice, read).await?;
+    let columns = reading.columns;
+    Ok(if let Some(read) = reading.authors {
+        let page =
+            repo::papers::page_with_authors(db, criteria, sort, slice, columns, read).await?;
         let (rows, slots) = page.rows.into_iter().unzip();
         (
             rows,
@@ -44,7 +46,7 @@ async fn read_page<C: ConnectionTrait>(
             page.has_previous_page,
         )
     } else {
-        let page = repo::papers::page(db, criteria, sort, slice).await?;
+        let page = repo::papers::page_of(db, criteria, sort, slice, columns).await?;
         (page.rows, None, page.has_next_page, page.has_previous_page)
     })
 }
@@ -141,21 +143,21 @@ pub struct PaperConnection {
 }
 
 impl PaperConnection {
-    /// One page; with `authors` (the selection shows the papers' authors, see
-    /// [`wants_authors`]) their author slots are read with it, with the columns it says.
+    /// One page, reading what `reading` (see [`reading`]) says: the papers' columns, and their
+    /// author slots with it when the selection shows them.
     pub async fn load(
         db: &DatabaseConnection,
         reads: &Reads,
         criteria: PaperCriteria,
         sort: Sort,
         slice: Slice,
-        authors: Option<SlotRead>,
+        reading: Reading,
     ) -> Result<Self, AppError> {
         let mut read = None;
         if let Some(direct) = &reads.0
             && let Ok(Some(lease)) = direct.lease().await
         {
-            match read_page(&lease, &criteria, sort, &slice, authors).await {
+            match read_page(&lease, &criteria, sort, &slice, reading).await {
                 // A connection that waited idle was closed meanwhile (a database restart):
                 // the pool reads instead.
                 Err(e) if lease.lost_idle_connection() => {
@@ -166,7 +168,7 @@ impl PaperConnection {
         }
         let (rows, slots, has_next_page, has_previous_page) = match read {
             Some(r) => r,
-            None => read_page(db, &criteria, sort, &slice, authors).await?,
+            None => read_page(db, &criteria, sort, &slice, reading).await?,
         };
         let page = Page {
             rows,
@@ -185,22 +187,69 @@ impl PaperConnection {
     }
 }
 
-/// Whether a paper connection's selection shows its papers' authors (`nodes { authors }` or
-/// `edges { node { authors } }`, through fragments too), and which of their columns: with the
-/// author entities when it asks for `authors { author }`, the slots' own otherwise (a slot read
-/// without its author still answers `author`, through one more statement for the page).
-pub fn wants_authors(ctx: &async_graphql::Context<'_>) -> Option<SlotRead> {
+/// What a page of papers reads for the selection of its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    pub columns: PaperColumns,
+    pub authors: Option<SlotRead>,
+}
+
+/// The fields of `Paper` that the columns of `PaperColumns::Listed` answer (the relations read
+/// their own rows by the keys among them).
+const LISTED_FIELDS: &[&str] = &[
+    "__typename",
+    "id",
+    "arxivId",
+    "title",
+    "abstract",
+    "authors",
+    "authorCount",
+    "dailyDate",
+    "submittedAt",
+    "publishedAt",
+    "upvotes",
+    "numComments",
+    "trendingScore",
+    "githubRepo",
+    "githubStars",
+    "organization",
+    "submittedBy",
+    "hfUrl",
+    "arxivUrl",
+    "pdfUrl",
+    "similar",
+    "upvoteHistory",
+];
+
+/// What a paper connection's selection (`nodes { … }` and `edges { node { … } }`, through
+/// fragments) needs read: `PaperColumns::Listed` when every field it asks of its papers is in
+/// [`LISTED_FIELDS`] (any other field, or one added later, reads every column); the papers'
+/// authors when it shows them, with the author entities when it asks for `authors { author }`,
+/// the slots' own columns otherwise (a slot read without its author still answers `author`,
+/// through one more statement for the page).
+pub fn reading(ctx: &async_graphql::Context<'_>) -> Reading {
     let la = ctx.look_ahead();
-    let authors = [
-        la.field("nodes").field("authors"),
-        la.field("edges").field("node").field("authors"),
-    ];
-    if !authors.iter().any(|a| a.exists()) {
+    let papers = [la.field("nodes"), la.field("edges").field("node")];
+    let listed = papers.iter().all(|p| {
+        p.selection_fields()
+            .iter()
+            .all(|f| f.selection_set().all(|x| LISTED_FIELDS.contains(&x.name())))
+    });
+    let authors: Vec<_> = papers.iter().map(|p| p.field("authors")).collect();
+    let authors = if !authors.iter().any(|a| a.exists()) {
         None
     } else if authors.iter().any(|a| a.field("author").exists()) {
         Some(SlotRead::Full)
     } else {
         Some(SlotRead::Own)
+    };
+    Reading {
+        columns: if listed {
+            PaperColumns::Listed
+        } else {
+            PaperColumns::All
+        },
+        authors,
     }
 }
 

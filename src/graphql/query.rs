@@ -130,9 +130,9 @@ impl PaperQuery {
         let criteria = filter.unwrap_or_default().criteria()?;
         let sort = order_by.unwrap_or_default().sort();
         let slice = slice(first, after, last, before, |c| sort.decode_cursor(c))?;
-        let authors = super::connection::wants_authors(ctx);
+        let reading = super::connection::reading(ctx);
         let reads = ctx.data::<super::connection::Reads>()?;
-        Ok(PaperConnection::load(db(ctx)?, reads, criteria, sort, slice, authors).await?)
+        Ok(PaperConnection::load(db(ctx)?, reads, criteria, sort, slice, reading).await?)
     }
 
     /// Paper counts per Daily Papers day in `[from, to]` (at most 3,660 days); days without

@@ -13,36 +13,42 @@ use sea_orm::{DbErr, FromQueryResult, QueryResult};
 use super::papers::AuthorSlot;
 use crate::entities::paper;
 
-/// Decodes `$row` (a sqlx row) into `$ty { field: index, … }`: every field is read as
-/// `Option<T>` at its position; `opt` fields stay optional, the others must not be NULL.
+/// Decodes `$row` (a sqlx row) into `$ty { field: kind, … }`, reading the fields at successive
+/// positions: `req` and `opt` fields are read as `Option<T>`, `opt` ones stay optional, `req`
+/// ones must not be NULL; a `none` field is not in the row and is `None`, a `skip` field is not
+/// in the row and holds its type's default.
 macro_rules! decode {
     ($row:expr, $ty:path { $( $field:ident : $kind:ident ),* $(,)? }) => {{
         let row = $row;
         let mut at = 0usize..;
         $ty {
-            $( $field: {
-                let i = at.next().unwrap_or_default();
-                decode!(@$kind row, i, stringify!($field))
-            }, )*
+            $( $field: decode!(@$kind row, at, stringify!($field)), )*
         }
     }};
-    (@opt $row:ident, $i:ident, $name:expr) => {
-        $row.try_get($i).map_err(|e| DbErr::Type(format!("column {}: {e}", $name)))?
-    };
-    (@req $row:ident, $i:ident, $name:expr) => {
-        $row.try_get::<Option<_>, _>($i)
+    (@opt $row:ident, $at:ident, $name:expr) => {{
+        let i = $at.next().unwrap_or_default();
+        $row.try_get(i).map_err(|e| DbErr::Type(format!("column {}: {e}", $name)))?
+    }};
+    (@req $row:ident, $at:ident, $name:expr) => {{
+        let i = $at.next().unwrap_or_default();
+        $row.try_get::<Option<_>, _>(i)
             .map_err(|e| DbErr::Type(format!("column {}: {e}", $name)))?
             .ok_or_else(|| DbErr::Type(format!("column {} is NULL", $name)))?
-    };
-    (@none $row:ident, $i:ident, $name:expr) => {{
-        let _ = ($i, $name);
+    }};
+    (@none $row:ident, $at:ident, $name:expr) => {{
+        let _ = (&$at, $name);
         None
+    }};
+    (@skip $row:ident, $at:ident, $name:expr) => {{
+        let _ = (&$at, $name);
+        Default::default()
     }};
 }
 
-/// `paper::Model`, in the entity's column order (the order sea-orm selects them in).
+/// `paper::Model`, in the entity's column order (the order sea-orm selects them in): every
+/// column (`$x` is `opt`), or those of `papers::LISTED` (`$x` is `skip`: the others).
 macro_rules! paper_model {
-    ($row:expr) => {
+    ($row:expr, $x:ident) => {
         decode!(
             $row,
             paper::Model {
@@ -57,49 +63,86 @@ macro_rules! paper_model {
                 num_comments: req,
                 trending_score: req,
                 github_repo: opt,
-                github_repo_added_by: opt,
+                github_repo_added_by: $x,
                 github_stars: opt,
-                project_page: opt,
-                ai_summary: opt,
-                ai_summary_model: opt,
-                ai_keywords: req,
-                thumbnail_url: opt,
-                media_urls: req,
-                discussion_id: opt,
-                withdrawn_at: opt,
-                is_author_participating: req,
+                project_page: $x,
+                ai_summary: $x,
+                ai_summary_model: $x,
+                ai_keywords: $x,
+                thumbnail_url: $x,
+                media_urls: $x,
+                discussion_id: $x,
+                withdrawn_at: $x,
+                is_author_participating: $x,
                 author_count: req,
-                num_linked_models: opt,
-                num_linked_datasets: opt,
-                num_linked_spaces: opt,
+                num_linked_models: $x,
+                num_linked_datasets: $x,
+                num_linked_spaces: $x,
                 organization_id: opt,
                 submitted_by_id: opt,
-                created_at: req,
-                updated_at: req,
+                created_at: $x,
+                updated_at: $x,
             }
         )
     };
 }
 
-/// Columns of `papers`.
+/// Columns of `papers`, and of `papers::LISTED`.
 const PAPER_COLUMNS: usize = 30;
+const LISTED_COLUMNS: usize = crate::repo::papers::LISTED.len();
+
+/// A paper by position (every column in entity order, or those of `papers::LISTED` when
+/// `$listed`), and the text column after them when `$extra` is 1.
+macro_rules! paper_and_tail {
+    ($row:expr, $columns:expr, $listed:expr, $extra:expr) => {{
+        let row = $row;
+        let m = if $listed {
+            paper_model!(row, skip)
+        } else {
+            paper_model!(row, opt)
+        };
+        let tail: Option<String> = if $extra > 0 {
+            row.try_get($columns)
+                .map_err(|e| DbErr::Type(format!("column author_slots: {e}")))?
+        } else {
+            None
+        };
+        Ok((m, tail))
+    }};
+}
+
+/// A `paper::Model` decoded by position, with every column in entity order (as
+/// `paper::Entity::find()` selects them) or the columns of `papers::LISTED`, followed by
+/// `extra` (0 or 1) text column; `None` for a row of any other shape.
+fn paper_by_position(
+    res: &QueryResult,
+    pre: &str,
+    extra: usize,
+) -> Result<Option<(paper::Model, Option<String>)>, DbErr> {
+    for (columns, listed) in [(PAPER_COLUMNS, false), (LISTED_COLUMNS, true)] {
+        let read = by_position(
+            res,
+            pre,
+            columns + extra,
+            |row| paper_and_tail!(row, columns, listed, extra),
+            |row| paper_and_tail!(row, columns, listed, extra),
+        )?;
+        if read.is_some() {
+            return Ok(read);
+        }
+    }
+    Ok(None)
+}
 
 /// A `paper::Model` decoded by position (select it with `Select::into_model::<PaperRow>()` on
-/// `paper::Entity::find()`, which selects every column in entity order).
+/// `paper::Entity::find()`, or on its `papers::LISTED` columns).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PaperRow(pub paper::Model);
 
 impl FromQueryResult for PaperRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let read = by_position(
-            res,
-            pre,
-            PAPER_COLUMNS,
-            |row| Ok(paper_model!(row)),
-            |row| Ok(paper_model!(row)),
-        )?;
-        match read {
-            Some(m) => Ok(PaperRow(m)),
+        match paper_by_position(res, pre, 0)? {
+            Some((m, _)) => Ok(PaperRow(m)),
             None => paper::Model::from_query_result(res, pre).map(PaperRow),
         }
     }
@@ -137,22 +180,8 @@ pub struct PaperWithSlotsRow(pub paper::Model, pub Option<String>);
 
 impl FromQueryResult for PaperWithSlotsRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let extra = |e| DbErr::Type(format!("column author_slots: {e}"));
-        let read = by_position(
-            res,
-            pre,
-            PAPER_COLUMNS + 1,
-            |row| {
-                let slots = row.try_get(PAPER_COLUMNS).map_err(extra)?;
-                Ok(PaperWithSlotsRow(paper_model!(row), slots))
-            },
-            |row| {
-                let slots = row.try_get(PAPER_COLUMNS).map_err(extra)?;
-                Ok(PaperWithSlotsRow(paper_model!(row), slots))
-            },
-        )?;
-        match read {
-            Some(r) => Ok(r),
+        match paper_by_position(res, pre, 1)? {
+            Some((m, slots)) => Ok(PaperWithSlotsRow(m, slots)),
             None => Ok(PaperWithSlotsRow(
                 paper::Model::from_query_result(res, pre)?,
                 res.try_get(pre, "author_slots")?,

@@ -613,9 +613,16 @@ async fn a_page_with_its_authors_in_one_statement_equals_two_statements() {
                 .unwrap();
             let ids: Vec<i64> = two.rows.iter().map(|p| p.id).collect();
             let slots = papers::author_slots(&app.db, &ids, read).await.unwrap();
-            let one = papers::page_with_authors(&app.db, &criteria, sort, &slice, read)
-                .await
-                .unwrap();
+            let one = papers::page_with_authors(
+                &app.db,
+                &criteria,
+                sort,
+                &slice,
+                papers::PaperColumns::All,
+                read,
+            )
+            .await
+            .unwrap();
             assert_eq!(one.rows.len(), 7);
             assert_eq!(
                 (one.has_next_page, one.has_previous_page),
@@ -693,4 +700,119 @@ async fn a_list_reads_author_entities_only_when_asked_for_them() {
         }
     }
     assert!(slots > 20, "only {slots} author slots");
+}
+
+/// A page read with the listed columns holds the same values in them as a page of every column,
+/// and empty values in the others.
+#[tokio::test]
+async fn a_page_of_the_listed_columns_equals_the_full_page_in_them() {
+    use papergraph::repo::papers::{
+        self, PaperColumns, PaperCriteria, Slice, SlotRead, Sort, SortField,
+    };
+
+    let app = crate::helpers::spawn_app().await;
+    app.import_samples().await;
+    let sort = Sort {
+        field: SortField::Upvotes,
+        descending: true,
+    };
+    let slice = Slice::Forward {
+        first: 30,
+        after: None,
+    };
+    let criteria = PaperCriteria::default();
+    let all = papers::page_of(&app.db, &criteria, sort, &slice, PaperColumns::All)
+        .await
+        .unwrap();
+    let listed = papers::page_of(&app.db, &criteria, sort, &slice, PaperColumns::Listed)
+        .await
+        .unwrap();
+    let with_slots = papers::page_with_authors(
+        &app.db,
+        &criteria,
+        sort,
+        &slice,
+        PaperColumns::Listed,
+        SlotRead::Own,
+    )
+    .await
+    .unwrap();
+    assert!(all.rows.len() > 10);
+    assert!(all.rows.iter().any(|p| p.ai_summary.is_some()));
+    assert_eq!(listed.rows.len(), all.rows.len());
+    assert_eq!(with_slots.rows.len(), all.rows.len());
+    for ((l, (s, _)), a) in listed.rows.iter().zip(&with_slots.rows).zip(&all.rows) {
+        assert_eq!(l, s);
+        let mut expected = a.clone();
+        // What `LISTED` leaves out reads as empty.
+        expected.github_repo_added_by = None;
+        expected.project_page = None;
+        expected.ai_summary = None;
+        expected.ai_summary_model = None;
+        expected.ai_keywords = Default::default();
+        expected.thumbnail_url = None;
+        expected.media_urls = Default::default();
+        expected.discussion_id = None;
+        expected.withdrawn_at = None;
+        expected.is_author_participating = false;
+        expected.num_linked_models = None;
+        expected.num_linked_datasets = None;
+        expected.num_linked_spaces = None;
+        expected.created_at = Default::default();
+        expected.updated_at = Default::default();
+        assert_eq!(l, &expected);
+    }
+}
+
+/// A list asking only for listed fields answers them as one asking for more; a field outside
+/// them (here through a fragment) reads every column, so it is never answered empty.
+#[tokio::test]
+async fn a_list_reads_every_column_when_a_field_needs_it() {
+    let app = crate::helpers::spawn_app().await;
+    app.import_samples().await;
+    let listed = app
+        .data(
+            "{ papers(first: 30) { nodes { arxivId title abstract upvotes githubRepo authorCount \
+             authors { name } } } }",
+            json!({}),
+        )
+        .await;
+    let more = app
+        .data(
+            "{ papers(first: 30) { edges { node { arxivId title abstract upvotes githubRepo \
+             authorCount authors { name } ...More } } } } \
+             fragment More on Paper { aiSummary aiKeywords projectPage }",
+            json!({}),
+        )
+        .await;
+    let listed = listed["papers"]["nodes"].as_array().unwrap();
+    let more: Vec<&Value> = more["papers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .collect();
+    assert_eq!(listed.len(), more.len());
+    assert!(listed.len() > 10);
+    for (l, m) in listed.iter().zip(&more) {
+        for (k, v) in l.as_object().unwrap() {
+            assert_eq!(&m[k], v, "{k}");
+        }
+    }
+    assert!(more.iter().all(|m| m["aiSummary"].is_string()));
+    assert!(
+        more.iter()
+            .all(|m| !m["aiKeywords"].as_array().unwrap().is_empty())
+    );
+    assert!(more.iter().any(|m| m["projectPage"].is_string()));
+    // The one paper, read on its own (every column), agrees.
+    let one = app
+        .data(
+            r#"{ paper(arxivId: "2311.14905") { aiSummary projectPage } }"#,
+            json!({}),
+        )
+        .await;
+    let m = more.iter().find(|m| m["arxivId"] == "2311.14905").unwrap();
+    assert_eq!(m["aiSummary"], one["paper"]["aiSummary"]);
+    assert_eq!(m["projectPage"], one["paper"]["projectPage"]);
 }
