@@ -378,18 +378,18 @@ pub enum SlotRead {
 /// SQLite: what follows `SELECT` for the slots of `paper_authors pa` (joined with `authors a`
 /// for [`SlotRead::Full`]) as one JSON array in author order, each slot as [`parse_slots`]
 /// reads it; a `WHERE` on `pa` completes it.
-fn sqlite_slots_from(read: SlotRead) -> &'static str {
-    match read {
-        SlotRead::Full => {
-            "json_group_array(json_array(pa.position, pa.author_id, pa.name, pa.hidden, \
-             pa.hf_user_id, pa.claim_status, a.name, a.paper_count) ORDER BY pa.position) \
-             FROM paper_authors pa JOIN authors a ON a.id = pa.author_id"
-        }
-        SlotRead::Own => {
-            "json_group_array(json_array(pa.position, pa.author_id, pa.name, pa.hidden, \
-             pa.hf_user_id, pa.claim_status) ORDER BY pa.position) FROM paper_authors pa"
-        }
-    }
+fn sqlite_slots_from(read: SlotRead) -> String {
+    let (author, join) = match read {
+        SlotRead::Full => (
+            ", a.name, a.paper_count",
+            " JOIN authors a ON a.id = pa.author_id",
+        ),
+        SlotRead::Own => ("", ""),
+    };
+    format!(
+        "json_group_array(json_array(pa.position, pa.author_id, pa.name, pa.hidden, \
+         pa.hf_user_id, pa.claim_status{author}) ORDER BY pa.position) FROM paper_authors pa{join}"
+    )
 }
 
 /// The author slots of many papers in one statement, grouped by paper in author order.

@@ -15,8 +15,8 @@ use crate::entities::paper;
 
 /// Decodes `$row` (a sqlx row) into `$ty { field: kind, … }`, reading the fields at successive
 /// positions: `req` and `opt` fields are read as `Option<T>`, `opt` ones stay optional, `req`
-/// ones must not be NULL; a `none` field is not in the row and is `None`, a `skip` field is not
-/// in the row and holds its type's default.
+/// ones must not be NULL; a `skip` field is not in the row and holds its type's default (`None`
+/// for an `Option`).
 macro_rules! decode {
     ($row:expr, $ty:path { $( $field:ident : $kind:ident ),* $(,)? }) => {{
         let row = $row;
@@ -35,10 +35,6 @@ macro_rules! decode {
             .map_err(|e| DbErr::Type(format!("column {}: {e}", $name)))?
             .ok_or_else(|| DbErr::Type(format!("column {} is NULL", $name)))?
     }};
-    (@none $row:ident, $at:ident, $name:expr) => {{
-        let _ = (&$at, $name);
-        None
-    }};
     (@skip $row:ident, $at:ident, $name:expr) => {{
         let _ = (&$at, $name);
         Default::default()
@@ -46,9 +42,10 @@ macro_rules! decode {
 }
 
 /// `paper::Model`, in the entity's column order (the order sea-orm selects them in): every
-/// column (`$x` is `opt`), or those of `papers::LISTED` (`$x` is `skip`: the others).
+/// column (`$req, $opt` are `req, opt`), or those of `papers::LISTED` (`skip, skip`: the
+/// others are not read).
 macro_rules! paper_model {
-    ($row:expr, $x:ident) => {
+    ($row:expr, $req:ident, $opt:ident) => {
         decode!(
             $row,
             paper::Model {
@@ -63,25 +60,25 @@ macro_rules! paper_model {
                 num_comments: req,
                 trending_score: req,
                 github_repo: opt,
-                github_repo_added_by: $x,
+                github_repo_added_by: $opt,
                 github_stars: opt,
-                project_page: $x,
-                ai_summary: $x,
-                ai_summary_model: $x,
-                ai_keywords: $x,
-                thumbnail_url: $x,
-                media_urls: $x,
-                discussion_id: $x,
-                withdrawn_at: $x,
-                is_author_participating: $x,
+                project_page: $opt,
+                ai_summary: $opt,
+                ai_summary_model: $opt,
+                ai_keywords: $req,
+                thumbnail_url: $opt,
+                media_urls: $req,
+                discussion_id: $opt,
+                withdrawn_at: $opt,
+                is_author_participating: $req,
                 author_count: req,
-                num_linked_models: $x,
-                num_linked_datasets: $x,
-                num_linked_spaces: $x,
+                num_linked_models: $opt,
+                num_linked_datasets: $opt,
+                num_linked_spaces: $opt,
                 organization_id: opt,
                 submitted_by_id: opt,
-                created_at: $x,
-                updated_at: $x,
+                created_at: $req,
+                updated_at: $req,
             }
         )
     };
@@ -97,9 +94,9 @@ macro_rules! paper_and_tail {
     ($row:expr, $columns:expr, $listed:expr, $extra:expr) => {{
         let row = $row;
         let m = if $listed {
-            paper_model!(row, skip)
+            paper_model!(row, skip, skip)
         } else {
-            paper_model!(row, opt)
+            paper_model!(row, req, opt)
         };
         let tail: Option<String> = if $extra > 0 {
             row.try_get($columns)
@@ -220,26 +217,30 @@ pub struct AuthorSlotRow(pub AuthorSlot);
 
 impl FromQueryResult for AuthorSlotRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let full = by_position(
-            res,
-            pre,
-            AUTHOR_SLOT_COLUMNS,
-            |row| Ok(author_slot!(row, opt)),
-            |row| Ok(author_slot!(row, opt)),
-        )?;
-        if let Some(s) = full {
-            return Ok(AuthorSlotRow(s));
+        for (columns, full) in [(AUTHOR_SLOT_COLUMNS, true), (OWN_SLOT_COLUMNS, false)] {
+            let read = by_position(
+                res,
+                pre,
+                columns,
+                |row| {
+                    Ok(if full {
+                        author_slot!(row, opt)
+                    } else {
+                        author_slot!(row, skip)
+                    })
+                },
+                |row| {
+                    Ok(if full {
+                        author_slot!(row, opt)
+                    } else {
+                        author_slot!(row, skip)
+                    })
+                },
+            )?;
+            if let Some(s) = read {
+                return Ok(AuthorSlotRow(s));
+            }
         }
-        let own = by_position(
-            res,
-            pre,
-            OWN_SLOT_COLUMNS,
-            |row| Ok(author_slot!(row, none)),
-            |row| Ok(author_slot!(row, none)),
-        )?;
-        match own {
-            Some(s) => Ok(AuthorSlotRow(s)),
-            None => AuthorSlot::from_query_result(res, pre).map(AuthorSlotRow),
-        }
+        AuthorSlot::from_query_result(res, pre).map(AuthorSlotRow)
     }
 }
