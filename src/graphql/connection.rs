@@ -19,8 +19,9 @@ use crate::repo::{
 #[derive(Clone, Default)]
 pub struct Reads(pub Option<Arc<repo::direct::Direct>>);
 
-/// What a page of papers reads: the rows, and their author slots when asked.
-type PageRows = (
+/// What a page of papers reads: the rows, their author slots when asked, and whether pages
+/// follow and precede it.
+pub(super) type PageRows = (
     Vec<crate::entities::paper::Model>,
     Option<Vec<Vec<repo::papers::AuthorSlot>>>,
     bool,
@@ -153,23 +154,8 @@ impl PaperConnection {
         slice: Slice,
         reading: Reading,
     ) -> Result<Self, AppError> {
-        let mut read = None;
-        if let Some(direct) = &reads.0
-            && let Ok(Some(lease)) = direct.lease().await
-        {
-            match read_page(&lease, &criteria, sort, &slice, reading).await {
-                // A connection that waited idle was closed meanwhile (a database restart):
-                // the pool reads instead.
-                Err(e) if lease.lost_idle_connection() => {
-                    tracing::info!(error = %e, "a waiting database connection was lost; reading through the pool");
-                }
-                done => read = Some(done?),
-            }
-        }
-        let (rows, slots, has_next_page, has_previous_page) = match read {
-            Some(r) => r,
-            None => read_page(db, &criteria, sort, &slice, reading).await?,
-        };
+        let (rows, slots, has_next_page, has_previous_page) =
+            Self::read(db, reads, &criteria, sort, &slice, reading).await?;
         let page = Page {
             rows,
             has_next_page,
@@ -183,6 +169,34 @@ impl PaperConnection {
             cursors,
             info,
             criteria,
+        })
+    }
+
+    /// Reads one page: through a leased connection of `reads` when there is one, else the pool.
+    pub(super) async fn read(
+        db: &DatabaseConnection,
+        reads: &Reads,
+        criteria: &PaperCriteria,
+        sort: Sort,
+        slice: &Slice,
+        reading: Reading,
+    ) -> Result<PageRows, AppError> {
+        let mut read = None;
+        if let Some(direct) = &reads.0
+            && let Ok(Some(lease)) = direct.lease().await
+        {
+            match read_page(&lease, criteria, sort, slice, reading).await {
+                // A connection that waited idle was closed meanwhile (a database restart):
+                // the pool reads instead.
+                Err(e) if lease.lost_idle_connection() => {
+                    tracing::info!(error = %e, "a waiting database connection was lost; reading through the pool");
+                }
+                done => read = Some(done?),
+            }
+        }
+        Ok(match read {
+            Some(r) => r,
+            None => read_page(db, criteria, sort, slice, reading).await?,
         })
     }
 }

@@ -220,17 +220,17 @@ impl Paper {
 
     /// The paper page on Hugging Face.
     async fn hf_url(&self) -> String {
-        format!("https://huggingface.co/papers/{}", self.row.arxiv_id)
+        hf_url(&self.row.arxiv_id)
     }
 
     /// The abstract page on arXiv.
     async fn arxiv_url(&self) -> String {
-        format!("https://arxiv.org/abs/{}", self.row.arxiv_id)
+        arxiv_url(&self.row.arxiv_id)
     }
 
     /// The PDF on arXiv.
     async fn pdf_url(&self) -> String {
-        format!("https://arxiv.org/pdf/{}", self.row.arxiv_id)
+        pdf_url(&self.row.arxiv_id)
     }
 
     /// The papers most similar to this one by their text (tf-idf cosine over title and abstract,
@@ -283,6 +283,21 @@ pub struct SimilarPaper {
     pub paper: Paper,
     /// Cosine similarity of the two texts' tf-idf vectors, from 0 (nothing shared) to 1.
     pub score: f64,
+}
+
+/// `Paper.hfUrl` of a paper.
+pub(super) fn hf_url(arxiv_id: &str) -> String {
+    format!("https://huggingface.co/papers/{arxiv_id}")
+}
+
+/// `Paper.arxivUrl` of a paper.
+pub(super) fn arxiv_url(arxiv_id: &str) -> String {
+    format!("https://arxiv.org/abs/{arxiv_id}")
+}
+
+/// `Paper.pdfUrl` of a paper.
+pub(super) fn pdf_url(arxiv_id: &str) -> String {
+    format!("https://arxiv.org/pdf/{arxiv_id}")
 }
 
 fn string_list(v: &serde_json::Value) -> Vec<String> {

@@ -191,10 +191,28 @@ async fn execute_unlimited(
         "operation",
         request.operation_name.as_deref().unwrap_or("anonymous"),
     );
-    let crate::graphql::Executed { response, kind } = state
+    let crate::graphql::Executed {
+        response,
+        kind,
+        json,
+    } = state
         .schema
         .execute(request, &request_key, cost, client)
         .await;
+    if let Some(body) = json {
+        // A compiled request's answer: data without errors, serialised as the schema would.
+        let body = Bytes::from(body);
+        let media = media_of(accept);
+        if let Some(key) = key {
+            state
+                .cache
+                .put(key, generation, StatusCode::OK, media, body.clone());
+        }
+        let mut r = respond(StatusCode::OK, media, body, "miss");
+        r.headers_mut()
+            .insert("x-papergraph-plan", HeaderValue::from_static("compiled"));
+        return r;
+    }
     // The client's budget refused the query (before it ran): 429, whatever the media type.
     let rate_limited = cost.refused();
     // With the new media type, a request that never reached execution answers 4xx.

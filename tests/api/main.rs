@@ -5,6 +5,7 @@
 
 mod admin;
 mod browser;
+mod compiled;
 mod delivery;
 mod digest;
 mod direct;
