@@ -412,7 +412,9 @@ impl Executor {
                 }
             }
             request.set_parsed_query(plan.doc.clone());
-            let response = self.bare.execute(request).await;
+            let op = request.operation_name.clone();
+            let mut response = self.bare.execute(request).await;
+            in_document_order(&mut response, &plan.doc, op.as_deref());
             return Executed {
                 response: finish(response, plan.kind, Some(plan.cost)),
                 kind: plan.kind,
@@ -421,7 +423,7 @@ impl Executor {
         }
         let (query, op) = (request.query.clone(), request.operation_name.clone());
         let variables = request.variables.clone();
-        let response = self.schema.execute(request).await;
+        let mut response = self.schema.execute(request).await;
         // What validated (and was not refused) is planned: its next runs skip the extension.
         // (The extension parsed the document too, but keeps it to itself.)
         let parsed = (cost.2.load(Relaxed) && !cost.1.load(Relaxed))
@@ -435,6 +437,7 @@ impl Executor {
             };
         };
         let kind = kind_of(&operations(&doc), op.as_deref());
+        in_document_order(&mut response, &doc, op.as_deref());
         if query.len() <= PLAN_MAX_QUERY {
             let spent = cost.0.load(Relaxed);
             let plan = Arc::new(Plan {
@@ -456,6 +459,11 @@ impl Executor {
             json: None,
         }
     }
+}
+
+/// Puts a response's objects in the document's order (see [`compiled::order_as_document`]).
+fn in_document_order(response: &mut Response, doc: &ExecutableDocument, op: Option<&str>) {
+    compiled::order_as_document(&mut response.data, doc, op);
 }
 
 /// A response, with the type of the operation that ran (`None` when the request did not get
