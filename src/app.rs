@@ -145,7 +145,7 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
     }
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(opts.db_max_connections.max(1))
+        .max_connections(opts.max_connections())
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))

@@ -164,11 +164,13 @@ pub struct DbOpts {
     /// PostgreSQL only: the schema to use (created if missing); default `public`.
     #[arg(long, env = "PAPERGRAPH_DATABASE_SCHEMA", global = true)]
     pub database_schema: Option<String>,
-    /// Maximum database connections in the pool.
+    /// Maximum database connections in the pool; 0 (the default) picks it: 8 on PostgreSQL, and
+    /// on SQLite two per CPU core, from 2 to 8 (each SQLite connection is a thread with its own
+    /// page cache, and reads use the CPU, not the network).
     #[arg(
         long,
         env = "PAPERGRAPH_DB_MAX_CONNECTIONS",
-        default_value_t = 8,
+        default_value_t = 0,
         global = true
     )]
     pub db_max_connections: u32,
@@ -199,6 +201,21 @@ pub struct DbOpts {
         global = true
     )]
     pub sqlite_page_cache_kib: Option<u32>,
+}
+
+impl DbOpts {
+    /// The pool's size: `db_max_connections`, or when 0 the choice it documents.
+    pub fn max_connections(&self) -> u32 {
+        if self.db_max_connections > 0 {
+            return self.db_max_connections;
+        }
+        if self.database_url.starts_with("sqlite:") {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+            (2 * cores).clamp(2, 8)
+        } else {
+            8
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -422,5 +439,24 @@ mod tests {
             "postgres://u:***@h:5432/db"
         );
         assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn the_pool_size_is_the_one_given_or_picked_by_backend() {
+        let opts = |url: &str, n: u32| super::DbOpts {
+            database_url: url.into(),
+            database_schema: None,
+            db_max_connections: n,
+            statement_timeout_secs: 30,
+            sqlite_mmap_mb: 0,
+            sqlite_page_cache_kib: None,
+        };
+        assert_eq!(opts("postgres://u@h/db", 0).max_connections(), 8);
+        assert_eq!(opts("postgres://u@h/db", 3).max_connections(), 3);
+        assert_eq!(opts("sqlite://x.db?mode=rwc", 12).max_connections(), 12);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+        let auto = opts("sqlite://x.db?mode=rwc", 0).max_connections();
+        assert_eq!(auto, (2 * cores).clamp(2, 8));
+        assert!((2..=8).contains(&auto));
     }
 }

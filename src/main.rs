@@ -395,6 +395,6 @@ async fn digest_send(db_opts: DbOpts, opts: DigestSendOpts) -> anyhow::Result<()
 fn bulk_writer(mut opts: DbOpts) -> DbOpts {
     opts.sqlite_page_cache_kib.get_or_insert(16 * 1024);
     opts.statement_timeout_secs = 0;
-    opts.db_max_connections = opts.db_max_connections.min(4);
+    opts.db_max_connections = opts.max_connections().min(4);
     opts
 }
