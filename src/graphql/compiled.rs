@@ -129,7 +129,7 @@ pub(super) fn compile(
 }
 
 /// The operation a request runs, as async-graphql picks it (`None`: it answers an error).
-fn operation_of<'a>(
+pub(super) fn operation_of<'a>(
     doc: &'a ExecutableDocument,
     operation: Option<&str>,
 ) -> Option<&'a OperationDefinition> {
@@ -140,100 +140,6 @@ fn operation_of<'a>(
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => &ops.values().next()?.node,
         _ => return None,
     })
-}
-
-/// Puts every object of a response's `data` in the document's order of its fields.
-/// async-graphql resolves an object's fields concurrently and enters each as it finishes, so a
-/// field that waits on the database (`totalCount`, a root field) can land after the ones asked
-/// after it; the GraphQL spec orders a response's fields as the document does (and a compiled
-/// request writes them so). Objects already in order (most) are checked in one pass.
-pub(super) fn order_as_document(
-    data: &mut Value,
-    doc: &ExecutableDocument,
-    operation: Option<&str>,
-) {
-    let Some(op) = operation_of(doc, operation) else {
-        return;
-    };
-    let mut fields = Vec::new();
-    all_fields(doc, &op.selection_set.node, &mut fields, 0);
-    order_value(data, doc, &fields);
-}
-
-/// Every field of a selection set, fragments spread in place whatever their type conditions and
-/// directives (only the order of the keys present is wanted).
-fn all_fields<'a>(
-    doc: &'a ExecutableDocument,
-    set: &'a SelectionSet,
-    out: &mut Vec<&'a Field>,
-    depth: usize,
-) {
-    if depth > 32 {
-        return;
-    }
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(f) => out.push(&f.node),
-            Selection::FragmentSpread(s) => {
-                if let Some(frag) = doc.fragments.get(&s.node.fragment_name.node) {
-                    all_fields(doc, &frag.node.selection_set.node, out, depth + 1);
-                }
-            }
-            Selection::InlineFragment(i) => {
-                all_fields(doc, &i.node.selection_set.node, out, depth + 1)
-            }
-        }
-    }
-}
-
-fn same_key(f: &Field, k: &Name) -> bool {
-    let own = &f.alias.as_ref().unwrap_or(&f.name).node;
-    // Response keys are clones of the document's names: the same string, most often.
-    std::ptr::eq(own.as_str(), k.as_str()) || own == k
-}
-
-fn order_value(value: &mut Value, doc: &ExecutableDocument, fields: &[&Field]) {
-    match value {
-        Value::List(items) => {
-            for v in items {
-                order_value(v, doc, fields);
-            }
-        }
-        Value::Object(map) => {
-            // In order when each key is found at or after the previous key's field.
-            let mut at = 0;
-            let ordered =
-                map.keys()
-                    .all(|k| match fields[at..].iter().position(|f| same_key(f, k)) {
-                        Some(i) => {
-                            at += i;
-                            true
-                        }
-                        None => false,
-                    });
-            if !ordered {
-                let rank = |k: &Name| {
-                    fields
-                        .iter()
-                        .position(|f| same_key(f, k))
-                        .unwrap_or(usize::MAX)
-                };
-                map.sort_by(|a, _, b, _| rank(a).cmp(&rank(b)));
-            }
-            for (k, v) in map.iter_mut() {
-                if !matches!(v, Value::Object(_) | Value::List(_)) {
-                    continue;
-                }
-                // The sub-fields of every field with this key (fields of one key merge).
-                let mut sub = Vec::new();
-                for f in fields.iter().filter(|f| same_key(f, k)) {
-                    all_fields(doc, &f.selection_set.node, &mut sub, 0);
-                }
-                order_value(v, doc, &sub);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The fields of a selection set, fragments spread in place; `None` when a fragment's type

@@ -10,6 +10,7 @@ mod digest;
 mod ids;
 mod inputs;
 mod live;
+mod order;
 mod paper;
 mod query;
 pub mod scalars;
@@ -461,9 +462,9 @@ impl Executor {
     }
 }
 
-/// Puts a response's objects in the document's order (see [`compiled::order_as_document`]).
+/// Puts a response's objects in the document's order (see [`order`]).
 fn in_document_order(response: &mut Response, doc: &ExecutableDocument, op: Option<&str>) {
-    compiled::order_as_document(&mut response.data, doc, op);
+    order::order_as_document(&mut response.data, doc, op);
 }
 
 /// A response, with the type of the operation that ran (`None` when the request did not get
