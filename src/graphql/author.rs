@@ -2,7 +2,7 @@
 use async_graphql::{Context, ID, Object};
 use sea_orm::DatabaseConnection;
 
-use super::connection::{MAX_PAGE, PaperConnection, slice};
+use super::connection::{MAX_PAGE, PaperConnection};
 use super::ids::GlobalId;
 use super::inputs::PaperOrder;
 use crate::entities::author;
@@ -66,8 +66,7 @@ impl Author {
         before: Option<String>,
     ) -> ApiResult<PaperConnection> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let sort = order_by.unwrap_or_default().sort();
-        let slice = slice(first, after, last, before, |c| sort.decode_cursor(c))?;
+        let (sort, slice) = super::connection::paper_page(order_by, first, after, last, before)?;
         let criteria = PaperCriteria {
             author_id: Some(self.id),
             ..Default::default()

@@ -19,7 +19,7 @@ use async_graphql::parser::types::{
 use async_graphql::{InputType, Name, Value, Variables};
 use sea_orm::DatabaseConnection;
 
-use super::connection::{PageRows, PaperConnection, Reading, Reads, slice};
+use super::connection::{LISTED_FIELDS, PageRows, PaperConnection, Reading, Reads, paper_page};
 use super::ids::GlobalId;
 use super::inputs::{PaperFilter, PaperOrder};
 use super::scalars::{Date, DateTime};
@@ -150,48 +150,56 @@ fn fields<'a>(
     ty: &str,
 ) -> Option<Vec<&'a Field>> {
     let mut out = Vec::new();
-    spread(doc, set, ty, &mut out, 0)?;
+    spread(doc, set, Some(ty), &mut out, 0)?;
     Some(out)
 }
 
-fn spread<'a>(
+/// Adds the fields of a selection set to `out`, fragments spread in place. With `only`, refuses
+/// (`None`) a directive anywhere or a type condition other than `only`; without, takes every
+/// field whatever its type condition and directives (for the order of keys, see
+/// [`super::order`]).
+pub(super) fn spread<'a>(
     doc: &'a ExecutableDocument,
     set: &'a SelectionSet,
-    ty: &str,
+    only: Option<&str>,
     out: &mut Vec<&'a Field>,
     depth: usize,
 ) -> Option<()> {
-    if depth > 8 {
+    if depth > 32 {
         return None;
     }
+    let strict = only.is_some();
+    let other_type = |on: &Name| only.is_some_and(|ty| on != ty);
     for item in &set.items {
         match &item.node {
             Selection::Field(f) => {
-                if !f.node.directives.is_empty() {
+                if strict && !f.node.directives.is_empty() {
                     return None;
                 }
                 out.push(&f.node);
             }
             Selection::FragmentSpread(s) => {
-                if !s.node.directives.is_empty() {
-                    return None;
-                }
                 let frag = &doc.fragments.get(&s.node.fragment_name.node)?.node;
-                if frag.type_condition.node.on.node != ty || !frag.directives.is_empty() {
-                    return None;
-                }
-                spread(doc, &frag.selection_set.node, ty, out, depth + 1)?;
-            }
-            Selection::InlineFragment(i) => {
-                if !i.node.directives.is_empty()
-                    || i.node
-                        .type_condition
-                        .as_ref()
-                        .is_some_and(|t| t.node.on.node != ty)
+                if strict
+                    && (!s.node.directives.is_empty()
+                        || !frag.directives.is_empty()
+                        || other_type(&frag.type_condition.node.on.node))
                 {
                     return None;
                 }
-                spread(doc, &i.node.selection_set.node, ty, out, depth + 1)?;
+                spread(doc, &frag.selection_set.node, only, out, depth + 1)?;
+            }
+            Selection::InlineFragment(i) => {
+                if strict
+                    && (!i.node.directives.is_empty()
+                        || i.node
+                            .type_condition
+                            .as_ref()
+                            .is_some_and(|t| other_type(&t.node.on.node)))
+                {
+                    return None;
+                }
+                spread(doc, &i.node.selection_set.node, only, out, depth + 1)?;
             }
         }
     }
@@ -205,8 +213,13 @@ fn distinct<'a>(keys: impl Iterator<Item = &'a Name>) -> bool {
     keys.into_iter().all(|k| seen.insert(k.as_str()))
 }
 
+/// A field's response key: its alias, else its name.
+pub(super) fn response_key(f: &Field) -> &Name {
+    &f.alias.as_ref().unwrap_or(&f.name).node
+}
+
 fn key(f: &Field) -> Name {
-    f.alias.as_ref().unwrap_or(&f.name).node.clone()
+    response_key(f).clone()
 }
 
 /// A leaf field: no arguments, no selection.
@@ -224,7 +237,7 @@ fn object<'a, T>(
     each: impl Fn(&'a Field) -> Option<T>,
 ) -> Option<Vec<(Name, T)>> {
     let fs = fields(doc, &f.selection_set.node, ty)?;
-    if fs.is_empty() || !distinct(fs.iter().map(|f| &f.alias.as_ref().unwrap_or(&f.name).node)) {
+    if fs.is_empty() || !distinct(fs.iter().map(|f| response_key(f))) {
         return None;
     }
     fs.into_iter().map(|f| Some((key(f), each(f)?))).collect()
@@ -264,8 +277,7 @@ fn root(
     let last = <Option<i32>>::parse(last).ok()?;
     let before = <Option<String>>::parse(before).ok()?;
     let criteria = filter.unwrap_or_default().criteria().ok()?;
-    let sort = order.unwrap_or_default().sort();
-    let slice = slice(first, after, last, before, |c| sort.decode_cursor(c)).ok()?;
+    let (sort, slice) = paper_page(order, first, after, last, before).ok()?;
     let fields = object(doc, f, "PaperConnection", |c| {
         Some(match c.name.node.as_str() {
             "__typename" if leaf(c) => ConnField::Typename,
@@ -326,10 +338,13 @@ fn root(
     })
 }
 
-/// The paper fields taken: those the listed columns answer, and `authors` with the slots' own
-/// fields.
+/// The paper fields taken: those the listed columns answer (the page is read with them: the
+/// schema's own list, [`LISTED_FIELDS`], decides), and `authors` with the slots' own fields.
 fn paper_field(doc: &ExecutableDocument) -> impl Fn(&Field) -> Option<PaperField> + '_ {
     move |f| {
+        if !LISTED_FIELDS.contains(&f.name.node.as_str()) {
+            return None;
+        }
         if f.name.node == "authors" {
             return Some(PaperField::Authors(object(doc, f, "PaperAuthor", |s| {
                 if !leaf(s) {

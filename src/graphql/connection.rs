@@ -113,6 +113,20 @@ pub fn slice(
     }
 }
 
+/// The order and slice a paper list's arguments ask for (`orderBy`, `first`/`after`,
+/// `last`/`before`); cursors are decoded for that order.
+pub fn paper_page(
+    order_by: Option<super::inputs::PaperOrder>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<(Sort, Slice), AppError> {
+    let sort = order_by.unwrap_or_default().sort();
+    let slice = slice(first, after, last, before, |c| sort.decode_cursor(c))?;
+    Ok((sort, slice))
+}
+
 /// Where a page sits in its list (Relay).
 #[derive(SimpleObject, Clone)]
 pub struct PageInfo {
@@ -210,7 +224,7 @@ pub struct Reading {
 
 /// The fields of `Paper` that the columns of `PaperColumns::Listed` answer (the relations read
 /// their own rows by the keys among them).
-const LISTED_FIELDS: &[&str] = &[
+pub(super) const LISTED_FIELDS: &[&str] = &[
     "__typename",
     "id",
     "arxivId",

@@ -3,10 +3,10 @@
 //! (`totalCount`, a root field) can land after the fields asked after it, and one request could
 //! answer different bytes from run to run. The GraphQL spec orders a response's fields as the
 //! document does; this puts them back in that order.
-use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, Field, SelectionSet};
 use async_graphql::{Name, Value};
 
-use super::compiled::operation_of;
+use super::compiled::{operation_of, response_key, spread};
 
 /// Puts every object of a response's `data` in the document's order of its fields (a compiled
 /// request writes them so already). Objects already in order (most) are checked in one pass.
@@ -19,47 +19,36 @@ pub(super) fn order_as_document(
         return;
     };
     let mut fields = Vec::new();
-    all_fields(doc, &op.selection_set.node, &mut fields, 0);
-    order_value(data, doc, &fields);
-}
-
-/// Every field of a selection set, fragments spread in place whatever their type conditions and
-/// directives (only the order of the keys present is wanted).
-fn all_fields<'a>(
-    doc: &'a ExecutableDocument,
-    set: &'a SelectionSet,
-    out: &mut Vec<&'a Field>,
-    depth: usize,
-) {
-    if depth > 32 {
-        return;
-    }
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(f) => out.push(&f.node),
-            Selection::FragmentSpread(s) => {
-                if let Some(frag) = doc.fragments.get(&s.node.fragment_name.node) {
-                    all_fields(doc, &frag.node.selection_set.node, out, depth + 1);
-                }
-            }
-            Selection::InlineFragment(i) => {
-                all_fields(doc, &i.node.selection_set.node, out, depth + 1)
-            }
-        }
-    }
+    all_fields(doc, &op.selection_set.node, &mut fields);
+    order_value(data, doc, &fields, &mut Vec::new());
 }
 
 fn same_key(f: &Field, k: &Name) -> bool {
-    let own = &f.alias.as_ref().unwrap_or(&f.name).node;
+    let own = response_key(f);
     // Response keys are clones of the document's names: the same string, most often.
     std::ptr::eq(own.as_str(), k.as_str()) || own == k
 }
 
-fn order_value(value: &mut Value, doc: &ExecutableDocument, fields: &[&Field]) {
+/// The fields of `set`, fragments spread in place whatever their type conditions and directives
+/// (only the order of the keys present is wanted).
+fn all_fields<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, out: &mut Vec<&'a Field>) {
+    // Lenient: it refuses nothing but a fragment missing from the document (validated away).
+    let _ = spread(doc, set, None, out, 0);
+}
+
+/// The sub-fields asked under each key met so far at one level; the items of a list share it.
+type SubFields<'a> = Vec<(Name, Vec<&'a Field>)>;
+
+fn order_value<'a>(
+    value: &mut Value,
+    doc: &'a ExecutableDocument,
+    fields: &[&'a Field],
+    subs: &mut SubFields<'a>,
+) {
     match value {
         Value::List(items) => {
             for v in items {
-                order_value(v, doc, fields);
+                order_value(v, doc, fields, subs);
             }
         }
         Value::Object(map) => {
@@ -87,12 +76,19 @@ fn order_value(value: &mut Value, doc: &ExecutableDocument, fields: &[&Field]) {
                 if !matches!(v, Value::Object(_) | Value::List(_)) {
                     continue;
                 }
-                // The sub-fields of every field with this key (fields of one key merge).
-                let mut sub = Vec::new();
-                for f in fields.iter().filter(|f| same_key(f, k)) {
-                    all_fields(doc, &f.selection_set.node, &mut sub, 0);
-                }
-                order_value(v, doc, &sub);
+                let i = match subs.iter().position(|(n, _)| n == k) {
+                    Some(i) => i,
+                    None => {
+                        // The sub-fields of every field with this key (fields of one key merge).
+                        let mut sub = Vec::new();
+                        for f in fields.iter().filter(|f| same_key(f, k)) {
+                            all_fields(doc, &f.selection_set.node, &mut sub);
+                        }
+                        subs.push((k.clone(), sub));
+                        subs.len() - 1
+                    }
+                };
+                order_value(v, doc, &subs[i].1, &mut Vec::new());
             }
         }
         _ => {}

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 
 use super::author::Author;
-use super::connection::{AuthorConnection, MAX_PAGE, PaperConnection, slice};
+use super::connection::{AuthorConnection, MAX_PAGE, PaperConnection, paper_page, slice};
 use super::ids::GlobalId;
 use super::inputs::{PaperFilter, PaperOrder};
 use super::paper::Paper;
@@ -128,8 +128,7 @@ impl PaperQuery {
         before: Option<String>,
     ) -> ApiResult<PaperConnection> {
         let criteria = filter.unwrap_or_default().criteria()?;
-        let sort = order_by.unwrap_or_default().sort();
-        let slice = slice(first, after, last, before, |c| sort.decode_cursor(c))?;
+        let (sort, slice) = paper_page(order_by, first, after, last, before)?;
         let reading = super::connection::reading(ctx);
         let reads = ctx.data::<super::connection::Reads>()?;
         Ok(PaperConnection::load(db(ctx)?, reads, criteria, sort, slice, reading).await?)

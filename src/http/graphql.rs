@@ -199,27 +199,53 @@ async fn execute_unlimited(
         .schema
         .execute(request, &request_key, cost, client)
         .await;
-    if let Some(body) = json {
-        // A compiled request's answer: data without errors, serialised as the schema would.
-        let body = Bytes::from(body);
-        let media = media_of(accept);
-        if let Some(key) = key {
-            state
-                .cache
-                .put(key, generation, StatusCode::OK, media, body.clone());
-        }
-        let mut r = respond(StatusCode::OK, media, body, "miss");
+    // A compiled request's answer comes serialised: data without errors, as the schema writes it.
+    let compiled = json.is_some();
+    let (status, media, body) = match json {
+        Some(body) => (StatusCode::OK, media_of(accept), body),
+        None => match serialise(&response, accept, cost.refused()) {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialise a GraphQL response");
+                return request_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    accept,
+                    "internal error",
+                    "INTERNAL_SERVER_ERROR",
+                );
+            }
+        },
+    };
+    let body = Bytes::from(body);
+    if let Some(key) = key
+        && response.errors.is_empty()
+        && kind == Some("query")
+    {
+        state
+            .cache
+            .put(key, generation, status, media, body.clone());
+    }
+    let mut r = respond(status, media, body, "miss");
+    if compiled {
         r.headers_mut()
             .insert("x-papergraph-plan", HeaderValue::from_static("compiled"));
-        return r;
     }
-    // The client's budget refused the query (before it ran): 429, whatever the media type.
-    let rate_limited = cost.refused();
+    r
+}
+
+/// A response's status, media type and body. `rate_limited`: the client's budget refused the
+/// query (before it ran).
+fn serialise(
+    response: &async_graphql::Response,
+    accept: Accept,
+    rate_limited: bool,
+) -> serde_json::Result<(StatusCode, &'static str, Vec<u8>)> {
     // With the new media type, a request that never reached execution answers 4xx.
     let not_executed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     let (status, media) = match accept {
+        // 429 whatever the media type.
         _ if rate_limited => (StatusCode::TOO_MANY_REQUESTS, media_of(accept)),
         Accept::GraphqlResponseJson if not_executed => {
             (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON)
@@ -229,39 +255,16 @@ async fn execute_unlimited(
     };
     // A request that failed before execution (parse or validation) has no `data` entry at all
     // (GraphQL spec, "Response Format"; the graphql-http audit's 5E5B and D586).
-    let serialised = if not_executed {
-        serde_json::to_value(&response).and_then(|mut v| {
-            if let Some(o) = v.as_object_mut() {
-                o.remove("data");
-            }
-            serde_json::to_vec(&v)
-        })
+    let body = if not_executed {
+        let mut v = serde_json::to_value(response)?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("data");
+        }
+        serde_json::to_vec(&v)?
     } else {
-        serde_json::to_vec(&response)
+        serde_json::to_vec(response)?
     };
-    match serialised {
-        Ok(body) => {
-            let body = Bytes::from(body);
-            if let Some(key) = key
-                && response.errors.is_empty()
-                && kind == Some("query")
-            {
-                state
-                    .cache
-                    .put(key, generation, status, media, body.clone());
-            }
-            respond(status, media, body, "miss")
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not serialise a GraphQL response");
-            request_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                accept,
-                "internal error",
-                "INTERNAL_SERVER_ERROR",
-            )
-        }
-    }
+    Ok((status, media, body))
 }
 
 /// How long a request waits for a turn to execute before it is answered `SERVER_BUSY`.
