@@ -37,6 +37,11 @@ impl From<sea_orm::DbErr> for AppError {
             tracing::warn!(error = %e, "no database connection came free in time");
             return AppError::Busy;
         }
+        // SQLite's busy timeout ran out behind a long write elsewhere: also load, not a bug.
+        if e.to_string().contains("database is locked") {
+            tracing::warn!(error = %e, "the SQLite database stayed locked past the busy timeout");
+            return AppError::Busy;
+        }
         AppError::Internal(e.into())
     }
 }

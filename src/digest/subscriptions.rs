@@ -109,7 +109,7 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
         Ok(e) => e,
         Err(message) => return Ok(Err(message)),
     };
-    let txn = db.begin().await?;
+    let txn = crate::repo::begin_write(db).await?;
     let existing = sub::Entity::find()
         .filter(sub::Column::EmailKey.eq(&key))
         .one(&txn)
@@ -161,14 +161,15 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
 
 /// Activates the subscription of a confirmation token (single use) and returns it with its
 /// manage token (shown once).
-pub async fn confirm<C: ConnectionTrait>(
+pub async fn confirm<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<(Model, String), TokenError>, DbErr> {
+    let txn = crate::repo::begin_write(db).await?;
     let Some(m) = sub::Entity::find()
         .filter(sub::Column::ConfirmTokenHash.eq(hash_token(token)))
-        .one(db)
+        .one(&txn)
         .await?
     else {
         return Ok(Err(TokenError::Invalid));
@@ -184,7 +185,8 @@ pub async fn confirm<C: ConnectionTrait>(
     a.manage_token_hash = Set(Some(hash));
     a.confirmed_at = Set(Some(now));
     a.updated_at = Set(now);
-    let m = a.update(db).await?;
+    let m = a.update(&txn).await?;
+    txn.commit().await?;
     crate::events::data_changed();
     Ok(Ok((m, manage)))
 }
@@ -203,14 +205,15 @@ pub async fn by_manage_token<C: ConnectionTrait>(
 }
 
 /// Changes the frequency and interests of the subscription of a manage token.
-pub async fn update<C: ConnectionTrait>(
+pub async fn update<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     token: &str,
     frequency: &str,
     interests: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<Model, TokenError>, DbErr> {
-    let m = match by_manage_token(db, token).await? {
+    let txn = crate::repo::begin_write(db).await?;
+    let m = match by_manage_token(&txn, token).await? {
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
@@ -218,18 +221,20 @@ pub async fn update<C: ConnectionTrait>(
     a.frequency = Set(frequency.to_string());
     a.interests = Set(interests.to_string());
     a.updated_at = Set(now);
-    let m = a.update(db).await?;
+    let m = a.update(&txn).await?;
+    txn.commit().await?;
     crate::events::data_changed();
     Ok(Ok(m))
 }
 
 /// Ends the subscription of a manage token; the token stops working.
-pub async fn unsubscribe<C: ConnectionTrait>(
+pub async fn unsubscribe<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<(), TokenError>, DbErr> {
-    let m = match by_manage_token(db, token).await? {
+    let txn = crate::repo::begin_write(db).await?;
+    let m = match by_manage_token(&txn, token).await? {
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
@@ -237,19 +242,21 @@ pub async fn unsubscribe<C: ConnectionTrait>(
     a.status = Set("unsubscribed".into());
     a.manage_token_hash = Set(None);
     a.updated_at = Set(now);
-    a.update(db).await?;
+    a.update(&txn).await?;
+    txn.commit().await?;
     crate::events::data_changed();
     Ok(Ok(()))
 }
 
 /// Ends the subscription of a one-click unsubscribe link (from a digest mail). Ending an ended
 /// subscription succeeds too, so repeated clicks and mail-client retries all see success.
-pub async fn unsubscribe_by_link<C: ConnectionTrait>(
+pub async fn unsubscribe_by_link<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     subscription_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<Model>, DbErr> {
-    let Some(m) = sub::Entity::find_by_id(subscription_id).one(db).await? else {
+    let txn = crate::repo::begin_write(db).await?;
+    let Some(m) = sub::Entity::find_by_id(subscription_id).one(&txn).await? else {
         return Ok(None);
     };
     if m.status != "active" {
@@ -259,7 +266,8 @@ pub async fn unsubscribe_by_link<C: ConnectionTrait>(
     a.status = Set("unsubscribed".into());
     a.manage_token_hash = Set(None);
     a.updated_at = Set(now);
-    let m = a.update(db).await?;
+    let m = a.update(&txn).await?;
+    txn.commit().await?;
     crate::events::data_changed();
     Ok(Some(m))
 }

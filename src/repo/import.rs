@@ -124,7 +124,7 @@ pub async fn import_hashed_list<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::repo::begin_write(db).await?;
     let previous = daily_list::Entity::find_by_id(date).one(&txn).await?;
     if let Some(prev) = &previous
         && prev.status == "ok"
@@ -180,7 +180,7 @@ pub async fn import_card_figures<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::repo::begin_write(db).await?;
     relax_commit(&txn).await?;
     let previous = daily_list::Entity::find_by_id(date).one(&txn).await?;
     let mut outcome = if new_papers.is_empty() {

@@ -12,6 +12,20 @@ pub mod search_index;
 pub mod similar;
 pub mod status;
 
+/// Starts a transaction that writes. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
+/// waiting out the busy timeout behind another writer: a deferred transaction that reads first
+/// fails with `database is locked` at its first write when another connection wrote meanwhile,
+/// without waiting. (PostgreSQL ignores the mode.)
+pub async fn begin_write<C: sea_orm::TransactionTrait>(
+    db: &C,
+) -> Result<C::Transaction, sea_orm::DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// One number from a statement without parameters (0 when it returns no row).
 pub(crate) async fn scalar<C: sea_orm::ConnectionTrait>(
     db: &C,

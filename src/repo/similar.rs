@@ -290,7 +290,7 @@ where
     }
     drop(acc);
 
-    let txn = db.begin().await?;
+    let txn = crate::repo::begin_write(db).await?;
     let mut written: Vec<usize> = lists.keys().copied().collect();
     written.sort_unstable();
     for chunk in written.chunks(400) {

@@ -290,7 +290,7 @@ const GROUP_TIME: Duration = Duration::from_millis(500);
 impl Group {
     async fn txn(&mut self, db: &DatabaseConnection) -> Result<&DatabaseTransaction, DbErr> {
         if self.txn.is_none() {
-            self.txn = Some((db.begin().await?, Instant::now()));
+            self.txn = Some((crate::repo::begin_write(db).await?, Instant::now()));
         }
         self.days += 1;
         match &self.txn {

@@ -8,7 +8,7 @@ const PREVIEW: &str = r#"query($i: DigestInterestsInput!) {
 
 /// The token of the confirmation link in a captured mail (its quoted-printable text decoded:
 /// soft line breaks, `=3D`).
-fn confirmation_token(data: &str) -> String {
+pub fn confirmation_token(data: &str) -> String {
     let decoded = data.replace("=\n", "").replace("=3D", "=");
     decoded
         .lines()

@@ -21,6 +21,7 @@ mod observability;
 mod pagination;
 mod papers;
 mod replicas;
+mod resilience;
 mod schema;
 mod search;
 mod smtp;
