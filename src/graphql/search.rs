@@ -24,7 +24,11 @@ impl SearchQueryRoot {
     /// The papers that gained the most upvotes in the window, most gained first: velocity from
     /// the upvote snapshots the sync records. The window ends at the mirror's latest observation
     /// (its newest snapshot), so a mirror that stopped syncing still answers about its last
-    /// days. `first` defaults to 20, at most 100.
+    /// days. A paper's gain counts from its last observation before the window; without one, a
+    /// paper listed inside the window (its `dailyDate`) counts from zero, and any other paper
+    /// from its first observation: an older paper first seen in the window (after a backfill,
+    /// say) has gained nothing until it is observed again, and is not listed until then.
+    /// `first` defaults to 20, at most 100.
     #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
     async fn trending_papers(
         &self,
@@ -163,7 +167,9 @@ pub enum TrendingWindow {
 pub struct TrendingPaper {
     /// The paper.
     pub paper: Paper,
-    /// Upvotes gained in the window (all its upvotes if it was first seen inside the window).
+    /// Upvotes gained in the window: since its last observation before the window; for a paper
+    /// listed inside the window, all its upvotes; for an older paper first seen inside it, since
+    /// that first observation.
     pub upvotes_gained: i32,
 }
 

@@ -596,8 +596,11 @@ pub async fn upvote_history<C: ConnectionTrait>(
 
 /// Papers by upvotes gained in the `window` that ends at the mirror's latest observation (its
 /// newest upvote snapshot): the current count minus the count at the last snapshot taken at or
-/// before the window's start (zero for papers first seen inside the window). Most gained first,
-/// then most upvotes, then id.
+/// before the window's start. Without one, a paper listed inside the window counts from zero;
+/// any other paper counts from its first snapshot, so an old paper first seen inside the window
+/// (a backfill) has gained nothing until a second observation. Only papers observed in the
+/// window that are new in it or observed twice are ranked. Most gained first, then most
+/// upvotes, then id.
 pub async fn trending<C: ConnectionTrait>(
     db: &C,
     window: chrono::Duration,
@@ -616,14 +619,21 @@ pub async fn trending<C: ConnectionTrait>(
     };
     let since = latest - window;
     let sql = match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => TRENDING.replace("?1", "$1").replace("?2", "$2"),
+        sea_orm::DbBackend::Postgres => TRENDING
+            .replace("?1", "$1")
+            .replace("?2", "$2")
+            .replace("?3", "$3"),
         _ => TRENDING.to_string(),
     };
     let rows = db
         .query_all_raw(sea_orm::Statement::from_sql_and_values(
             db.get_database_backend(),
             sql,
-            [since.into(), (limit as i64).into()],
+            [
+                since.into(),
+                (limit as i64).into(),
+                since.date_naive().into(),
+            ],
         ))
         .await?;
     let mut gained: Vec<(i64, i32)> = Vec::with_capacity(rows.len());
@@ -642,9 +652,16 @@ pub async fn trending<C: ConnectionTrait>(
         .collect())
 }
 
-const TRENDING: &str = "SELECT p.id, CAST(p.upvotes - COALESCE((SELECT s.upvotes FROM upvote_snapshots s
-        WHERE s.paper_id = p.id AND s.taken_at <= ?1 ORDER BY s.taken_at DESC LIMIT 1), 0) AS INTEGER) AS gained
+const TRENDING: &str = "SELECT p.id, CAST(p.upvotes - COALESCE(
+        (SELECT s.upvotes FROM upvote_snapshots s
+            WHERE s.paper_id = p.id AND s.taken_at <= ?1 ORDER BY s.taken_at DESC LIMIT 1),
+        CASE WHEN p.daily_date >= ?3 THEN 0 ELSE
+            (SELECT s.upvotes FROM upvote_snapshots s
+                WHERE s.paper_id = p.id ORDER BY s.taken_at LIMIT 1) END,
+        0) AS INTEGER) AS gained
     FROM papers p
     WHERE p.id IN (SELECT paper_id FROM upvote_snapshots WHERE taken_at > ?1)
+      AND (p.daily_date >= ?3
+           OR (SELECT COUNT(*) FROM upvote_snapshots s WHERE s.paper_id = p.id) >= 2)
     ORDER BY gained DESC, p.upvotes DESC, p.id
     LIMIT ?2";

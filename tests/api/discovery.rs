@@ -263,3 +263,78 @@ async fn cached_answers_do_not_outlive_runs_or_similar_passes() {
     let d = app.data(q, json!({})).await;
     assert_eq!(d["syncStatus"]["lastRun"]["kind"], "sync");
 }
+
+#[tokio::test]
+async fn after_a_backfill_trending_lists_only_new_papers_until_old_ones_are_observed_again() {
+    let app = spawn_app().await;
+    let up = crate::upstream::FakeUpstream::start().await;
+    let today = Utc::now().date_naive();
+    let dates: Vec<String> = (0..60)
+        .map(|back| (today - Duration::days(back)).to_string())
+        .collect();
+    for (seed, d) in dates.iter().enumerate() {
+        up.set_day(d, crate::upstream::day_items(d, seed as u32, 3));
+    }
+    let all: Vec<&str> = dates.iter().map(String::as_str).collect();
+    crate::sync::run(&app, crate::sync::config(&up), &all).await;
+    let q = r#"{ trendingPapers(window: DAY, first: 100) { upvotesGained paper { arxivId dailyDate upvotes } } }"#;
+    let listed = app.data(q, json!({})).await["trendingPapers"].clone();
+    let listed = listed.as_array().unwrap();
+    let yesterday = (today - Duration::days(1)).to_string();
+    assert!(!listed.is_empty(), "the newest days' papers trend");
+    for t in listed {
+        let date = t["paper"]["dailyDate"].as_str().unwrap();
+        assert!(
+            date >= yesterday.as_str(),
+            "only papers listed in the last day trend after a backfill, not {t}"
+        );
+        assert_eq!(
+            t["upvotesGained"], t["paper"]["upvotes"],
+            "a new paper counts from zero"
+        );
+    }
+    // The upstream's figures move for a paper listed 30 days ago and one listed today; a sync
+    // observes them again.
+    let (old_day, new_day) = (&dates[30], &dates[0]);
+    let mut old_items = crate::upstream::day_items(old_day, 30, 3);
+    let old_before = old_items[1]["paper"]["upvotes"].as_i64().unwrap();
+    old_items[1]["paper"]["upvotes"] = json!(old_before + 25);
+    let old_id = old_items[1]["paper"]["id"].as_str().unwrap().to_string();
+    up.set_day(old_day, old_items);
+    let mut new_items = crate::upstream::day_items(new_day, 0, 3);
+    let new_before = new_items[0]["paper"]["upvotes"].as_i64().unwrap();
+    new_items[0]["paper"]["upvotes"] = json!(new_before + 7);
+    let new_id = new_items[0]["paper"]["id"].as_str().unwrap().to_string();
+    up.set_day(new_day, new_items);
+    crate::sync::run(&app, crate::sync::config(&up), &[old_day, new_day]).await;
+    let listed = app.data(q, json!({})).await["trendingPapers"].clone();
+    let gained = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["paper"]["arxivId"] == id)
+            .map(|t| t["upvotesGained"].as_i64().unwrap())
+    };
+    assert_eq!(
+        gained(&old_id),
+        Some(25),
+        "the old paper gained the difference"
+    );
+    assert_eq!(
+        gained(&new_id),
+        Some(new_before + 7),
+        "a paper listed today counts from zero"
+    );
+    let old_listed: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["paper"]["dailyDate"].as_str().unwrap() < yesterday.as_str())
+        .collect();
+    assert_eq!(
+        old_listed.len(),
+        1,
+        "only the re-observed old paper: {old_listed:?}"
+    );
+}

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, day, spawn_app};
 use crate::upstream::{FakeUpstream, Fault, day_items};
 
-fn config(up: &FakeUpstream) -> UpstreamConfig {
+pub fn config(up: &FakeUpstream) -> UpstreamConfig {
     UpstreamConfig {
         base_url: up.url(),
         concurrency: 2,
@@ -25,7 +25,11 @@ fn config(up: &FakeUpstream) -> UpstreamConfig {
     }
 }
 
-async fn run(app: &TestApp, cfg: UpstreamConfig, dates: &[&str]) -> (SyncReport, Arc<Upstream>) {
+pub async fn run(
+    app: &TestApp,
+    cfg: UpstreamConfig,
+    dates: &[&str],
+) -> (SyncReport, Arc<Upstream>) {
     let upstream = Arc::new(Upstream::new(cfg).unwrap());
     let dates: Vec<NaiveDate> = dates.iter().map(|d| day(d)).collect();
     let report = sync_days(
