@@ -143,13 +143,20 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
             None
         }
     };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let gate = std::sync::Arc::new(papergraph::sync::leader::SyncGate::default());
     let admin = match opts.admin_token.as_deref().map(str::trim) {
         Some(token) if token.len() >= 16 => {
             let upstream = std::sync::Arc::new(papergraph::sync::upstream::Upstream::new(
                 opts.upstream.config(),
             )?);
             papergraph::graphql::admin::Admin(Some(std::sync::Arc::new(
-                papergraph::graphql::admin::AdminContext::new(token, upstream),
+                papergraph::graphql::admin::AdminContext::new(
+                    token,
+                    upstream,
+                    gate.clone(),
+                    papergraph::sync::worker::Stop::on(stop_rx.clone()),
+                ),
             )))
         }
         Some(_) => anyhow::bail!(
@@ -184,7 +191,6 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
         }),
         db_stats: Some(db_stats),
     };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = app::state(db.clone(), &http);
     let digests = http.digest.clone().map(|service| {
         tokio::spawn(papergraph::digest::delivery::run(
@@ -210,6 +216,7 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
             db.clone(),
             upstream,
             schedule,
+            gate.clone(),
             stop,
         )))
     } else {
@@ -242,11 +249,17 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
         let served = server.await;
         // Websockets left the HTTP server when they upgraded: wait for their close frames.
         let _ = sockets.wait_for(|n| *n == 0).await;
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        if let Some(worker) = worker
+            && let Err(e) = worker.await
+        {
+            tracing::error!(error = %e, "the sync worker ended abnormally");
         }
-        if let Some(digests) = digests {
-            let _ = digests.await;
+        // A requested sync (admin) stops between days too; its last day commits first.
+        gate.idle().await;
+        if let Some(digests) = digests
+            && let Err(e) = digests.await
+        {
+            tracing::error!(error = %e, "the digest scheduler ended abnormally");
         }
         served
     };

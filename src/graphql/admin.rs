@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ErrorExtensions as _, Object};
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 use super::query::SyncRun;
 use super::scalars::{Date, DateTime};
 use crate::error::{ApiResult, coded};
+use crate::sync::leader::SyncGate;
 use crate::sync::upstream::Upstream;
+use crate::sync::worker::Stop;
 
 /// Days one requested sync may cover.
 pub const MAX_REQUESTED_DAYS: i64 = 366;
@@ -33,17 +35,32 @@ impl std::fmt::Debug for Admin {
 pub struct AdminContext {
     token_digest: [u8; 32],
     upstream: Arc<Upstream>,
-    /// A requested sync is running on this server.
+    /// A requested sync is queued or running on this server.
     running: AtomicBool,
+    /// Shared with the scheduler: one sync at a time, and the leader's lock across replicas.
+    gate: Arc<SyncGate>,
+    /// The server's shutdown: a requested sync stops between days.
+    stop: Stop,
 }
 
 impl AdminContext {
-    pub fn new(token: &str, upstream: Arc<Upstream>) -> AdminContext {
+    pub fn new(token: &str, upstream: Arc<Upstream>, gate: Arc<SyncGate>, stop: Stop) -> Self {
         AdminContext {
             token_digest: Sha256::digest(token.as_bytes()).into(),
             upstream,
             running: AtomicBool::new(false),
+            gate,
+            stop,
         }
+    }
+}
+
+/// Clears the "requested sync running" flag when the run ends, however it ends.
+struct Running(Arc<AdminContext>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::Release);
     }
 }
 
@@ -84,7 +101,8 @@ pub struct AdminMutation;
 impl AdminMutation {
     /// Admin: syncs `from`..`to` (default `from`; at most 366 days) from Hugging Face now, in
     /// the background, and answers the run as it starts (`syncStatus.lastRun` shows it when it
-    /// ends). Needs `Authorization: Bearer <admin token>`.
+    /// ends). Runs under the sync leader's lock: `queued` behind this server's running pass,
+    /// `SYNC_BUSY` while another replica leads. Needs `Authorization: Bearer <admin token>`.
     async fn request_sync(
         &self,
         ctx: &Context<'_>,
@@ -119,26 +137,40 @@ impl AdminMutation {
                 "SYNC_IN_PROGRESS",
             ));
         }
+        let running = Running(admin.clone());
         let db = ctx.data::<DatabaseConnection>()?.clone();
+        let Some(claim) = admin.gate.claim(&db).await else {
+            return Err(coded(
+                "another replica leads the sync and holds its lock; send requestSync to that replica, or retry after its pass",
+                "SYNC_BUSY",
+            )
+            .extend_with(|_, e| e.set("retryAfter", 60)));
+        };
+        let queued = admin.gate.busy();
         let dates: Vec<chrono::NaiveDate> = from.0.iter_days().take(days as usize).collect();
         let started = Utc::now();
         tokio::spawn(async move {
-            let result = crate::sync::worker::sync_days(
+            let _running = running;
+            let _turn = admin.gate.run(claim).await;
+            if admin.stop.requested() {
+                return;
+            }
+            let result = crate::sync::worker::sync_days_until(
                 &db,
                 admin.upstream.clone(),
                 dates,
                 "requested",
                 &indicatif::ProgressBar::hidden(),
+                &admin.stop,
             )
             .await;
             if let Err(e) = result {
                 tracing::error!(error = %format!("{e:#}"), "a requested sync failed");
             }
-            admin.running.store(false, Ordering::Release);
         });
         Ok(SyncRun {
             kind: "requested".into(),
-            status: "running".into(),
+            status: if queued { "queued" } else { "running" }.into(),
             started_at: DateTime(started),
             finished_at: None,
             days_total: days as i32,

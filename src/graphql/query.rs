@@ -346,7 +346,8 @@ impl From<daily_list::Model> for DailyListState {
 pub struct SyncRun {
     /// `import`, `sync`, `backfill` …
     pub kind: String,
-    /// `running`, `ok`, `partial` or `failed`.
+    /// `queued` (a requested sync waiting for this server's running pass), `running`, `ok`,
+    /// `partial` or `failed`.
     pub status: String,
     /// When it started.
     pub started_at: DateTime,

@@ -101,3 +101,69 @@ async fn try_lock(db: &DatabaseConnection) -> Option<PgConnection> {
         }
     }
 }
+
+/// One sync at a time. In this process, a scheduled pass and a requested sync each hold `runs`
+/// while they run (a request made during a pass waits for it). Across replicas, the advisory
+/// lock: the leader's scheduler holds it while it leads, and a sync requested on a replica that
+/// does not lead takes it for its run, or is refused while another replica holds it.
+#[derive(Debug, Default)]
+pub struct SyncGate {
+    runs: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Whether this process's scheduler holds the advisory lock.
+    leading: std::sync::atomic::AtomicBool,
+}
+
+/// A claim to run a sync outside the schedule; [`SyncGate::run`] turns it into a turn.
+#[derive(Debug)]
+pub struct Claim {
+    _lock: Option<PgConnection>,
+}
+
+/// A turn to sync: held for the run, released on drop (a panicking run releases it too).
+#[derive(Debug)]
+pub struct Turn {
+    _runs: tokio::sync::OwnedMutexGuard<()>,
+    _lock: Claim,
+}
+
+impl SyncGate {
+    /// Records what the scheduler's last leadership check found.
+    pub fn set_leading(&self, leading: bool) {
+        self.leading
+            .store(leading, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The scheduler's turn for one pass (waits for a requested sync that is running).
+    pub async fn pass(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.runs.clone().lock_owned().await
+    }
+
+    /// Whether a sync is running in this process now.
+    pub fn busy(&self) -> bool {
+        self.runs.try_lock().is_err()
+    }
+
+    /// Claims a sync outside the schedule: on PostgreSQL, unless this replica leads, takes the
+    /// advisory lock; `None` while another replica holds it.
+    pub async fn claim(&self, db: &DatabaseConnection) -> Option<Claim> {
+        if db.get_database_backend() != DbBackend::Postgres
+            || self.leading.load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Some(Claim { _lock: None });
+        }
+        try_lock(db).await.map(|conn| Claim { _lock: Some(conn) })
+    }
+
+    /// Waits for this process's running sync, if any, then holds the turn.
+    pub async fn run(&self, claim: Claim) -> Turn {
+        Turn {
+            _runs: self.runs.clone().lock_owned().await,
+            _lock: claim,
+        }
+    }
+
+    /// Resolves once no sync runs in this process (shutdown waits for it).
+    pub async fn idle(&self) {
+        drop(self.runs.lock().await);
+    }
+}

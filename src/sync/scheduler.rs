@@ -60,6 +60,7 @@ pub async fn run(
     db: DatabaseConnection,
     upstream: Arc<Upstream>,
     schedule: Schedule,
+    gate: Arc<super::leader::SyncGate>,
     mut stop: Stop,
 ) {
     let mut leadership = super::leader::Leadership::default();
@@ -68,11 +69,13 @@ pub async fn run(
             break;
         }
         let leading = leadership.check(&db).await;
+        gate.set_leading(leading);
         if leading {
             crate::metrics::sync_pass();
-        }
-        if leading && let Err(e) = pass(&db, &upstream, &schedule, &stop).await {
-            tracing::error!(error = %format!("{e:#}"), "sync pass failed; retrying at the next interval");
+            let _turn = gate.pass().await;
+            if let Err(e) = pass(&db, &upstream, &schedule, &stop).await {
+                tracing::error!(error = %format!("{e:#}"), "sync pass failed; retrying at the next interval");
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(schedule.interval) => {}

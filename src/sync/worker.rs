@@ -8,7 +8,7 @@ use indicatif::ProgressBar;
 use sea_orm::ActiveValue::{NotSet, Set};
 use std::time::{Duration, Instant};
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::task::JoinSet;
 
 use super::html::{Card, DailyPage, read_daily_page};

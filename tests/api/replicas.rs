@@ -18,15 +18,25 @@ fn free_port() -> u16 {
 }
 
 /// A `papergraph serve` process on the test app's database.
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Server {
-    async fn start(opts: &papergraph::config::DbOpts, extra: &[&str]) -> Server {
+    pub async fn start(opts: &papergraph::config::DbOpts, extra: &[&str]) -> Server {
+        Self::start_with_env(opts, extra, &[]).await
+    }
+
+    /// `start` with environment variables (secrets are passed so, not as arguments).
+    pub async fn start_with_env(
+        opts: &papergraph::config::DbOpts,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let port = free_port();
         let mut c = Command::new(env!("CARGO_BIN_EXE_papergraph"));
+        c.envs(env.iter().copied());
         c.env(
             "PAPERGRAPH_LOG",
             std::env::var("TEST_LOG").unwrap_or("warn".into()),
@@ -58,7 +68,22 @@ impl Server {
         Server { child, base }
     }
 
-    fn signal(&self, name: &str) {
+    /// Waits up to `limit` for the process to exit.
+    pub async fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit in {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()

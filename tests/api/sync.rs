@@ -393,6 +393,7 @@ async fn the_scheduler_backfills_while_serving_then_refreshes_and_stops_between_
         app.db.clone(),
         upstream,
         schedule,
+        Arc::default(),
         Stop::on(rx),
     ));
 
