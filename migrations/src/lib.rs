@@ -8,6 +8,7 @@ mod m20261126_000003_search_changes;
 mod m20261126_000004_digests;
 mod m20261126_000005_digest_delivery;
 mod m20261126_000006_paper_events;
+mod m20261206_000007_day_rechecks;
 
 /// Applies every migration in order; `papergraph migrate` and `serve` both run it.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_digests::Migration),
             Box::new(m20261126_000005_digest_delivery::Migration),
             Box::new(m20261126_000006_paper_events::Migration),
+            Box::new(m20261206_000007_day_rechecks::Migration),
         ]
     }
 }

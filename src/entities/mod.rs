@@ -1,6 +1,7 @@
 //! sea-orm entities: one module per table, rows only. GraphQL types live in `graphql/`, never here.
 pub mod author;
 pub mod daily_list;
+pub mod day_recheck;
 pub mod digest_delivery;
 pub mod digest_subscription;
 pub mod hf_user;

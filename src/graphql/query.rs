@@ -257,12 +257,30 @@ impl SyncStatus {
         Ok(run.map(SyncRun::from))
     }
 
-    /// The newest Daily Papers day in the mirror.
+    /// The newest Daily Papers day in the mirror that has papers (days fetched empty, e.g.
+    /// not published yet, do not count).
     async fn latest_daily_date(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
-        let days = repo::status::recent_days(db(ctx)?, 1)
+        let day = repo::status::latest_day_with_papers(db(ctx)?)
             .await
             .map_err(AppError::from)?;
-        Ok(days.first().map(|d| Date(d.date)))
+        Ok(day.map(Date))
+    }
+
+    /// Recent days the sync fetches again because they came back empty on a weekday or grew
+    /// after they were first fetched (the upstream published late): every pass at first, then
+    /// less often, for days at most 14 days old. Oldest first.
+    async fn rechecking_days(&self, ctx: &Context<'_>) -> ApiResult<Vec<RecheckingDay>> {
+        let days = repo::status::rechecking_days(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(days
+            .into_iter()
+            .map(|d| RecheckingDay {
+                date: Date(d.date),
+                attempts: d.attempts,
+                next_at: DateTime(d.next_at),
+            })
+            .collect())
     }
 
     /// Papers in the mirror.
@@ -339,6 +357,17 @@ impl From<daily_list::Model> for DailyListState {
             source: d.source,
         }
     }
+}
+
+/// A day the sync is re-checking.
+#[derive(SimpleObject)]
+pub struct RecheckingDay {
+    /// The Daily Papers day.
+    pub date: Date,
+    /// Re-checks so far that found it empty or grown.
+    pub attempts: i32,
+    /// The first sync pass after this instant fetches it again.
+    pub next_at: DateTime,
 }
 
 /// One run of the sync worker or of an import.

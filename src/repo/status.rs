@@ -4,7 +4,11 @@ use sea_orm::{
     QuerySelect,
 };
 
-use crate::entities::{author, daily_list, paper, sync_run};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::entities::{author, daily_list, day_recheck, paper, sync_run};
 
 /// The most recent daily lists, newest first.
 pub async fn recent_days<C: ConnectionTrait>(
@@ -16,6 +20,79 @@ pub async fn recent_days<C: ConnectionTrait>(
         .limit(limit)
         .all(db)
         .await
+}
+
+/// The newest day whose list has papers.
+pub async fn latest_day_with_papers<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Option<NaiveDate>, DbErr> {
+    Ok(daily_list::Entity::find()
+        .filter(daily_list::Column::PaperCount.gt(0))
+        .order_by_desc(daily_list::Column::Date)
+        .one(db)
+        .await?
+        .map(|d| d.date))
+}
+
+/// The stored lists of `dates`: whether each was fetched without failing, and its paper count.
+pub async fn day_counts<C: ConnectionTrait>(
+    db: &C,
+    dates: &[NaiveDate],
+) -> Result<HashMap<NaiveDate, (bool, i32)>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in dates.chunks(500) {
+        for d in daily_list::Entity::find()
+            .filter(daily_list::Column::Date.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            out.insert(d.date, (d.status != "failed", d.paper_count));
+        }
+    }
+    Ok(out)
+}
+
+/// Days being re-checked, oldest first.
+pub async fn rechecking_days<C: ConnectionTrait>(db: &C) -> Result<Vec<day_recheck::Model>, DbErr> {
+    day_recheck::Entity::find()
+        .order_by_asc(day_recheck::Column::Date)
+        .all(db)
+        .await
+}
+
+/// Records that `date` is re-checked: `attempts` so far, the next at `next_at`.
+pub async fn set_recheck<C: ConnectionTrait>(
+    db: &C,
+    date: NaiveDate,
+    attempts: i32,
+    next_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use sea_orm::ActiveValue::Set;
+    use sea_orm::sea_query::OnConflict;
+    day_recheck::Entity::insert(day_recheck::ActiveModel {
+        date: Set(date),
+        attempts: Set(attempts),
+        next_at: Set(next_at),
+    })
+    .on_conflict(
+        OnConflict::column(day_recheck::Column::Date)
+            .update_columns([day_recheck::Column::Attempts, day_recheck::Column::NextAt])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Stops re-checking `dates`.
+pub async fn end_rechecks<C: ConnectionTrait>(db: &C, dates: &[NaiveDate]) -> Result<(), DbErr> {
+    for chunk in dates.chunks(500) {
+        day_recheck::Entity::delete_many()
+            .filter(day_recheck::Column::Date.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Days whose last fetch failed, oldest first.

@@ -1,11 +1,12 @@
 //! The sync schedule inside `serve`: on an empty database, backfill the last N days in the
 //! background while the API already answers; then, at start and every interval, sync today and
-//! yesterday, refresh the last few days' figures and retry failed days. Stops between days.
+//! yesterday, refresh the last few days' figures, retry failed days, and re-check recent days
+//! that came back empty or grew later (published late). Stops between days.
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use indicatif::ProgressBar;
 use sea_orm::DatabaseConnection;
 
@@ -33,7 +34,58 @@ impl Default for Schedule {
     }
 }
 
-/// The days one pass covers, given today and the failed days on record.
+/// Days at most this old are re-checked when they come back empty or grow later.
+pub const RECHECK_DAYS: i64 = 14;
+
+/// What a fetch says about re-checking a day later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recheck {
+    /// Look again, with this many re-checks behind it.
+    Again(i32),
+    /// The day is settled (or too old to wait for).
+    Settled,
+    /// The fetch failed: the failed-day retry covers it; keep whatever was planned.
+    Unchanged,
+}
+
+/// Decides after a fetch of `date` whether to re-check it: a weekday whose list is empty, or a
+/// list that grew since the last fetch (the upstream publishes late), is looked at again;
+/// anything else settles. `before` and `after`: the stored list (fetched without failing, paper
+/// count) around the fetch; `attempts`: the re-checks so far.
+pub fn recheck_after(
+    today: NaiveDate,
+    date: NaiveDate,
+    before: Option<(bool, i32)>,
+    after: Option<(bool, i32)>,
+    attempts: i32,
+) -> Recheck {
+    if date < today - chrono::Duration::days(RECHECK_DAYS) {
+        return Recheck::Settled;
+    }
+    let weekday = date.weekday().number_from_monday() <= 5;
+    match (before, after) {
+        (_, None | Some((false, _))) => Recheck::Unchanged,
+        (_, Some((true, 0))) if weekday => Recheck::Again(attempts + 1),
+        (Some((true, was)), Some((true, now))) if now > was => Recheck::Again(attempts + 1),
+        _ => Recheck::Settled,
+    }
+}
+
+/// When to look again after `attempts` re-checks: at the next pass for the first three, then
+/// every 2, 4, 8 … passes (at most 64), counted in `interval`s from `now`.
+pub fn recheck_at(attempts: i32, now: DateTime<Utc>, interval: Duration) -> DateTime<Utc> {
+    let passes = if attempts <= 3 {
+        1
+    } else {
+        1u32 << (attempts - 3).min(6)
+    };
+    // Half an interval of slack: the pass due then starts a little after `now + interval`.
+    let wait = interval * (passes - 1) + interval / 2;
+    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The days one pass covers, given today and the days on record to fetch again (failed, or
+/// due for a re-check).
 pub fn pass_dates(
     today: NaiveDate,
     schedule: &Schedule,
@@ -93,18 +145,38 @@ async fn pass(
     stop: &Stop,
 ) -> anyhow::Result<()> {
     let empty = status::recent_days(db, 1).await?.is_empty();
-    let failed: Vec<NaiveDate> = status::failed_days(db)
+    let today = Utc::now().date_naive();
+    let mut again: Vec<NaiveDate> = status::failed_days(db)
         .await?
         .into_iter()
         .map(|d| d.date)
         .collect();
-    let (dates, kind) = pass_dates(Utc::now().date_naive(), schedule, &failed, empty);
+    let retries = again.len();
+    let (rechecks, expired): (Vec<_>, Vec<_>) = status::rechecking_days(db)
+        .await?
+        .into_iter()
+        .partition(|r| r.date >= today - chrono::Duration::days(RECHECK_DAYS));
+    let expired: Vec<NaiveDate> = expired.into_iter().map(|r| r.date).collect();
+    if !expired.is_empty() {
+        status::end_rechecks(db, &expired).await?;
+        crate::events::data_changed();
+    }
+    let started = Utc::now();
+    let due: Vec<NaiveDate> = rechecks
+        .iter()
+        .filter(|r| r.next_at <= started)
+        .map(|r| r.date)
+        .collect();
+    again.extend(&due);
+    let (dates, kind) = pass_dates(today, schedule, &again, empty);
     tracing::info!(
         kind,
         days = dates.len(),
-        retries = failed.len(),
+        retries,
+        rechecks = due.len(),
         "sync pass starting"
     );
+    let before = status::day_counts(db, &dates).await?;
     let report = sync_days_until(
         db,
         upstream.clone(),
@@ -114,6 +186,7 @@ async fn pass(
         stop,
     )
     .await?;
+    plan_rechecks(db, schedule, today, &report.checked, &before, &rechecks).await?;
     if report.unreachable {
         tracing::warn!(
             url = upstream.base_url(),
@@ -141,6 +214,43 @@ async fn pass(
     Ok(())
 }
 
+/// Records, for each day the pass fetched, whether and when to re-check it.
+async fn plan_rechecks(
+    db: &DatabaseConnection,
+    schedule: &Schedule,
+    today: NaiveDate,
+    checked: &[NaiveDate],
+    before: &std::collections::HashMap<NaiveDate, (bool, i32)>,
+    rechecks: &[crate::entities::day_recheck::Model],
+) -> anyhow::Result<()> {
+    let after = status::day_counts(db, checked).await?;
+    let attempts: std::collections::HashMap<NaiveDate, i32> =
+        rechecks.iter().map(|r| (r.date, r.attempts)).collect();
+    let now = Utc::now();
+    let mut settled = Vec::new();
+    let mut planned = false;
+    for &date in checked {
+        let so_far = attempts.get(&date).copied().unwrap_or(0);
+        let b = before.get(&date).copied();
+        match recheck_after(today, date, b, after.get(&date).copied(), so_far) {
+            Recheck::Again(n) => {
+                let next = recheck_at(n, now, schedule.interval);
+                tracing::info!(%date, attempts = n, next_at = %next, "the day is empty or grew; it will be checked again");
+                status::set_recheck(db, date, n, next).await?;
+                planned = true;
+            }
+            Recheck::Settled if attempts.contains_key(&date) => settled.push(date),
+            Recheck::Settled | Recheck::Unchanged => {}
+        }
+    }
+    status::end_rechecks(db, &settled).await?;
+    // `syncStatus.recheckingDays` reads them: no cached answer may outlive the change.
+    if planned || !settled.is_empty() {
+        crate::events::data_changed();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +270,45 @@ mod tests {
             .map(|d| d.parse().unwrap())
             .collect();
         assert_eq!(days, want);
+    }
+
+    #[test]
+    fn empty_weekdays_and_grown_lists_are_checked_again_with_a_backoff() {
+        let today: NaiveDate = "2026-11-26".parse().unwrap(); // a Thursday
+        let tuesday: NaiveDate = "2026-11-24".parse().unwrap();
+        let sunday: NaiveDate = "2026-11-22".parse().unwrap();
+        let old: NaiveDate = "2026-11-01".parse().unwrap();
+        assert_eq!(
+            recheck_after(today, tuesday, None, Some((true, 0)), 0),
+            Recheck::Again(1)
+        );
+        assert_eq!(
+            recheck_after(today, sunday, None, Some((true, 0)), 0),
+            Recheck::Settled,
+            "an empty weekend day is normal"
+        );
+        assert_eq!(
+            recheck_after(today, tuesday, Some((true, 0)), Some((true, 12)), 4),
+            Recheck::Again(5),
+            "it filled up: one more look for late additions"
+        );
+        assert_eq!(
+            recheck_after(today, tuesday, Some((true, 12)), Some((true, 12)), 5),
+            Recheck::Settled
+        );
+        assert_eq!(
+            recheck_after(today, tuesday, Some((true, 0)), Some((false, 0)), 2),
+            Recheck::Unchanged
+        );
+        assert_eq!(
+            recheck_after(today, old, None, Some((true, 0)), 3),
+            Recheck::Settled,
+            "too old to wait for"
+        );
+        let now = Utc::now();
+        let i = Duration::from_secs(60);
+        let at = |n| (recheck_at(n, now, i) - now).num_seconds();
+        assert_eq!([at(1), at(3), at(4), at(5), at(6)], [30, 30, 90, 210, 450]);
+        assert_eq!(at(40), 63 * 60 + 30, "at most 64 passes apart");
     }
 }

@@ -37,6 +37,8 @@ pub struct SyncReport {
     pub failures: Vec<(NaiveDate, String)>,
     /// Every failure was "cannot connect": the upstream is unreachable.
     pub unreachable: bool,
+    /// The days fetched and stored (changed or not), oldest first.
+    pub checked: Vec<NaiveDate>,
 }
 
 impl SyncReport {
@@ -197,6 +199,9 @@ pub async fn sync_days_until(
                 Err(e.to_string())
             }
         };
+        if result.is_ok() {
+            report.checked.push(date);
+        }
         match result {
             Ok(outcome) if outcome.unchanged => report.days_unchanged += 1,
             Ok(outcome) if outcome.partial => {
@@ -239,6 +244,7 @@ pub async fn sync_days_until(
     }
     group.commit().await?;
     report.failures.sort();
+    report.checked.sort();
     report.unreachable = report.days_failed > 0
         && unreachable_failures == report.days_failed
         && report.days_stored() == 0;

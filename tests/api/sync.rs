@@ -875,3 +875,85 @@ async fn a_page_without_its_data_island_gives_upvotes_from_its_cards_and_erases_
         .await;
     assert_eq!(status["syncStatus"]["failedDays"], json!([]));
 }
+
+#[tokio::test]
+async fn a_day_published_late_is_fetched_again_and_latest_daily_date_skips_empty_days() {
+    use chrono::Datelike;
+    use papergraph::sync::scheduler::{Schedule, run as run_schedule};
+    use papergraph::sync::worker::Stop;
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    let today = chrono::Utc::now().date_naive();
+    let back = |b: i64| today - chrono::Duration::days(b);
+    // The newest weekday outside the two-day refresh window: listed empty, published later.
+    let late = (3..7)
+        .map(back)
+        .find(|d| d.weekday().number_from_monday() <= 5)
+        .unwrap();
+    for b in 1..7 {
+        let d = back(b);
+        if d != late {
+            up.set_day(&d.to_string(), day_items(&d.to_string(), 80 + b as u32, 3));
+        }
+    }
+    // Today is not published yet either.
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let schedule = Schedule {
+        interval: Duration::from_millis(300),
+        backfill_days: 7,
+        refresh_days: 2,
+    };
+    let upstream = Arc::new(Upstream::new(config(&up)).unwrap());
+    let worker = tokio::spawn(run_schedule(
+        app.db.clone(),
+        upstream,
+        schedule,
+        Arc::default(),
+        Stop::on(rx),
+    ));
+    let status =
+        "{ syncStatus { paperCount latestDailyDate recheckingDays { date attempts nextAt } } }";
+    eventually("the backfill and a re-check of the empty day", async || {
+        let s = app.data(status, json!({})).await["syncStatus"].clone();
+        s["paperCount"] == 15
+            && s["recheckingDays"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["date"] == late.to_string() && r["attempts"].as_i64() >= Some(2))
+    })
+    .await;
+    let s = app.data(status, json!({})).await["syncStatus"].clone();
+    assert_eq!(
+        s["latestDailyDate"],
+        back(1).to_string(),
+        "the newest day with papers, not today's empty list"
+    );
+    // The upstream publishes the late day; a later pass picks it up although it is older than
+    // the refresh window, and once it stops growing it is no longer re-checked.
+    up.set_day(&late.to_string(), day_items(&late.to_string(), 90, 4));
+    eventually("the late day's papers", async || {
+        let d = app
+            .data(
+                "query($d: Date!) { papers(filter: {dailyDate: $d}) { totalCount } }",
+                json!({ "d": late.to_string() }),
+            )
+            .await;
+        d["papers"]["totalCount"] == 4
+    })
+    .await;
+    eventually("the late day to settle", async || {
+        let s = app.data(status, json!({})).await["syncStatus"].clone();
+        !s["recheckingDays"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["date"] == late.to_string())
+    })
+    .await;
+    tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(3), worker)
+        .await
+        .expect("the worker stops at the next safe point")
+        .unwrap();
+}
