@@ -150,15 +150,25 @@ pub async fn run_due(
     if !dry_run {
         report.interrupted = mark_interrupted(db, now).await?;
     }
+    // A subscription whose stored frequency is unknown is due at no time: say so every pass
+    // rather than leave it silent.
+    let unknown = sub::Entity::find()
+        .filter(sub::Column::Status.eq("active"))
+        .filter(
+            sub::Column::Frequency
+                .is_not_in([Frequency::Daily.as_str(), Frequency::Weekly.as_str()]),
+        )
+        .all(db)
+        .await?;
+    for s in &unknown {
+        let error = Frequency::parse(&s.frequency).err().unwrap_or_default();
+        tracing::error!(subscription = s.id, %error, "an active digest subscription has an unknown frequency; it gets no digest until it is updated");
+    }
     for frequency in [Frequency::Daily, Frequency::Weekly] {
         let due = schedule.due(frequency, now);
-        let name = match frequency {
-            Frequency::Daily => "daily",
-            Frequency::Weekly => "weekly",
-        };
         let subs = sub::Entity::find()
             .filter(sub::Column::Status.eq("active"))
-            .filter(sub::Column::Frequency.eq(name))
+            .filter(sub::Column::Frequency.eq(frequency.as_str()))
             .all(db)
             .await?;
         if subs.is_empty() {

@@ -30,6 +30,28 @@ pub enum Frequency {
     Weekly,
 }
 
+impl Frequency {
+    /// The word stored in `digest_subscriptions.frequency`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::Daily => "daily",
+            Frequency::Weekly => "weekly",
+        }
+    }
+
+    /// Reads a stored frequency: an unknown word is an error, never a default.
+    pub fn parse(stored: &str) -> Result<Frequency, String> {
+        match stored {
+            "daily" => Ok(Frequency::Daily),
+            "weekly" => Ok(Frequency::Weekly),
+            other => Err(format!(
+                "the stored digest frequency `{}` is neither daily nor weekly",
+                other.chars().take(40).collect::<String>()
+            )),
+        }
+    }
+}
+
 /// What a subscriber wants: papers matching any keyword (a search query) or written by any of
 /// the authors (whole names, case- and accent-insensitive), with at least `min_upvotes`; with
 /// neither keywords nor authors, every paper of the period.
@@ -104,12 +126,9 @@ impl StoredInterests {
         serde_json::from_str(json).map_err(|e| format!("stored interests are not readable: {e}"))
     }
 
-    /// Checks them (`frequency`: `daily` or `weekly`).
+    /// Checks them (`frequency`: `daily` or `weekly`; anything else is an error).
     pub fn checked(&self, frequency: &str) -> Result<Interests, String> {
-        let frequency = match frequency {
-            "weekly" => Frequency::Weekly,
-            _ => Frequency::Daily,
-        };
+        let frequency = Frequency::parse(frequency)?;
         Interests::parse(
             frequency,
             &self.keywords,
@@ -225,6 +244,16 @@ mod tests {
         assert!(Interests::parse(Frequency::Daily, &[], &[], -1, 10).is_err());
         assert!(Interests::parse(Frequency::Daily, &[], &[], 0, 0).is_err());
         assert!(Interests::parse(Frequency::Daily, &[], &[], 0, 51).is_err());
+        let fine = StoredInterests {
+            max_papers: 10,
+            ..Default::default()
+        };
+        assert_eq!(fine.checked("weekly").unwrap().frequency, Frequency::Weekly);
+        assert!(
+            fine.checked("hourly").is_err(),
+            "an unknown frequency is not read as daily"
+        );
+        assert!(StoredInterests::read("{\"keywords\": [").is_err());
         let many: Vec<String> = (0..11).map(|i| format!("w{i}")).collect();
         assert!(Interests::parse(Frequency::Weekly, &many, &[], 0, 10).is_err());
     }

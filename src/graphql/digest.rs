@@ -44,10 +44,7 @@ pub struct DigestInterestsInput {
 
 impl DigestInterestsInput {
     pub fn interests(&self) -> Result<Interests, AppError> {
-        let frequency = match self.frequency {
-            DigestFrequency::Daily => Frequency::Daily,
-            DigestFrequency::Weekly => Frequency::Weekly,
-        };
+        let frequency = self.frequency.into();
         let max_papers = u32::try_from(self.max_papers).unwrap_or(0);
         Interests::parse(
             frequency,
@@ -158,11 +155,32 @@ fn token_error(e: crate::digest::subscriptions::TokenError) -> async_graphql::Er
     coded(e.to_string(), code)
 }
 
-fn frequency_name(f: DigestFrequency) -> &'static str {
-    match f {
-        DigestFrequency::Daily => "daily",
-        DigestFrequency::Weekly => "weekly",
+impl From<DigestFrequency> for Frequency {
+    fn from(f: DigestFrequency) -> Self {
+        match f {
+            DigestFrequency::Daily => Frequency::Daily,
+            DigestFrequency::Weekly => Frequency::Weekly,
+        }
     }
+}
+
+impl From<Frequency> for DigestFrequency {
+    fn from(f: Frequency) -> Self {
+        match f {
+            Frequency::Daily => DigestFrequency::Daily,
+            Frequency::Weekly => DigestFrequency::Weekly,
+        }
+    }
+}
+
+/// A stored subscription that cannot be read (edited by hand, or written by another version):
+/// logged for the operator, and an error for the caller rather than a default.
+fn unreadable(id: i64, error: String) -> async_graphql::Error {
+    tracing::error!(subscription = id, %error, "a stored digest subscription is unreadable");
+    coded(
+        "this subscription's stored settings cannot be read; update it giving frequency, keywords, authors, minUpvotes and maxPapers, or unsubscribe and subscribe again",
+        "SUBSCRIPTION_UNREADABLE",
+    )
 }
 
 /// Checks interests and gives what to store.
@@ -175,7 +193,7 @@ fn stored(input: &DigestInterestsInput) -> Result<(String, String), AppError> {
         max_papers: input.max_papers,
     };
     let json = serde_json::to_string(&s).map_err(|e| AppError::Internal(e.into()))?;
-    Ok((frequency_name(input.frequency).to_string(), json))
+    Ok((Frequency::from(input.frequency).as_str().to_string(), json))
 }
 
 /// Asks for a digest at an address. Every subscription starts with a confirmation mail.
@@ -247,8 +265,9 @@ fn view(
     m: &crate::entities::digest_subscription::Model,
     manage_token: Option<String>,
     public_url: &str,
-) -> DigestSubscription {
-    let i: StoredInterests = serde_json::from_str(&m.interests).unwrap_or_default();
+) -> ApiResult<DigestSubscription> {
+    let i = StoredInterests::read(&m.interests).map_err(|e| unreadable(m.id, e))?;
+    let frequency = Frequency::parse(&m.frequency).map_err(|e| unreadable(m.id, e))?;
     let mut params: Vec<(String, String)> = Vec::new();
     if let Some(k) = i.keywords.first() {
         params.push(("q".into(), k.clone()));
@@ -266,14 +285,10 @@ fn view(
             .map(String::from)
             .unwrap_or(base)
     };
-    DigestSubscription {
+    Ok(DigestSubscription {
         email: m.email.clone(),
         status: m.status.clone(),
-        frequency: if m.frequency == "weekly" {
-            DigestFrequency::Weekly
-        } else {
-            DigestFrequency::Daily
-        },
+        frequency: frequency.into(),
         keywords: i.keywords,
         authors: i.authors,
         min_upvotes: i.min_upvotes,
@@ -281,7 +296,7 @@ fn view(
         confirmed_at: m.confirmed_at.map(super::scalars::DateTime),
         manage_token,
         feed_url,
-    }
+    })
 }
 
 #[derive(Default)]
@@ -349,7 +364,7 @@ impl DigestMutation {
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;
-        Ok(view(&m, Some(manage), &service.public_url))
+        view(&m, Some(manage), &service.public_url)
     }
 
     /// Changes what a subscription follows and how often.
@@ -365,17 +380,33 @@ impl DigestMutation {
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;
-        let was: StoredInterests = serde_json::from_str(&current.interests).unwrap_or_default();
+        // Fields left out keep their stored value; unreadable stored settings can only be
+        // replaced whole.
+        let was = StoredInterests::read(&current.interests);
+        let kept = || was.clone().map_err(|e| unreadable(current.id, e));
         let merged = DigestInterestsInput {
-            frequency: input.frequency.unwrap_or(if current.frequency == "weekly" {
-                DigestFrequency::Weekly
-            } else {
-                DigestFrequency::Daily
-            }),
-            keywords: input.keywords.unwrap_or(was.keywords),
-            authors: input.authors.unwrap_or(was.authors),
-            min_upvotes: input.min_upvotes.unwrap_or(was.min_upvotes),
-            max_papers: input.max_papers.unwrap_or(was.max_papers),
+            frequency: match input.frequency {
+                Some(f) => f,
+                None => Frequency::parse(&current.frequency)
+                    .map_err(|e| unreadable(current.id, e))?
+                    .into(),
+            },
+            keywords: match input.keywords {
+                Some(k) => k,
+                None => kept()?.keywords,
+            },
+            authors: match input.authors {
+                Some(a) => a,
+                None => kept()?.authors,
+            },
+            min_upvotes: match input.min_upvotes {
+                Some(n) => n,
+                None => kept()?.min_upvotes,
+            },
+            max_papers: match input.max_papers {
+                Some(n) => n,
+                None => kept()?.max_papers,
+            },
         };
         let (frequency, interests) = stored(&merged)?;
         let m = crate::digest::subscriptions::update(
@@ -388,7 +419,7 @@ impl DigestMutation {
         .await
         .map_err(AppError::from)?
         .map_err(token_error)?;
-        Ok(view(&m, None, &service.public_url))
+        view(&m, None, &service.public_url)
     }
 
     /// Ends a subscription; its manage token stops working.
@@ -430,6 +461,6 @@ impl DigestSubscriptionQuery {
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;
-        Ok(view(&m, None, &service.public_url))
+        view(&m, None, &service.public_url)
     }
 }

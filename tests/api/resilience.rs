@@ -117,3 +117,74 @@ async fn digest_mutations_answer_normally_while_another_writer_holds_the_databas
         "{ended:?}"
     );
 }
+
+#[tokio::test]
+async fn damaged_stored_subscriptions_are_errors_not_defaults() {
+    use papergraph::digest::subscriptions;
+    use papergraph::entities::digest_subscription;
+    use sea_orm::EntityTrait;
+    let (app, _sink) = app_with_smtp().await;
+    let now = chrono::Utc::now();
+    let interests = r#"{"keywords":["diffusion"],"authors":[],"minUpvotes":3,"maxPapers":10}"#;
+    let subscriptions::Mail::Confirm { token, .. } =
+        subscriptions::subscribe(&app.db, "ana@example.org", "weekly", interests, now)
+            .await
+            .unwrap()
+            .unwrap()
+    else {
+        panic!("a new address gets a confirmation")
+    };
+    let (m, manage) = subscriptions::confirm(&app.db, &token, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let damage = async |frequency: &str, interests: &str| {
+        let mut a: digest_subscription::ActiveModel = digest_subscription::Entity::find_by_id(m.id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        a.frequency = Set(frequency.into());
+        a.interests = Set(interests.into());
+        a.update(&app.db).await.unwrap();
+        papergraph::events::data_changed();
+    };
+    let view =
+        r#"query($t: String!) { digestSubscription(token: $t) { frequency keywords minUpvotes } }"#;
+    assert_eq!(
+        app.data(view, json!({ "t": manage })).await["digestSubscription"],
+        json!({ "frequency": "WEEKLY", "keywords": ["diffusion"], "minUpvotes": 3 })
+    );
+    // An unknown frequency is not read as DAILY.
+    damage("hourly", interests).await;
+    assert_eq!(
+        app.error_code(view, json!({ "t": manage })).await,
+        "SUBSCRIPTION_UNREADABLE"
+    );
+    // Unreadable interests are not an empty subscription, and are not merged into one.
+    damage("weekly", r#"{"keywords": ["diff"#).await;
+    assert_eq!(
+        app.error_code(view, json!({ "t": manage })).await,
+        "SUBSCRIPTION_UNREADABLE"
+    );
+    assert_eq!(
+        app.error_code(
+            UPDATE,
+            json!({ "t": manage, "i": { "frequency": "DAILY" } })
+        )
+        .await,
+        "SUBSCRIPTION_UNREADABLE"
+    );
+    // Given whole, the settings replace what was damaged.
+    let whole = json!({ "t": manage, "i": { "frequency": "DAILY", "keywords": ["video"],
+        "authors": [], "minUpvotes": 0, "maxPapers": 5 } });
+    assert_eq!(
+        app.data(UPDATE, whole).await["updateDigestSubscription"]["frequency"],
+        "DAILY"
+    );
+    assert_eq!(
+        app.data(view, json!({ "t": manage })).await["digestSubscription"],
+        json!({ "frequency": "DAILY", "keywords": ["video"], "minUpvotes": 0 })
+    );
+}
