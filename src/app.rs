@@ -67,6 +67,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// GraphQL requests executing at once; more wait briefly, then get `SERVER_BUSY` (503).
     pub inflight: Arc<tokio::sync::Semaphore>,
+    /// Whether the database can be reached (requests fail fast, or are served stale, when not).
+    pub health: Arc<crate::repo::health::DbHealth>,
 }
 
 /// The rate limiters and how clients are told apart.
@@ -302,7 +304,19 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
             .get_max_connections(),
     };
     let search = crate::repo::search::SearchEngine::new(db.clone());
+    let health = Arc::new(crate::repo::health::DbHealth::default());
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(health.clone().watch(db.clone()));
+        // Back from an outage: whatever was cached may be stale now (other replicas wrote while
+        // this one could not hear them).
+        let mut up = health.subscribe();
+        rt.spawn(async move {
+            while up.changed().await.is_ok() {
+                if *up.borrow_and_update() {
+                    crate::events::data_changed();
+                }
+            }
+        });
         // Other processes' commits must reach everything that follows the data generation:
         // the response cache, the keyword index and the live events' tailer.
         rt.spawn(crate::events::watch_external_writes(db.clone()));
@@ -349,6 +363,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         request_timeout: opts.request_timeout,
         inflight: Arc::new(tokio::sync::Semaphore::new((pool_max as usize * 4).max(16))),
         pool_max,
+        health,
     }
 }
 

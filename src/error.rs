@@ -14,6 +14,8 @@ pub enum AppError {
     Internal(anyhow::Error),
     /// The server is overloaded (no database connection came free in time): retry shortly.
     Busy,
+    /// The database cannot be reached: retry once it is back.
+    Unavailable,
 }
 
 impl AppError {
@@ -26,12 +28,17 @@ impl AppError {
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
             AppError::Busy => "SERVER_BUSY",
+            AppError::Unavailable => "DATABASE_UNAVAILABLE",
         }
     }
 }
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
+        if crate::repo::health::is_outage(&e) {
+            tracing::warn!(error = %e, "the database cannot be reached");
+            return AppError::Unavailable;
+        }
         // Waiting too long for a pooled connection is load, not a bug.
         if matches!(&e, sea_orm::DbErr::ConnectionAcquire(_)) {
             tracing::warn!(error = %e, "no database connection came free in time");
@@ -58,9 +65,24 @@ impl From<AppError> for async_graphql::Error {
             }
             AppError::BadUserInput(m) => m.clone(),
             AppError::Busy => "the server is busy; retry in a second".to_string(),
+            AppError::Unavailable => unavailable_message(),
         };
-        coded(message, code)
+        let error = coded(message, code);
+        match e {
+            AppError::Unavailable => error.extend_with(|_, x| {
+                x.set("retryAfter", crate::repo::health::RETRY_AFTER_SECS);
+            }),
+            _ => error,
+        }
     }
+}
+
+/// What a request that needs the database is told while it cannot be reached.
+pub fn unavailable_message() -> String {
+    format!(
+        "the database cannot be reached; retry in {} s (answers cached before the outage are still served)",
+        crate::repo::health::RETRY_AFTER_SECS
+    )
 }
 
 /// A GraphQL error with `extensions.code` (for codes beyond `AppError`'s, e.g. `INVALID_TOKEN`).

@@ -73,6 +73,16 @@ impl ResponseCache {
         inner.map.get(key).filter(|c| c.generation == now).cloned()
     }
 
+    /// The cached response whatever its generation: served, marked stale, only while the
+    /// database cannot be reached (it was right when it was computed).
+    pub fn get_stale(&self, key: &CacheKey) -> Option<Cached> {
+        if !self.enabled() {
+            return None;
+        }
+        let inner = self.inner.read().ok()?;
+        inner.map.get(key).cloned()
+    }
+
     /// Stores a response computed under `generation` (read before executing it).
     pub fn put(
         &self,

@@ -115,9 +115,9 @@ fn parse(params: &HashMap<String, String>) -> Result<Request, String> {
     }
     let criteria = filter.criteria().map_err(|e| match e {
         crate::error::AppError::BadUserInput(m) => m,
-        crate::error::AppError::Internal(_) | crate::error::AppError::Busy => {
-            "the filter could not be read".to_string()
-        }
+        crate::error::AppError::Internal(_)
+        | crate::error::AppError::Busy
+        | crate::error::AppError::Unavailable => "the filter could not be read".to_string(),
     })?;
     let query = match get("q") {
         Some(q) => {
@@ -197,6 +197,15 @@ async fn feed(
         Ok(r) => r,
         Err(message) => return bad_request(message),
     };
+    if !state.health.is_up() {
+        let wait = crate::repo::health::RETRY_AFTER_SECS;
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, wait.to_string())],
+            format!("the database cannot be reached; retry in {wait} s"),
+        )
+            .into_response();
+    }
     let rows = match papers_of(&state, &request).await {
         Ok(rows) => rows,
         Err(e) => {

@@ -183,6 +183,15 @@ async fn execute_unlimited(
         .cache
         .enabled()
         .then(|| CacheKey::new(&request_key, media_of(accept)));
+    // While the database cannot be reached: what was cached before (stale: other replicas may
+    // have written since), else a quick 503.
+    let unavailable = || match key.as_ref().and_then(|k| state.cache.get_stale(k)) {
+        Some(stale) => respond(stale.status, stale.media, stale.body, "stale"),
+        None => database_unavailable(accept),
+    };
+    if !state.health.is_up() {
+        return unavailable();
+    }
     if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
         return respond(hit.status, hit.media, hit.body, "hit");
     }
@@ -191,14 +200,26 @@ async fn execute_unlimited(
         "operation",
         request.operation_name.as_deref().unwrap_or("anonymous"),
     );
+    let mut health = state.health.subscribe();
+    let executed = tokio::select! {
+        executed = state.schema.execute(request, &request_key, cost, client) => executed,
+        // The database went away while this request waited on it: answer now, not at the
+        // pool's acquire timeout.
+        _ = health.wait_for(|up| !*up) => return unavailable(),
+    };
     let crate::graphql::Executed {
         response,
         kind,
         json,
-    } = state
-        .schema
-        .execute(request, &request_key, cost, client)
-        .await;
+    } = executed;
+    if response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from("DATABASE_UNAVAILABLE"))
+    }) {
+        return unavailable();
+    }
     // A compiled request's answer comes serialised: data without errors, as the schema writes it.
     let compiled = json.is_some();
     let (status, media, body) = match json {
@@ -230,6 +251,20 @@ async fn execute_unlimited(
         r.headers_mut()
             .insert("x-papergraph-plan", HeaderValue::from_static("compiled"));
     }
+    r
+}
+
+/// The answer while the database cannot be reached: 503 with `Retry-After`.
+fn database_unavailable(accept: Accept) -> Response {
+    let mut r = request_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        accept,
+        &crate::error::unavailable_message(),
+        "DATABASE_UNAVAILABLE",
+    );
+    let wait = crate::repo::health::RETRY_AFTER_SECS;
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
     r
 }
 

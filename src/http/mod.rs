@@ -77,19 +77,28 @@ async fn healthz() -> impl IntoResponse {
 
 /// The database answers.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
-        Ok(()) => (
+    let unavailable = || {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "reason": "database unreachable" })),
+        )
+    };
+    if !state.health.is_up() {
+        return unavailable();
+    }
+    let limit = crate::repo::health::PROBE_TIMEOUT;
+    match tokio::time::timeout(limit, state.db.ping()).await {
+        Ok(Ok(())) => (
             StatusCode::OK,
             Json(serde_json::json!({ "status": "ready" })),
         ),
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed: the database does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    serde_json::json!({ "status": "unavailable", "reason": "database unreachable" }),
-                ),
-            )
+            unavailable()
+        }
+        Err(_) => {
+            tracing::warn!("readiness check failed: the database did not answer in time");
+            unavailable()
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod authors;
 pub mod cursor;
 pub mod direct;
+pub mod health;
 pub mod import;
 pub mod keyset;
 pub mod papers;
