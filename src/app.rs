@@ -1,7 +1,6 @@
 //! Building the application: connect, migrate, state, router; bind and serve until shutdown.
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -10,74 +9,10 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use tokio::net::TcpListener;
 
 use crate::config::{DbOpts, redact_url};
-use crate::graphql::{Executor, build_schema};
+use crate::graphql::build_schema;
 use crate::http::cache::ResponseCache;
-
-/// Statements slower than this are logged at WARN.
-const SLOW_STATEMENT: Duration = Duration::from_millis(250);
-
-/// Counters about the database connection (read by tests and, later, metrics).
-#[derive(Debug, Default)]
-pub struct DbStats {
-    statements: AtomicU64,
-}
-
-impl DbStats {
-    /// SQL statements executed so far.
-    pub fn statements(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
-    }
-
-    /// Counts a statement and logs it (at WARN when slow).
-    pub fn observe(&self, sql: &str, elapsed: Duration, failed: bool) {
-        self.statements.fetch_add(1, Ordering::Relaxed);
-        let micros = elapsed.as_micros() as u64;
-        if elapsed >= SLOW_STATEMENT {
-            tracing::warn!(target: "papergraph::db", micros, failed, sql, "slow statement");
-        } else {
-            tracing::trace!(target: "papergraph::db", micros, failed, sql, "statement");
-        }
-    }
-}
-
-/// What every request handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub schema: Executor,
-    pub graphiql: bool,
-    pub cache: Arc<ResponseCache>,
-    /// The keyword search index (shared with the schema).
-    pub search: Arc<crate::repo::search::SearchEngine>,
-    /// Paper events for this server's GraphQL subscriptions.
-    pub bus: Arc<crate::live::Bus>,
-    /// Turns true when the server begins to shut down: websockets close with a close frame.
-    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
-    /// Open websockets (shutdown waits for their close frames: upgraded connections are not
-    /// part of the HTTP server's graceful shutdown).
-    pub open_sockets: Arc<tokio::sync::watch::Sender<usize>>,
-    /// Query-cost budgets (`None`: no limits).
-    pub limits: Option<Arc<Limits>>,
-    /// Origins CORS allows (`*`: any, without credentials; empty: CORS off).
-    pub cors_origins: Arc<Vec<String>>,
-    /// The database pool's bound (for metrics).
-    pub pool_max: u32,
-    /// Automatic persisted queries seen by this server.
-    pub persisted: Arc<crate::http::PersistedQueries>,
-    pub request_timeout: Duration,
-    /// GraphQL requests executing at once; more wait briefly, then get `SERVER_BUSY` (503).
-    pub inflight: Arc<tokio::sync::Semaphore>,
-    /// Whether the database can be reached (requests fail fast, or are served stale, when not).
-    pub health: Arc<crate::repo::health::DbHealth>,
-}
-
-/// The rate limiters and how clients are told apart.
-#[derive(Debug)]
-pub struct Limits {
-    pub by_address: Arc<crate::graphql::cost::RateLimiter>,
-    pub by_key: Arc<crate::graphql::cost::RateLimiter>,
-    pub options: RateLimitOptions,
-}
+use crate::http::{AppState, Limits};
+use crate::repo::direct::DbStats;
 
 /// HTTP-level settings.
 #[derive(Clone, Debug)]
@@ -90,7 +25,7 @@ pub struct HttpOptions {
     /// `DIGESTS_DISABLED`).
     pub digest: Option<Arc<crate::digest::service::DigestService>>,
     /// Query-cost budgets per client; `None` turns rate limiting off.
-    pub rate_limit: Option<RateLimitOptions>,
+    pub rate_limit: Option<crate::config::RateLimitOptions>,
     /// Origins CORS allows: `*` (the default: any origin, no credentials), a list, or none.
     pub cors_origins: Vec<String>,
     /// How long a GraphQL request may run before it is answered `REQUEST_TIMEOUT` (503).
@@ -102,20 +37,6 @@ pub struct HttpOptions {
     /// The connection's statement counter (from [`connect`]), for the statements that bypass
     /// the pool (`repo::direct`).
     pub db_stats: Option<Arc<DbStats>>,
-}
-
-/// Who gets which budget of query cost.
-#[derive(Clone, Debug)]
-pub struct RateLimitOptions {
-    /// Cost per client per window.
-    pub budget: u64,
-    pub window: Duration,
-    /// API keys (sent as `X-API-Key`) whose holders get `key_budget` each; other keys count as
-    /// no key.
-    pub api_keys: Vec<String>,
-    pub key_budget: u64,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for HttpOptions {
@@ -319,7 +240,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         });
         // Other processes' commits must reach everything that follows the data generation:
         // the response cache, the keyword index and the live events' tailer.
-        rt.spawn(crate::events::watch_external_writes(db.clone()));
+        rt.spawn(crate::repo::changes::watch_external_writes(db.clone()));
         // Build the keyword index now rather than on the first search (a search meanwhile waits).
         let warm = search.clone();
         rt.spawn(async move {

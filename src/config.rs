@@ -53,6 +53,18 @@ pub enum Command {
     Digest(DigestCommand),
 }
 
+/// Where daily lists are read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// The JSON API only.
+    Api,
+    /// The HTML pages only.
+    Html,
+    /// The JSON API, falling back to the HTML page when the API answers with something that is
+    /// not a list of papers (or 404).
+    Auto,
+}
+
 /// How to reach Hugging Face.
 #[derive(Debug, Clone, Args)]
 pub struct UpstreamOpts {
@@ -80,7 +92,7 @@ pub struct UpstreamOpts {
         value_enum,
         default_value = "auto"
     )]
-    pub sync_source: crate::sync::upstream::Source,
+    pub sync_source: Source,
     /// Retries of a failed request (408, 429, 5xx, timeouts) before the day counts as failed.
     #[arg(long, env = "PAPERGRAPH_UPSTREAM_RETRIES", default_value_t = 4)]
     pub upstream_retries: u32,
@@ -94,21 +106,7 @@ impl Default for UpstreamOpts {
             sync_concurrency: 4,
             upstream_budget: 450,
             upstream_retries: 4,
-            sync_source: crate::sync::upstream::Source::Auto,
-        }
-    }
-}
-
-impl UpstreamOpts {
-    pub fn config(&self) -> crate::sync::upstream::UpstreamConfig {
-        crate::sync::upstream::UpstreamConfig {
-            base_url: self.upstream_url.clone(),
-            token: self.upstream_token.clone().filter(|t| !t.is_empty()),
-            concurrency: self.sync_concurrency.max(1),
-            budget: self.upstream_budget.max(1),
-            max_retries: self.upstream_retries,
-            source: self.sync_source,
-            ..Default::default()
+            sync_source: Source::Auto,
         }
     }
 }
@@ -378,15 +376,6 @@ impl Default for DigestScheduleOpts {
     }
 }
 
-impl DigestScheduleOpts {
-    pub fn schedule(&self) -> crate::digest::delivery::Schedule {
-        crate::digest::delivery::Schedule {
-            hour: self.digest_hour,
-            weekday: self.digest_weekday,
-        }
-    }
-}
-
 /// `papergraph digest …`
 #[derive(Debug, Subcommand)]
 pub enum DigestCommand {
@@ -428,6 +417,20 @@ pub fn redact_url(url: &str) -> String {
         return format!("{scheme}://{user}:***@{host}");
     }
     url.to_string()
+}
+
+/// Who gets which budget of query cost.
+#[derive(Clone, Debug)]
+pub struct RateLimitOptions {
+    /// Cost per client per window.
+    pub budget: u64,
+    pub window: std::time::Duration,
+    /// API keys (sent as `X-API-Key`) whose holders get `key_budget` each; other keys count as
+    /// no key.
+    pub api_keys: Vec<String>,
+    pub key_budget: u64,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[cfg(test)]

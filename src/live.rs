@@ -18,122 +18,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Query;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{OnceCell, broadcast};
 
-/// The `NOTIFY` channel.
-pub const CHANNEL: &str = "papergraph_events";
-/// Events kept in `paper_events` (older ones are pruned by writers).
-const KEEP: i64 = 100_000;
+use crate::repo::paper_events::{PaperEvent, READ, last_seq, read_after};
+
 /// Batches a subscriber may fall behind before it skips.
 pub const BACKLOG: usize = 256;
 /// The tailer's poll when nothing woke it.
 const POLL: Duration = Duration::from_secs(1);
-/// Rows read per query by the tailer.
-const READ: i64 = 5_000;
-
-/// A paper's figures that subscribers follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Figures {
-    pub upvotes: i32,
-    pub comments: i32,
-    pub stars: Option<i32>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// A paper stored for the first time.
-    Added,
-    /// Upvotes, comments or stars of a stored paper changed.
-    Updated,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Added => "added",
-            Kind::Updated => "updated",
-        }
-    }
-}
-
-/// One change a writer records.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PaperChange {
-    pub paper_id: i64,
-    pub kind: Kind,
-    /// `None` for an added paper.
-    pub before: Option<Figures>,
-    pub after: Figures,
-}
-
-/// Records events in the writer's transaction (and, on PostgreSQL, the `NOTIFY` that commit
-/// delivers). Rows get increasing sequence numbers in commit order: PostgreSQL writers take the
-/// table's lock one after the other (plain reads are not blocked).
-pub async fn record<C: ConnectionTrait>(
-    txn: &C,
-    changes: &[PaperChange],
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let pg = txn.get_database_backend() == DbBackend::Postgres;
-    if pg {
-        txn.execute_unprepared("LOCK TABLE paper_events IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
-    }
-    for chunk in changes.chunks(400) {
-        let mut ins = Query::insert();
-        ins.into_table("paper_events").columns([
-            "kind",
-            "paper_id",
-            "upvotes_before",
-            "comments_before",
-            "stars_before",
-            "upvotes",
-            "comments",
-            "stars",
-            "created_at",
-        ]);
-        for c in chunk {
-            ins.values_panic([
-                c.kind.as_str().into(),
-                c.paper_id.into(),
-                c.before.map(|b| b.upvotes).into(),
-                c.before.map(|b| b.comments).into(),
-                c.before.and_then(|b| b.stars).into(),
-                c.after.upvotes.into(),
-                c.after.comments.into(),
-                c.after.stars.into(),
-                now.into(),
-            ]);
-        }
-        txn.execute(&ins).await?;
-    }
-    txn.execute_unprepared(&format!(
-        "DELETE FROM paper_events WHERE seq <= (SELECT MAX(seq) FROM paper_events) - {KEEP}"
-    ))
-    .await?;
-    if pg {
-        txn.execute_unprepared(&format!("SELECT pg_notify('{CHANNEL}', current_schema())"))
-            .await?;
-    }
-    Ok(())
-}
-
-/// A committed event, as subscribers receive it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PaperEvent {
-    pub seq: i64,
-    pub kind: Kind,
-    pub paper_id: i64,
-    pub before: Option<Figures>,
-    pub after: Figures,
-    pub at: DateTime<Utc>,
-}
 
 type Shared = Arc<dyn Any + Send + Sync>;
 
@@ -238,56 +131,10 @@ impl Bus {
     }
 }
 
-async fn last_seq(db: &DatabaseConnection) -> Result<i64, DbErr> {
-    crate::repo::scalar(db, "SELECT COALESCE(MAX(seq), 0) FROM paper_events").await
-}
-
-async fn read_after(db: &DatabaseConnection, after: i64) -> Result<Vec<PaperEvent>, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT seq, kind, paper_id, upvotes_before, comments_before, stars_before, upvotes, \
-         comments, stars, created_at FROM paper_events WHERE seq > {after} ORDER BY seq LIMIT {READ}"
-    );
-    let rows = db
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let kind: String = r.try_get_by_index(1)?;
-        let ub: Option<i32> = r.try_get_by_index(3)?;
-        let cb: Option<i32> = r.try_get_by_index(4)?;
-        let sb: Option<i32> = r.try_get_by_index(5)?;
-        out.push(PaperEvent {
-            seq: r.try_get_by_index(0)?,
-            kind: if kind == "added" {
-                Kind::Added
-            } else {
-                Kind::Updated
-            },
-            paper_id: r.try_get_by_index(2)?,
-            before: match (ub, cb) {
-                (Some(upvotes), Some(comments)) => Some(Figures {
-                    upvotes,
-                    comments,
-                    stars: sb,
-                }),
-                _ => None,
-            },
-            after: Figures {
-                upvotes: r.try_get_by_index(6)?,
-                comments: r.try_get_by_index(7)?,
-                stars: r.try_get_by_index(8)?,
-            },
-            at: r.try_get_by_index(9)?,
-        });
-    }
-    Ok(out)
-}
-
 /// Follows `paper_events` from `last` and broadcasts what it reads.
 async fn tail(db: DatabaseConnection, tx: broadcast::Sender<Arc<Batch>>, mut last: i64) {
     // Every commit moves the data generation: this process's own, and (through
-    // `events::watch_external_writes`: `LISTEN` on PostgreSQL, the file's version on SQLite)
+    // `repo::changes::watch_external_writes`: `LISTEN` on PostgreSQL, the file's version on SQLite)
     // other processes'.
     let mut changes = crate::events::changes();
     loop {

@@ -148,14 +148,16 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
     let admin = match opts.admin_token.as_deref().map(str::trim) {
         Some(token) if token.len() >= 16 => {
             let upstream = std::sync::Arc::new(papergraph::sync::upstream::Upstream::new(
-                opts.upstream.config(),
+                papergraph::sync::upstream::UpstreamConfig::from(&opts.upstream),
             )?);
             papergraph::graphql::admin::Admin(Some(std::sync::Arc::new(
                 papergraph::graphql::admin::AdminContext::new(
                     token,
-                    upstream,
-                    gate.clone(),
-                    papergraph::sync::worker::Stop::on(stop_rx.clone()),
+                    papergraph::sync::leader::Requests::new(
+                        upstream,
+                        gate.clone(),
+                        papergraph::sync::worker::Stop::on(stop_rx.clone()),
+                    ),
                 ),
             )))
         }
@@ -177,7 +179,7 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
             .collect(),
         introspection: opts.introspection,
         request_timeout: std::time::Duration::from_secs(opts.request_timeout_secs.max(1)),
-        rate_limit: (opts.rate_limit_cost > 0).then(|| app::RateLimitOptions {
+        rate_limit: (opts.rate_limit_cost > 0).then(|| papergraph::config::RateLimitOptions {
             budget: opts.rate_limit_cost,
             window: std::time::Duration::from_secs(opts.rate_limit_window_secs.max(1)),
             api_keys: opts
@@ -197,14 +199,14 @@ async fn serve(mut db_opts: DbOpts, opts: ServeOpts) -> anyhow::Result<()> {
             db.clone(),
             state.search.clone(),
             service,
-            opts.digest.schedule(),
+            papergraph::digest::delivery::Schedule::from(&opts.digest),
             std::time::Duration::from_secs(opts.digest.digest_check_secs.max(1)),
             stop_rx.clone(),
         ))
     });
     let worker = if opts.sync && !opts.demo {
         let upstream = std::sync::Arc::new(papergraph::sync::upstream::Upstream::new(
-            opts.upstream.config(),
+            papergraph::sync::upstream::UpstreamConfig::from(&opts.upstream),
         )?);
         let schedule = papergraph::sync::scheduler::Schedule {
             interval: std::time::Duration::from_secs(opts.sync_interval_secs.max(1)),
@@ -282,7 +284,7 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
     let (db, _) = app::connect(&bulk_writer(db_opts)).await?;
     app::migrate(&db).await?;
     let upstream = Arc::new(papergraph::sync::upstream::Upstream::new(
-        opts.upstream.config(),
+        papergraph::sync::upstream::UpstreamConfig::from(&opts.upstream),
     )?);
     let progress = indicatif::ProgressBar::new(dates.len() as u64);
     progress.set_style(
@@ -365,7 +367,7 @@ async fn digest_send(db_opts: DbOpts, opts: DigestSendOpts) -> anyhow::Result<()
         public_url: service.as_ref().map_or(public.as_str(), |s| &s.public_url),
     };
     let now = opts.at.unwrap_or_else(chrono::Utc::now);
-    let schedule = opts.digest.schedule();
+    let schedule = papergraph::digest::delivery::Schedule::from(&opts.digest);
     let report = delivery::run_due(&db, &engine, sender, &schedule, now, opts.dry_run).await?;
     for p in &report.planned {
         if opts.dry_run {

@@ -40,6 +40,15 @@ pub struct Schedule {
     pub weekday: Weekday,
 }
 
+impl From<&crate::config::DigestScheduleOpts> for Schedule {
+    fn from(o: &crate::config::DigestScheduleOpts) -> Self {
+        Schedule {
+            hour: o.digest_hour,
+            weekday: o.digest_weekday,
+        }
+    }
+}
+
 impl Default for Schedule {
     fn default() -> Self {
         Schedule {

@@ -178,7 +178,7 @@ fn summary(p: &crate::entities::paper::Model) -> String {
 /// at `unsubscribe_link`.
 pub fn digest(c: &DigestContent<'_>, unsubscribe_link: &str) -> Outgoing {
     use std::fmt::Write as _;
-    let esc = crate::http::escape_markup;
+    let esc = crate::domain::escape_markup;
     let n = c.papers.len();
     let papers_word = if n == 1 { "paper" } else { "papers" };
     let (subject, covers) = match c.frequency {

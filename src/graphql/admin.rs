@@ -3,7 +3,6 @@
 //! they answer `ADMIN_DISABLED`, without the header `UNAUTHENTICATED`, with a wrong one
 //! `FORBIDDEN` (compared as SHA-256 digests, so timing says nothing about the token).
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::{Context, ErrorExtensions as _, Object};
 use chrono::Utc;
@@ -13,9 +12,7 @@ use sha2::{Digest, Sha256};
 use super::query::SyncRun;
 use super::scalars::{Date, DateTime};
 use crate::error::{ApiResult, coded};
-use crate::sync::leader::SyncGate;
-use crate::sync::upstream::Upstream;
-use crate::sync::worker::Stop;
+use crate::sync::leader::{Accepted, Refused, Requests};
 
 /// Days one requested sync may cover.
 pub const MAX_REQUESTED_DAYS: i64 = 366;
@@ -34,33 +31,16 @@ impl std::fmt::Debug for Admin {
 
 pub struct AdminContext {
     token_digest: [u8; 32],
-    upstream: Arc<Upstream>,
-    /// A requested sync is queued or running on this server.
-    running: AtomicBool,
-    /// Shared with the scheduler: one sync at a time, and the leader's lock across replicas.
-    gate: Arc<SyncGate>,
-    /// The server's shutdown: a requested sync stops between days.
-    stop: Stop,
+    /// The sync worker's handle for syncs outside the schedule.
+    syncs: Requests,
 }
 
 impl AdminContext {
-    pub fn new(token: &str, upstream: Arc<Upstream>, gate: Arc<SyncGate>, stop: Stop) -> Self {
+    pub fn new(token: &str, syncs: Requests) -> Self {
         AdminContext {
             token_digest: Sha256::digest(token.as_bytes()).into(),
-            upstream,
-            running: AtomicBool::new(false),
-            gate,
-            stop,
+            syncs,
         }
-    }
-}
-
-/// Clears the "requested sync running" flag when the run ends, however it ends.
-struct Running(Arc<AdminContext>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.running.store(false, Ordering::Release);
     }
 }
 
@@ -131,46 +111,27 @@ impl AdminMutation {
                 "BAD_USER_INPUT",
             ));
         }
-        if admin.running.swap(true, Ordering::AcqRel) {
-            return Err(coded(
+        let db = ctx.data::<DatabaseConnection>()?;
+        let dates: Vec<chrono::NaiveDate> = from.0.iter_days().take(days as usize).collect();
+        let started = Utc::now();
+        let accepted = admin.syncs.request(db, dates).await.map_err(|r| match r {
+            Refused::InProgress => coded(
                 "a requested sync is already running on this server; wait for syncStatus.lastRun",
                 "SYNC_IN_PROGRESS",
-            ));
-        }
-        let running = Running(admin.clone());
-        let db = ctx.data::<DatabaseConnection>()?.clone();
-        let Some(claim) = admin.gate.claim(&db).await else {
-            return Err(coded(
+            ),
+            Refused::Busy => coded(
                 "another replica leads the sync and holds its lock; send requestSync to that replica, or retry after its pass",
                 "SYNC_BUSY",
             )
-            .extend_with(|_, e| e.set("retryAfter", 60)));
-        };
-        let queued = admin.gate.busy();
-        let dates: Vec<chrono::NaiveDate> = from.0.iter_days().take(days as usize).collect();
-        let started = Utc::now();
-        tokio::spawn(async move {
-            let _running = running;
-            let _turn = admin.gate.run(claim).await;
-            if admin.stop.requested() {
-                return;
-            }
-            let result = crate::sync::worker::sync_days_until(
-                &db,
-                admin.upstream.clone(),
-                dates,
-                "requested",
-                &indicatif::ProgressBar::hidden(),
-                &admin.stop,
-            )
-            .await;
-            if let Err(e) = result {
-                tracing::error!(error = %format!("{e:#}"), "a requested sync failed");
-            }
-        });
+            .extend_with(|_, e| e.set("retryAfter", 60)),
+        })?;
         Ok(SyncRun {
             kind: "requested".into(),
-            status: if queued { "queued" } else { "running" }.into(),
+            status: match accepted {
+                Accepted::Running => "running",
+                Accepted::Queued => "queued",
+            }
+            .into(),
             started_at: DateTime(started),
             finished_at: None,
             days_total: days as i32,

@@ -12,7 +12,8 @@ use super::paper::Paper;
 use super::scalars::DateTime;
 use crate::entities::paper;
 use crate::error::{ApiResult, AppError};
-use crate::live::{Batch, Bus, Figures, Kind, PaperEvent};
+use crate::live::{Batch, Bus};
+use crate::repo::paper_events::{Figures, Kind, PaperEvent};
 use crate::repo::papers::PaperCriteria;
 
 /// A paper's upvotes, comments and GitHub stars at one moment.

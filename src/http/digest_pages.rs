@@ -10,8 +10,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::escape_markup as escape;
-use crate::app::AppState;
+use crate::domain::escape_markup as escape;
+use crate::http::AppState;
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     (

@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::escape_markup as xml;
-use crate::app::AppState;
+use crate::domain::escape_markup as xml;
 use crate::domain::search::SearchQuery;
 use crate::entities::paper;
 use crate::graphql::{PaperFilter, scalars::Date};
+use crate::http::AppState;
 use crate::repo::keyset::Slice;
 use crate::repo::papers::{self, PaperCriteria, Sort, SortField};
 

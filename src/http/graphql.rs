@@ -7,8 +7,8 @@ use serde::Deserialize;
 use sha2::Digest as _;
 
 use super::cache::CacheKey;
-use crate::app::AppState;
 use crate::events;
+use crate::http::AppState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";

@@ -7,6 +7,8 @@ mod graphiql;
 mod graphql;
 pub use graphql::{MAX_QUERY_BYTES, PersistedQueries};
 mod observe;
+mod state;
+pub use state::{AppState, Limits};
 mod ws;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -14,8 +16,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Json, Router};
-
-use crate::app::AppState;
 
 /// Largest request body accepted (a GraphQL document with variables).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -49,25 +49,6 @@ pub fn router(state: AppState) -> Router {
             observe::observe,
         ))
         .with_state(state)
-}
-
-/// Text safe inside XML or HTML elements and attributes: escaped, without the characters
-/// XML 1.0 forbids (feeds and the digest pages).
-pub(crate) fn escape_markup(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The process is up.

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument as _;
 
-use crate::app::AppState;
+use crate::http::AppState;
 
 /// The route a path belongs to, for metrics labels (bounded: unknown paths are `other`).
 fn route(path: &str) -> &'static str {

@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt, future};
 
-use crate::app::AppState;
+use crate::http::AppState;
 
 /// How long one message may wait for a client to take it before the client is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);

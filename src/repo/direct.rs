@@ -14,7 +14,7 @@
 //! server may hold twice that many); when all are out a request uses the pool. A lease is new
 //! connections taken from the pool (with its settings: schema search path, statement timeout,
 //! TLS) and detached from it.
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,33 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::app::DbStats;
+/// Statements slower than this are logged at WARN.
+const SLOW_STATEMENT: Duration = Duration::from_millis(250);
+
+/// Counters about the database connection: statements run through the pool (its metric
+/// callback, set by `app::connect`) and past it (leases).
+#[derive(Debug, Default)]
+pub struct DbStats {
+    statements: AtomicU64,
+}
+
+impl DbStats {
+    /// SQL statements executed so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Counts a statement and logs it (at WARN when slow).
+    pub fn observe(&self, sql: &str, elapsed: Duration, failed: bool) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        let micros = elapsed.as_micros() as u64;
+        if elapsed >= SLOW_STATEMENT {
+            tracing::warn!(target: "papergraph::db", micros, failed, sql, "slow statement");
+        } else {
+            tracing::trace!(target: "papergraph::db", micros, failed, sql, "statement");
+        }
+    }
+}
 
 /// A connection idle longer than this is closed rather than reused (a server or a proxy on the
 /// way may have dropped it meanwhile).

@@ -237,16 +237,16 @@ where
             .to_owned();
         txn.execute(&stmt).await?;
         outcome.updated.push(card.arxiv_id.clone());
-        let before = crate::live::Figures {
+        let before = crate::repo::paper_events::Figures {
             upvotes: old.upvotes,
             comments: old.num_comments,
             stars: old.github_stars,
         };
-        card_changes.push(crate::live::PaperChange {
+        card_changes.push(crate::repo::paper_events::PaperChange {
             paper_id: old.id,
-            kind: crate::live::Kind::Updated,
+            kind: crate::repo::paper_events::Kind::Updated,
             before: Some(before),
-            after: crate::live::Figures { upvotes, ..before },
+            after: crate::repo::paper_events::Figures { upvotes, ..before },
         });
         snapshots.push(upvote_snapshot::ActiveModel {
             id: NotSet,
@@ -258,7 +258,7 @@ where
         });
     }
     insert_snapshots(&txn, snapshots).await?;
-    crate::live::record(&txn, &card_changes, Utc::now()).await?;
+    crate::repo::paper_events::record(&txn, &card_changes, Utc::now()).await?;
     let missing = cards.len().saturating_sub(stored.len() + fresh.len());
     let list = daily_list::ActiveModel {
         date: Set(date),
@@ -465,31 +465,31 @@ async fn write_papers<C: ConnectionTrait>(
             .await?;
     }
     let paper_ids = select_ids(txn, &arxiv_ids).await?;
-    let figures = |p: &DailyPaper| crate::live::Figures {
+    let figures = |p: &DailyPaper| crate::repo::paper_events::Figures {
         upvotes: p.upvotes,
         comments: p.num_comments,
         stars: p.github_stars,
     };
-    let changes: Vec<crate::live::PaperChange> = papers
+    let changes: Vec<crate::repo::paper_events::PaperChange> = papers
         .iter()
         .filter_map(|p| {
             let paper_id = *paper_ids.get(p.arxiv_id.as_str())?;
             match existing.get(p.arxiv_id.as_str()) {
-                None => Some(crate::live::PaperChange {
+                None => Some(crate::repo::paper_events::PaperChange {
                     paper_id,
-                    kind: crate::live::Kind::Added,
+                    kind: crate::repo::paper_events::Kind::Added,
                     before: None,
                     after: figures(p),
                 }),
                 Some(o) => {
-                    let before = crate::live::Figures {
+                    let before = crate::repo::paper_events::Figures {
                         upvotes: o.upvotes,
                         comments: o.num_comments,
                         stars: o.github_stars,
                     };
-                    (before != figures(p)).then(|| crate::live::PaperChange {
+                    (before != figures(p)).then(|| crate::repo::paper_events::PaperChange {
                         paper_id,
-                        kind: crate::live::Kind::Updated,
+                        kind: crate::repo::paper_events::Kind::Updated,
                         before: Some(before),
                         after: figures(p),
                     })
@@ -497,7 +497,7 @@ async fn write_papers<C: ConnectionTrait>(
             }
         })
         .collect();
-    crate::live::record(txn, &changes, Utc::now()).await?;
+    crate::repo::paper_events::record(txn, &changes, Utc::now()).await?;
 
     let mut reindex = replace_authors(txn, papers, &paper_ids, &user_ids).await?;
     reindex.extend(

@@ -1,11 +1,13 @@
 //! The only place that builds SQL: plain async functions over `&impl ConnectionTrait`, shared by the
 //! GraphQL resolvers, the CLI and the sync worker.
 pub mod authors;
+pub mod changes;
 pub mod cursor;
 pub mod direct;
 pub mod health;
 pub mod import;
 pub mod keyset;
+pub mod paper_events;
 pub mod papers;
 pub mod rows;
 pub mod search;

@@ -11,6 +11,7 @@ use sea_orm::{
 use super::cursor::{Cursor, SortKey};
 use super::keyset;
 pub use super::keyset::{Page, Slice};
+pub use super::rows::{AuthorSlot, LISTED};
 use super::rows::{AuthorSlotRow, PaperRow, PaperWithSlotsRow};
 use crate::entities::{author, hf_user, organization, paper, paper_author};
 
@@ -185,29 +186,6 @@ pub enum PaperColumns {
     Listed,
 }
 
-/// The columns of [`PaperColumns::Listed`], in the entity's order (`rows::PaperRow` decodes them
-/// by position).
-pub const LISTED: [paper::Column; 15] = {
-    use paper::Column as P;
-    [
-        P::Id,
-        P::ArxivId,
-        P::Title,
-        P::Abstract,
-        P::DailyDate,
-        P::SubmittedAt,
-        P::PublishedAt,
-        P::Upvotes,
-        P::NumComments,
-        P::TrendingScore,
-        P::GithubRepo,
-        P::GithubStars,
-        P::AuthorCount,
-        P::OrganizationId,
-        P::SubmittedById,
-    ]
-};
-
 /// `SELECT` of the papers matching `criteria`, with `columns`.
 fn select(criteria: &PaperCriteria, columns: PaperColumns) -> sea_orm::Select<paper::Entity> {
     let q = paper::Entity::find().filter(criteria.condition());
@@ -344,22 +322,6 @@ pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<Vec<paper
         .map(|PaperRow(p)| (p.id, p))
         .collect();
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
-}
-
-/// An author slot of a paper, with its author's name and paper count when read with them.
-#[derive(Clone, Debug, FromQueryResult)]
-pub struct AuthorSlot {
-    pub paper_id: i64,
-    pub position: i32,
-    pub author_id: i64,
-    pub name: String,
-    pub hidden: bool,
-    pub hf_user_id: Option<i64>,
-    pub claim_status: Option<String>,
-    /// The author entity's name ([`SlotRead::Full`]; `None` for [`SlotRead::Own`]).
-    pub author_name: Option<String>,
-    /// The author entity's paper count ([`SlotRead::Full`]; `None` for [`SlotRead::Own`]).
-    pub author_paper_count: Option<i32>,
 }
 
 /// Which columns a read of author slots fills in.

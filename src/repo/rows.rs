@@ -10,8 +10,46 @@
 use sea_orm::sqlx::Row;
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
 
-use super::papers::AuthorSlot;
 use crate::entities::paper;
+
+/// The columns of `papers::PaperColumns::Listed`, in the entity's order ([`PaperRow`] decodes
+/// them by position).
+pub const LISTED: [paper::Column; 15] = {
+    use paper::Column as P;
+    [
+        P::Id,
+        P::ArxivId,
+        P::Title,
+        P::Abstract,
+        P::DailyDate,
+        P::SubmittedAt,
+        P::PublishedAt,
+        P::Upvotes,
+        P::NumComments,
+        P::TrendingScore,
+        P::GithubRepo,
+        P::GithubStars,
+        P::AuthorCount,
+        P::OrganizationId,
+        P::SubmittedById,
+    ]
+};
+
+/// An author slot of a paper, with its author's name and paper count when read with them.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct AuthorSlot {
+    pub paper_id: i64,
+    pub position: i32,
+    pub author_id: i64,
+    pub name: String,
+    pub hidden: bool,
+    pub hf_user_id: Option<i64>,
+    pub claim_status: Option<String>,
+    /// The author entity's name (`SlotRead::Full`; `None` for `SlotRead::Own`).
+    pub author_name: Option<String>,
+    /// The author entity's paper count (`SlotRead::Full`; `None` for `SlotRead::Own`).
+    pub author_paper_count: Option<i32>,
+}
 
 /// Decodes `$row` (a sqlx row) into `$ty { field: kind, … }`, reading the fields at successive
 /// positions: `req` and `opt` fields are read as `Option<T>`, `opt` ones stay optional, `req`
@@ -86,7 +124,7 @@ macro_rules! paper_model {
 
 /// Columns of `papers`, and of `papers::LISTED`.
 const PAPER_COLUMNS: usize = 30;
-const LISTED_COLUMNS: usize = crate::repo::papers::LISTED.len();
+const LISTED_COLUMNS: usize = LISTED.len();
 
 /// A paper by position (every column in entity order, or those of `papers::LISTED` when
 /// `$listed`), and the text column after them when `$extra` is 1.

@@ -167,3 +167,103 @@ impl SyncGate {
         drop(self.runs.lock().await);
     }
 }
+
+/// Syncs asked for outside the schedule (the admin's `requestSync`): at most one per server at a
+/// time, run in the background under the [`SyncGate`], stopping between days at shutdown.
+pub struct Requests {
+    upstream: std::sync::Arc<super::upstream::Upstream>,
+    gate: std::sync::Arc<SyncGate>,
+    stop: super::worker::Stop,
+    /// A requested sync is queued or running.
+    running: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::fmt::Debug for Requests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Requests")
+            .field("running", &self.running)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a request for a sync was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Running now.
+    Running,
+    /// Waiting for this server's running pass.
+    Queued,
+}
+
+/// Why a request for a sync was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// A requested sync is queued or running on this server already.
+    InProgress,
+    /// Another replica leads the sync and holds its lock.
+    Busy,
+}
+
+/// Clears the "requested sync running" flag when the run ends, however it ends.
+struct Running(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Requests {
+    pub fn new(
+        upstream: std::sync::Arc<super::upstream::Upstream>,
+        gate: std::sync::Arc<SyncGate>,
+        stop: super::worker::Stop,
+    ) -> Requests {
+        Requests {
+            upstream,
+            gate,
+            stop,
+            running: Default::default(),
+        }
+    }
+
+    /// Starts syncing `dates` in the background, recorded as a `requested` run.
+    pub async fn request(
+        &self,
+        db: &DatabaseConnection,
+        dates: Vec<chrono::NaiveDate>,
+    ) -> Result<Accepted, Refused> {
+        use std::sync::atomic::Ordering;
+        if self.running.swap(true, Ordering::AcqRel) {
+            return Err(Refused::InProgress);
+        }
+        let running = Running(self.running.clone());
+        let claim = self.gate.claim(db).await.ok_or(Refused::Busy)?;
+        let accepted = if self.gate.busy() {
+            Accepted::Queued
+        } else {
+            Accepted::Running
+        };
+        let (db, upstream, gate, stop) = (
+            db.clone(),
+            self.upstream.clone(),
+            self.gate.clone(),
+            self.stop.clone(),
+        );
+        tokio::spawn(async move {
+            let _running = running;
+            let _turn = gate.run(claim).await;
+            if stop.requested() {
+                return;
+            }
+            let progress = indicatif::ProgressBar::hidden();
+            let result =
+                super::worker::sync_days_until(&db, upstream, dates, "requested", &progress, &stop)
+                    .await;
+            if let Err(e) = result {
+                tracing::error!(error = %format!("{e:#}"), "a requested sync failed");
+            }
+        });
+        Ok(accepted)
+    }
+}

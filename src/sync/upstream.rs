@@ -12,17 +12,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 
-/// Where daily lists are read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Source {
-    /// The JSON API only.
-    Api,
-    /// The HTML pages only.
-    Html,
-    /// The JSON API, falling back to the HTML page when the API answers with something that is
-    /// not a list of papers (or 404).
-    Auto,
-}
+use crate::config::{Source, UpstreamOpts};
 
 /// How to reach and treat the upstream.
 #[derive(Clone, Debug)]
@@ -46,6 +36,20 @@ pub struct UpstreamConfig {
     pub max_rate_limit_wait: Duration,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+}
+
+impl From<&UpstreamOpts> for UpstreamConfig {
+    fn from(o: &UpstreamOpts) -> Self {
+        UpstreamConfig {
+            base_url: o.upstream_url.clone(),
+            token: o.upstream_token.clone().filter(|t| !t.is_empty()),
+            concurrency: o.sync_concurrency.max(1),
+            budget: o.upstream_budget.max(1),
+            max_retries: o.upstream_retries,
+            source: o.sync_source,
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for UpstreamConfig {

@@ -13,7 +13,8 @@ use tokio::task::JoinSet;
 
 use super::html::{Card, DailyPage, read_daily_page};
 use super::parse::{ParsedList, parse_paper_details, parse_raw_items};
-use super::upstream::{FetchError, Source, Upstream};
+use super::upstream::{FetchError, Upstream};
+use crate::config::Source;
 use crate::domain::{ArxivId, DailyPaper};
 use crate::entities::sync_run;
 use crate::repo::import::{

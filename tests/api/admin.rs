@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use papergraph::graphql::admin::{Admin, AdminContext};
-use papergraph::sync::leader::SyncGate;
+use papergraph::sync::leader::{Requests, SyncGate};
 use papergraph::sync::upstream::{Upstream, UpstreamConfig};
 use papergraph::sync::worker::Stop;
 use serde_json::{Value, json};
@@ -28,9 +28,7 @@ async fn admin_app(up: &FakeUpstream, gate: Arc<SyncGate>) -> crate::helpers::Te
     spawn_app_with(papergraph::app::HttpOptions {
         admin: Admin(Some(Arc::new(AdminContext::new(
             TOKEN,
-            upstream,
-            gate,
-            Stop::never(),
+            Requests::new(upstream, gate, Stop::never()),
         )))),
         response_cache_bytes: 0,
         ..Default::default()
@@ -87,9 +85,7 @@ async fn request_sync_needs_the_admin_token_and_syncs_the_days() {
     let app = spawn_app_with(papergraph::app::HttpOptions {
         admin: Admin(Some(Arc::new(AdminContext::new(
             TOKEN,
-            upstream,
-            Arc::default(),
-            Stop::never(),
+            Requests::new(upstream, Arc::default(), Stop::never()),
         )))),
         response_cache_bytes: 0,
         ..Default::default()

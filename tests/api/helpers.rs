@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use papergraph::app::{self, DbStats};
+use papergraph::app;
 use papergraph::config::DbOpts;
 use papergraph::domain::{ArxivId, AuthorName, DailyPaper, OrganizationRef, PaperAuthorEntry};
+use papergraph::repo::direct::DbStats;
 use papergraph::repo::import::{ImportOutcome, ListSource, import_daily_list};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};

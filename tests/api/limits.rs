@@ -112,7 +112,7 @@ async fn connection_sizes_multiply_the_cost_and_over_limit_queries_touch_no_data
 async fn budgets_are_per_client_and_run_out_with_a_429() {
     let app = spawn_app_with(papergraph::app::HttpOptions {
         response_cache_bytes: 0,
-        rate_limit: Some(papergraph::app::RateLimitOptions {
+        rate_limit: Some(papergraph::config::RateLimitOptions {
             budget: 150,
             window: std::time::Duration::from_secs(60),
             api_keys: vec!["secret-key".into()],
@@ -532,7 +532,7 @@ async fn a_hostile_corpus_gets_clear_4xx_or_coded_errors_and_the_server_stays_we
 #[tokio::test]
 async fn subscriptions_spend_the_same_budget() {
     let app = spawn_app_with(papergraph::app::HttpOptions {
-        rate_limit: Some(papergraph::app::RateLimitOptions {
+        rate_limit: Some(papergraph::config::RateLimitOptions {
             budget: 5,
             window: std::time::Duration::from_secs(60),
             api_keys: vec![],
@@ -564,7 +564,7 @@ async fn subscriptions_spend_the_same_budget() {
 async fn a_repeated_request_answers_and_is_charged_as_its_first_run() {
     let app = spawn_app_with(papergraph::app::HttpOptions {
         response_cache_bytes: 0,
-        rate_limit: Some(papergraph::app::RateLimitOptions {
+        rate_limit: Some(papergraph::config::RateLimitOptions {
             budget: 100_000,
             window: std::time::Duration::from_secs(60),
             api_keys: vec![],

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use indicatif::ProgressBar;
-use papergraph::sync::upstream::{Source, Upstream, UpstreamConfig};
+use papergraph::config::Source;
+use papergraph::sync::upstream::{Upstream, UpstreamConfig};
 use papergraph::sync::worker::{SyncReport, sync_days};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
