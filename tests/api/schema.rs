@@ -79,6 +79,25 @@ async fn the_readme_first_query_runs_on_the_demo_data() {
     );
 }
 
+#[tokio::test]
+async fn every_query_the_readme_shows_answers_without_errors() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let app = spawn_app().await;
+    papergraph::sync::files::load_demo(&app.db).await.unwrap();
+    let mut ran = 0;
+    for block in readme.split("```graphql\n").skip(1) {
+        let doc = &block[..block.find("```").unwrap()];
+        // Queries only: subscriptions need a websocket, the digest mutation an SMTP relay.
+        if doc.trim_start().starts_with('{') {
+            app.data(doc, json!({})).await;
+            ran += 1;
+        }
+    }
+    assert!(ran >= 4, "the README shows queries ({ran} found)");
+}
+
 /// The introspection query GraphiQL 3 sends on load (graphql-js `getIntrospectionQuery` with
 /// descriptions, specifiedByURL, directive repeatability and deprecated input values).
 const INTROSPECTION: &str = r#"
