@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use tokio::net::TcpListener;
 
 use crate::config::{DbOpts, redact_url};
@@ -127,8 +127,7 @@ pub async fn connect(opts: &DbOpts) -> anyhow::Result<(DatabaseConnection, Arc<D
         let plain = Database::connect(url).await.with_context(|| {
             format!("cannot connect to the database at {shown}; is it running and reachable?")
         })?;
-        plain
-            .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+        crate::repo::create_schema(&plain, schema)
             .await
             .with_context(|| format!("cannot create schema `{schema}`"))?;
         plain.close().await.ok();
@@ -179,26 +178,6 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .await
         .context("applying database migrations failed")?;
     Ok(())
-}
-
-/// On SQLite, copies the write-ahead log into the database file and truncates it, so a bulk
-/// write (a backfill, an import) does not leave its log for the next process to fold in.
-/// Best effort: a reader holding an old snapshot makes it partial, which is harmless.
-pub async fn checkpoint(db: &DatabaseConnection) {
-    if !is_sqlite(db) {
-        return;
-    }
-    let started = std::time::Instant::now();
-    match db
-        .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-        .await
-    {
-        Ok(_) => tracing::debug!(
-            millis = started.elapsed().as_millis() as u64,
-            "write-ahead log checkpointed"
-        ),
-        Err(e) => tracing::warn!(error = %e, "could not checkpoint the write-ahead log"),
-    }
 }
 
 /// Whether the connection is to SQLite.

@@ -63,7 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let outcomes =
                 papergraph::sync::files::import_files(&db, &opts.files, opts.date).await?;
             if outcomes.iter().any(|o| !o.unchanged) {
-                app::checkpoint(&db).await;
+                papergraph::repo::checkpoint(&db).await;
             }
             for o in &outcomes {
                 let day = o.date.map(|d| d.to_string()).unwrap_or_default();
@@ -297,7 +297,7 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
     let report =
         papergraph::sync::worker::sync_days(&db, upstream.clone(), dates, kind, &progress).await?;
     if report.papers_added + report.papers_updated > 0 {
-        app::checkpoint(&db).await;
+        papergraph::repo::checkpoint(&db).await;
     }
     println!(
         "synced {} days: {} papers ({} new, {} with new figures), {} unchanged days, {} from visible cards only, {} failed; {} requests, {} rate-limit waits",

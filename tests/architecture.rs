@@ -1,6 +1,7 @@
 //! The layers hold: every `crate::` path in `src/` (outside `#[cfg(test)]` modules) points to
 //! the same top-level module or to one in a lower layer, so no import runs upward and the
-//! top-level modules have no cycle; and `repo/`'s files import each other without a cycle.
+//! top-level modules have no cycle; `repo/`'s files import each other without a cycle; and SQL
+//! is built only in `repo/`.
 //! Adding an upward import or a cycle fails this test.
 #![allow(clippy::unwrap_used)]
 use std::collections::{BTreeMap, BTreeSet};
@@ -225,6 +226,40 @@ fn repo_files_import_each_other_without_a_cycle() {
             );
         }
     }
+}
+
+/// What builds or runs SQL: sea-orm's query builders and raw statements, sqlx's queries.
+const SQL: [&str; 9] = [
+    "Entity::find",
+    "Entity::insert",
+    "Entity::update",
+    "Entity::delete",
+    "execute_unprepared",
+    "query_one_raw",
+    "query_all_raw",
+    "Statement::from",
+    "sqlx::query",
+];
+
+#[test]
+fn sql_is_built_only_in_repo() {
+    let mut outside = Vec::new();
+    for (module, text) in sources() {
+        if module.first().is_some_and(|m| m == "repo") {
+            continue;
+        }
+        let code = without_tests(&text);
+        for s in SQL {
+            if code.contains(s) {
+                outside.push(format!("{}: {s}", module.join("::")));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "SQL outside repo/ (move it into a repo function):\n{}",
+        outside.join("\n")
+    );
 }
 
 #[test]

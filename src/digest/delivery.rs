@@ -14,17 +14,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter,
-};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use super::mailer::{self, Mailer};
-use super::subscriptions::{hash_token, new_token};
 use super::{Frequency, StoredInterests};
-use crate::entities::{daily_list, digest_delivery as delivery, digest_subscription as sub};
+use crate::entities::digest_subscription as sub;
+use crate::repo::deliveries;
 use crate::repo::search::SearchEngine;
+use crate::repo::subscriptions::new_token;
 
 /// Sends of one digest before it is given up.
 pub const MAX_ATTEMPTS: i32 = 5;
@@ -157,44 +154,35 @@ pub async fn run_due(
     let now = now.with_nanosecond(0).unwrap_or(now);
     let mut report = Report::default();
     if !dry_run {
-        report.interrupted = mark_interrupted(db, now).await?;
+        report.interrupted =
+            deliveries::mark_interrupted(db, now - Duration::minutes(STALE_AFTER_MINUTES)).await?;
+        if report.interrupted > 0 {
+            tracing::warn!(
+                deliveries = report.interrupted,
+                "digest sends were interrupted by a stopped process; they are not resent, so those subscribers miss one digest"
+            );
+        }
     }
     // A subscription whose stored frequency is unknown is due at no time: say so every pass
     // rather than leave it silent.
-    let unknown = sub::Entity::find()
-        .filter(sub::Column::Status.eq("active"))
-        .filter(
-            sub::Column::Frequency
-                .is_not_in([Frequency::Daily.as_str(), Frequency::Weekly.as_str()]),
-        )
-        .all(db)
-        .await?;
+    let known = [Frequency::Daily.as_str(), Frequency::Weekly.as_str()];
+    let unknown = deliveries::active_subscriptions_not_of(db, &known).await?;
     for s in &unknown {
         let error = Frequency::parse(&s.frequency).err().unwrap_or_default();
         tracing::error!(subscription = s.id, %error, "an active digest subscription has an unknown frequency; it gets no digest until it is updated");
     }
     for frequency in [Frequency::Daily, Frequency::Weekly] {
         let due = schedule.due(frequency, now);
-        let subs = sub::Entity::find()
-            .filter(sub::Column::Status.eq("active"))
-            .filter(sub::Column::Frequency.eq(frequency.as_str()))
-            .all(db)
-            .await?;
+        let subs = deliveries::active_subscriptions(db, frequency.as_str()).await?;
         if subs.is_empty() {
             continue;
         }
-        if !synced(db, due.to).await? {
+        if !deliveries::day_synced(db, due.to).await? {
             tracing::debug!(period = %due.period, "digest waits for the sync to store its last day");
             report.waiting.push(due.period.clone());
             continue;
         }
-        let done: HashMap<i64, delivery::Model> = delivery::Entity::find()
-            .filter(delivery::Column::Period.eq(&due.period))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|d| (d.subscription_id, d))
-            .collect();
+        let done = deliveries::of_period(db, &due.period).await?;
         for s in subs {
             let retry = match done.get(&s.id) {
                 None => false,
@@ -225,36 +213,6 @@ pub async fn run_due(
     Ok(report)
 }
 
-/// Whether the mirror holds the listing day (a sync or import looked at it and did not fail).
-async fn synced(db: &DatabaseConnection, day: NaiveDate) -> Result<bool, DbErr> {
-    Ok(daily_list::Entity::find_by_id(day)
-        .one(db)
-        .await?
-        .is_some_and(|d| d.status != "failed"))
-}
-
-/// Claims older than [`STALE_AFTER_MINUTES`] still `sending` become `interrupted`.
-async fn mark_interrupted(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u32, DbErr> {
-    let stale = now - Duration::minutes(STALE_AFTER_MINUTES);
-    let r = delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, Expr::value("interrupted"))
-        .col_expr(
-            delivery::Column::Error,
-            Expr::value("the process stopped between claim and send; not resent (at most once)"),
-        )
-        .filter(delivery::Column::Status.eq("sending"))
-        .filter(delivery::Column::ClaimedAt.lt(stale))
-        .exec(db)
-        .await?;
-    if r.rows_affected > 0 {
-        tracing::warn!(
-            deliveries = r.rows_affected,
-            "digest sends were interrupted by a stopped process; they are not resent, so those subscribers miss one digest"
-        );
-    }
-    Ok(u32::try_from(r.rows_affected).unwrap_or(u32::MAX))
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn deliver(
     db: &DatabaseConnection,
@@ -277,7 +235,7 @@ async fn deliver(
         Err(e) => {
             tracing::error!(subscription = s.id, error = %e, "a stored subscription has unusable interests; its digest is skipped");
             if !dry_run {
-                record(db, s.id, &due.period, "failed", now, Some(e)).await?;
+                deliveries::record(db, s.id, &due.period, "failed", now, Some(e)).await?;
             }
             report.failed += 1;
             return Ok(());
@@ -286,7 +244,7 @@ async fn deliver(
     let papers = super::build(db, engine, &interests, due.from, due.to).await?;
     if papers.is_empty() {
         if !dry_run {
-            record(db, s.id, &due.period, "empty", now, None).await?;
+            deliveries::record(db, s.id, &due.period, "empty", now, None).await?;
         }
         report.empty += 1;
         return Ok(());
@@ -324,7 +282,8 @@ async fn deliver(
         ));
     };
     let (token, token_hash) = new_token()?;
-    let Some(attempt) = claim(db, s.id, &due.period, now, &token_hash, retry).await? else {
+    let Some(attempt) = deliveries::claim(db, s.id, &due.period, now, &token_hash, retry).await?
+    else {
         // Another process claimed it first.
         return Ok(());
     };
@@ -334,7 +293,7 @@ async fn deliver(
     match mailer.send(&mail).await {
         Ok(()) => {
             let n = i32::try_from(papers.len()).unwrap_or(i32::MAX);
-            update(db, &key, |a| {
+            deliveries::update(db, &key, |a| {
                 a.status = Set("sent".into());
                 a.sent_at = Set(Some(now));
                 a.error = Set(None);
@@ -354,7 +313,7 @@ async fn deliver(
         Err(e) if attempt >= MAX_ATTEMPTS => {
             tracing::error!(subscription = s.id, period = %due.period, attempts = attempt, error = %e,
                 "digest not delivered after every retry; giving up (check PAPERGRAPH_SMTP_URL and the relay's logs)");
-            update(db, &key, |a| {
+            deliveries::update(db, &key, |a| {
                 a.status = Set("failed".into());
                 a.error = Set(Some(e.clone()));
                 a.next_attempt_at = Set(None);
@@ -366,7 +325,7 @@ async fn deliver(
             let next = now + backoff(attempt);
             tracing::warn!(subscription = s.id, period = %due.period, attempt, next_attempt = %next, error = %e,
                 "digest not delivered; it will be retried");
-            update(db, &key, |a| {
+            deliveries::update(db, &key, |a| {
                 a.status = Set("retry".into());
                 a.error = Set(Some(e.clone()));
                 a.next_attempt_at = Set(Some(next));
@@ -381,133 +340,6 @@ async fn deliver(
 /// The wait before the next attempt after `attempt` failed ones: 2, 8, 32, 128 minutes.
 pub fn backoff(attempt: i32) -> Duration {
     Duration::minutes(2 * 4_i64.pow(u32::try_from(attempt.clamp(1, 6) - 1).unwrap_or(0)))
-}
-
-/// Records a digest that needs no mail (`empty`, `failed`); another process's row wins.
-async fn record(
-    db: &DatabaseConnection,
-    subscription_id: i64,
-    period: &str,
-    status: &str,
-    now: DateTime<Utc>,
-    error: Option<String>,
-) -> Result<(), DbErr> {
-    let mut row = new_row(subscription_id, period, status, now);
-    row.error = Set(error);
-    row.paper_count = Set(Some(0));
-    insert_if_absent(db, row).await.map(|_| ())
-}
-
-/// A delivery row as first written (nothing sent, no attempt yet).
-fn new_row(
-    subscription_id: i64,
-    period: &str,
-    status: &str,
-    now: DateTime<Utc>,
-) -> delivery::ActiveModel {
-    delivery::ActiveModel {
-        subscription_id: Set(subscription_id),
-        period: Set(period.to_string()),
-        status: Set(status.to_string()),
-        attempts: Set(0),
-        claimed_at: Set(now),
-        sent_at: Set(None),
-        error: Set(None),
-        next_attempt_at: Set(None),
-        unsubscribe_token_hash: Set(None),
-        paper_count: Set(None),
-    }
-}
-
-/// Inserts the row unless its (subscription, period) exists; whether it did.
-async fn insert_if_absent(
-    db: &DatabaseConnection,
-    row: delivery::ActiveModel,
-) -> Result<bool, DbErr> {
-    let r = delivery::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([delivery::Column::SubscriptionId, delivery::Column::Period])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await;
-    match r {
-        Ok(n) => Ok(n == 1),
-        Err(DbErr::RecordNotInserted) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Claims a digest for sending: a new row, or a `retry` row whose time has come. `Some(attempt)`
-/// when this process won the claim.
-async fn claim(
-    db: &DatabaseConnection,
-    subscription_id: i64,
-    period: &str,
-    now: DateTime<Utc>,
-    token_hash: &str,
-    retry: bool,
-) -> Result<Option<i32>, DbErr> {
-    if !retry {
-        let mut row = new_row(subscription_id, period, "sending", now);
-        row.attempts = Set(1);
-        row.unsubscribe_token_hash = Set(Some(token_hash.to_string()));
-        return Ok(insert_if_absent(db, row).await?.then_some(1));
-    }
-    let r = delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, Expr::value("sending"))
-        .col_expr(delivery::Column::ClaimedAt, Expr::value(now))
-        .col_expr(
-            delivery::Column::Attempts,
-            Expr::col(delivery::Column::Attempts).add(1),
-        )
-        .col_expr(
-            delivery::Column::UnsubscribeTokenHash,
-            Expr::value(token_hash.to_string()),
-        )
-        .filter(delivery::Column::SubscriptionId.eq(subscription_id))
-        .filter(delivery::Column::Period.eq(period))
-        .filter(delivery::Column::Status.eq("retry"))
-        .filter(delivery::Column::NextAttemptAt.lte(now))
-        .exec(db)
-        .await?;
-    if r.rows_affected != 1 {
-        return Ok(None);
-    }
-    let row = delivery::Entity::find_by_id((subscription_id, period.to_string()))
-        .one(db)
-        .await?;
-    Ok(row.map(|d| d.attempts))
-}
-
-async fn update(
-    db: &DatabaseConnection,
-    key: &(i64, String),
-    change: impl FnOnce(&mut delivery::ActiveModel),
-) -> Result<(), DbErr> {
-    let Some(row) = delivery::Entity::find_by_id(key.clone()).one(db).await? else {
-        return Ok(());
-    };
-    let mut a = row.into_active_model();
-    change(&mut a);
-    a.update(db).await?;
-    Ok(())
-}
-
-/// The subscription a one-click unsubscribe token (from a digest mail) belongs to.
-pub async fn subscription_of_unsubscribe_token(
-    db: &DatabaseConnection,
-    token: &str,
-) -> Result<Option<i64>, DbErr> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    Ok(delivery::Entity::find()
-        .filter(delivery::Column::UnsubscribeTokenHash.eq(hash_token(token)))
-        .one(db)
-        .await?
-        .map(|d| d.subscription_id))
 }
 
 /// Runs [`run_due`] every `every` until `stop` turns true (the scheduler inside `serve`).

@@ -3,15 +3,14 @@
 pub mod delivery;
 pub mod mailer;
 pub mod service;
-pub mod subscriptions;
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::search::SearchQuery;
-use crate::entities::{daily_list, paper};
+use crate::entities::paper;
 use crate::repo::keyset::Slice;
 use crate::repo::papers::{self, PaperCriteria, Sort, SortField};
 use crate::repo::search::{self, SearchEngine};
@@ -158,13 +157,7 @@ pub async fn latest_day(
     db: &DatabaseConnection,
     today: NaiveDate,
 ) -> Result<Option<NaiveDate>, DbErr> {
-    Ok(daily_list::Entity::find()
-        .filter(daily_list::Column::Date.lte(today))
-        .filter(daily_list::Column::PaperCount.gt(0))
-        .order_by_desc(daily_list::Column::Date)
-        .one(db)
-        .await?
-        .map(|d| d.date))
+    crate::repo::status::latest_day_with_papers(db, Some(today)).await
 }
 
 /// The papers of a digest over `from..=to`: matching the interests, most upvoted first (then

@@ -1,6 +1,7 @@
 //! Domain values: parsed once at the edge ("parse, don't validate"), trusted everywhere inside.
 mod arxiv_id;
 mod dates;
+mod email;
 mod markup;
 mod names;
 mod paper;
@@ -8,6 +9,7 @@ pub mod search;
 
 pub use arxiv_id::ArxivId;
 pub use dates::{DateRange, parse_iso_week, parse_month};
+pub use email::Email;
 pub use markup::escape_markup;
 pub use names::{AuthorName, author_key, collapse_whitespace, fold_for_search};
 pub use paper::{DailyPaper, HfUserRef, OrganizationRef, PaperAuthorEntry, trending_score};

@@ -146,8 +146,8 @@ fn service<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<crate::digest::service
     })
 }
 
-fn token_error(e: crate::digest::subscriptions::TokenError) -> async_graphql::Error {
-    use crate::digest::subscriptions::TokenError;
+fn token_error(e: crate::repo::subscriptions::TokenError) -> async_graphql::Error {
+    use crate::repo::subscriptions::TokenError;
     let code = match e {
         TokenError::Invalid => "INVALID_TOKEN",
         TokenError::Expired => "EXPIRED_TOKEN",
@@ -311,7 +311,7 @@ impl DigestMutation {
         ctx: &Context<'_>,
         input: SubscribeToDigestInput,
     ) -> ApiResult<SubscribeToDigestPayload> {
-        use crate::digest::subscriptions::{self as subs, Mail};
+        use crate::repo::subscriptions::{self as subs, Mail};
         let service = service(ctx)?;
         if let Some(ClientAddr(ip)) = ctx.data_opt::<ClientAddr>()
             && let Err(wait) = ctx.data::<Arc<SubscribeLimiter>>()?.spend(*ip)
@@ -360,7 +360,7 @@ impl DigestMutation {
     ) -> ApiResult<DigestSubscription> {
         let service = service(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let (m, manage) = crate::digest::subscriptions::confirm(db, &token, chrono::Utc::now())
+        let (m, manage) = crate::repo::subscriptions::confirm(db, &token, chrono::Utc::now())
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;
@@ -376,7 +376,7 @@ impl DigestMutation {
     ) -> ApiResult<DigestSubscription> {
         let service = service(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let current = crate::digest::subscriptions::by_manage_token(db, &token)
+        let current = crate::repo::subscriptions::by_manage_token(db, &token)
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;
@@ -409,7 +409,7 @@ impl DigestMutation {
             },
         };
         let (frequency, interests) = stored(&merged)?;
-        let m = crate::digest::subscriptions::update(
+        let m = crate::repo::subscriptions::update(
             db,
             &token,
             &frequency,
@@ -430,7 +430,7 @@ impl DigestMutation {
     ) -> ApiResult<UnsubscribeFromDigestPayload> {
         service(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        crate::digest::subscriptions::unsubscribe(db, &token, chrono::Utc::now())
+        crate::repo::subscriptions::unsubscribe(db, &token, chrono::Utc::now())
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;
@@ -457,7 +457,7 @@ impl DigestSubscriptionQuery {
     ) -> ApiResult<DigestSubscription> {
         let service = service(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let m = crate::digest::subscriptions::by_manage_token(db, &token)
+        let m = crate::repo::subscriptions::by_manage_token(db, &token)
             .await
             .map_err(AppError::from)?
             .map_err(token_error)?;

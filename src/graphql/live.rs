@@ -4,13 +4,12 @@ use std::sync::Arc;
 
 use async_graphql::{Context, SimpleObject, Subscription};
 use futures_util::Stream;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::inputs::PaperFilter;
 use super::paper::Paper;
 use super::scalars::DateTime;
-use crate::entities::paper;
 use crate::error::{ApiResult, AppError};
 use crate::live::{Batch, Bus};
 use crate::repo::paper_events::{Figures, Kind, PaperEvent};
@@ -114,17 +113,8 @@ async fn matching(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rows = Vec::new();
     let ids: Vec<i64> = wanted.iter().map(|e| e.paper_id).collect();
-    for chunk in ids.chunks(500) {
-        rows.extend(
-            paper::Entity::find()
-                .filter(criteria.condition())
-                .filter(paper::Column::Id.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?,
-        );
-    }
+    let rows = crate::repo::papers::matching(db, criteria, &ids).await?;
     let papers: std::collections::HashMap<i64, Paper> = Paper::page(db, rows)
         .into_iter()
         .map(|p| (p.row.id, p))

@@ -260,7 +260,7 @@ impl SyncStatus {
     /// The newest Daily Papers day in the mirror that has papers (days fetched empty, e.g.
     /// not published yet, do not count).
     async fn latest_daily_date(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
-        let day = repo::status::latest_day_with_papers(db(ctx)?)
+        let day = repo::status::latest_day_with_papers(db(ctx)?, None)
             .await
             .map_err(AppError::from)?;
         Ok(day.map(Date))

@@ -50,7 +50,7 @@ pub async fn confirm(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let token = form.get("token").cloned().unwrap_or_default();
-    match crate::digest::subscriptions::confirm(&state.db, &token, chrono::Utc::now()).await {
+    match crate::repo::subscriptions::confirm(&state.db, &token, chrono::Utc::now()).await {
         Ok(Ok((m, manage))) => page(
             StatusCode::OK,
             "Digest confirmed",
@@ -107,11 +107,10 @@ pub async fn unsubscribe(
 ) -> Response {
     let token = q.get("token").cloned().unwrap_or_default();
     let found =
-        crate::digest::delivery::subscription_of_unsubscribe_token(&state.db, token.trim()).await;
+        crate::repo::deliveries::subscription_of_unsubscribe_token(&state.db, token.trim()).await;
     let result = match found {
         Ok(Some(id)) => {
-            crate::digest::subscriptions::unsubscribe_by_link(&state.db, id, chrono::Utc::now())
-                .await
+            crate::repo::subscriptions::unsubscribe_by_link(&state.db, id, chrono::Utc::now()).await
         }
         Ok(None) => Ok(None),
         Err(e) => Err(e),

@@ -145,7 +145,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
 /// `GET /metrics`: the Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let (size, idle) = pool(&state.db);
-    let lag = last_run(&state.db)
+    let lag = crate::repo::status::last_finished_at(&state.db)
         .await
         .map(|t| (chrono::Utc::now() - t).num_milliseconds() as f64 / 1000.0);
     let gauges = crate::metrics::Gauges {
@@ -177,19 +177,4 @@ fn pool(db: &sea_orm::DatabaseConnection) -> (u32, u32) {
             (p.size(), p.num_idle() as u32)
         }
     }
-}
-
-/// When the last sync (or import) run finished.
-async fn last_run(db: &sea_orm::DatabaseConnection) -> Option<chrono::DateTime<chrono::Utc>> {
-    use crate::entities::sync_run;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    sync_run::Entity::find()
-        .filter(sync_run::Column::FinishedAt.is_not_null())
-        .order_by_desc(sync_run::Column::FinishedAt)
-        .limit(1)
-        .one(db)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|r| r.finished_at)
 }

@@ -3,6 +3,7 @@
 pub mod authors;
 pub mod changes;
 pub mod cursor;
+pub mod deliveries;
 pub mod direct;
 pub mod health;
 pub mod import;
@@ -14,6 +15,8 @@ pub mod search;
 pub mod search_index;
 pub mod similar;
 pub mod status;
+pub mod subscriptions;
+pub mod sync_lock;
 
 /// Starts a transaction that writes. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
 /// waiting out the busy timeout behind another writer: a deferred transaction that reads first
@@ -27,6 +30,37 @@ pub async fn begin_write<C: sea_orm::TransactionTrait>(
         ..Default::default()
     })
     .await
+}
+
+/// On SQLite, copies the write-ahead log into the database file and truncates it, so a bulk
+/// write (a backfill, an import) does not leave its log for the next process to fold in.
+/// Best effort: a reader holding an old snapshot makes it partial, which is harmless.
+pub async fn checkpoint(db: &sea_orm::DatabaseConnection) {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    let started = std::time::Instant::now();
+    use sea_orm::ConnectionTrait;
+    match db
+        .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await
+    {
+        Ok(_) => tracing::debug!(
+            millis = started.elapsed().as_millis() as u64,
+            "write-ahead log checkpointed"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not checkpoint the write-ahead log"),
+    }
+}
+
+/// Creates a PostgreSQL schema unless it exists (`schema`: letters, digits, underscores).
+pub async fn create_schema<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    schema: &str,
+) -> Result<(), sea_orm::DbErr> {
+    db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+        .await
+        .map(|_| ())
 }
 
 /// One number from a statement without parameters (0 when it returns no row).

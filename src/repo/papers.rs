@@ -195,6 +195,25 @@ fn select(criteria: &PaperCriteria, columns: PaperColumns) -> sea_orm::Select<pa
     }
 }
 
+/// The papers among `ids` that match `criteria` (any order).
+pub async fn matching<C: ConnectionTrait>(
+    db: &C,
+    criteria: &PaperCriteria,
+    ids: &[i64],
+) -> Result<Vec<paper::Model>, DbErr> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            paper::Entity::find()
+                .filter(criteria.condition())
+                .filter(paper::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
 /// One page of papers matching `criteria` in `sort` order.
 pub async fn page<C: ConnectionTrait>(
     db: &C,

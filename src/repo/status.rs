@@ -22,13 +22,16 @@ pub async fn recent_days<C: ConnectionTrait>(
         .await
 }
 
-/// The newest day whose list has papers.
+/// The newest day whose list has papers, on or before `until` when given.
 pub async fn latest_day_with_papers<C: ConnectionTrait>(
     db: &C,
+    until: Option<NaiveDate>,
 ) -> Result<Option<NaiveDate>, DbErr> {
-    Ok(daily_list::Entity::find()
-        .filter(daily_list::Column::PaperCount.gt(0))
-        .order_by_desc(daily_list::Column::Date)
+    let mut q = daily_list::Entity::find().filter(daily_list::Column::PaperCount.gt(0));
+    if let Some(until) = until {
+        q = q.filter(daily_list::Column::Date.lte(until));
+    }
+    Ok(q.order_by_desc(daily_list::Column::Date)
         .one(db)
         .await?
         .map(|d| d.date))
@@ -119,6 +122,19 @@ pub async fn last_run<C: ConnectionTrait>(db: &C) -> Result<Option<sync_run::Mod
         .order_by_desc(sync_run::Column::StartedAt)
         .one(db)
         .await
+}
+
+/// When the last sync (or import) run finished (`None` before any, or when it cannot be read).
+pub async fn last_finished_at<C: ConnectionTrait>(db: &C) -> Option<DateTime<Utc>> {
+    sync_run::Entity::find()
+        .filter(sync_run::Column::FinishedAt.is_not_null())
+        .order_by_desc(sync_run::Column::FinishedAt)
+        .limit(1)
+        .one(db)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| r.finished_at)
 }
 
 pub async fn last_failed_run<C: ConnectionTrait>(db: &C) -> Result<Option<sync_run::Model>, DbErr> {

@@ -4,7 +4,7 @@
 //! dies, or its connection does, PostgreSQL releases the lock and the next replica to try (every
 //! interval) takes over. SQLite serves one process, which always leads.
 use sea_orm::sqlx::{Connection, PgConnection};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{DatabaseConnection, DbBackend};
 
 /// This replica's claim to the sync.
 #[derive(Default)]
@@ -22,8 +22,6 @@ impl std::fmt::Debug for Leadership {
     }
 }
 
-const TRY_LOCK: &str = "SELECT pg_try_advisory_lock(hashtext($1))";
-
 impl Leadership {
     /// Whether this replica leads now: keeps the lock it holds (checking its connection still
     /// lives) or tries to take it.
@@ -38,7 +36,7 @@ impl Leadership {
             self.held = None;
         }
         if self.held.is_none() {
-            self.held = try_lock(db).await;
+            self.held = crate::repo::sync_lock::try_take(db).await;
         }
         let leading = self.held.is_some();
         if self.leading != Some(leading) {
@@ -56,48 +54,6 @@ impl Leadership {
     pub async fn release(&mut self) {
         if let Some(conn) = self.held.take() {
             let _ = conn.close().await;
-        }
-    }
-}
-
-async fn try_lock(db: &DatabaseConnection) -> Option<PgConnection> {
-    // The pool's connections set the search path after connecting; this one does not, so the
-    // schema is asked through the pool.
-    let schema = match db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_schema()",
-        ))
-        .await
-    {
-        Ok(Some(row)) => row.try_get_by_index::<String>(0).unwrap_or_default(),
-        Ok(None) => String::new(),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot ask for the sync lock");
-            return None;
-        }
-    };
-    let options = db.get_postgres_connection_pool().connect_options();
-    let mut conn = match PgConnection::connect_with(&options).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot open a connection for the sync lock");
-            return None;
-        }
-    };
-    match sea_orm::sqlx::query_scalar::<_, bool>(TRY_LOCK)
-        .bind(format!("papergraph-sync:{schema}"))
-        .fetch_one(&mut conn)
-        .await
-    {
-        Ok(true) => Some(conn),
-        Ok(false) => {
-            let _ = conn.close().await;
-            None
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot ask for the sync lock");
-            None
         }
     }
 }
@@ -151,7 +107,9 @@ impl SyncGate {
         {
             return Some(Claim { _lock: None });
         }
-        try_lock(db).await.map(|conn| Claim { _lock: Some(conn) })
+        crate::repo::sync_lock::try_take(db)
+            .await
+            .map(|conn| Claim { _lock: Some(conn) })
     }
 
     /// Waits for this process's running sync, if any, then holds the turn.

@@ -2,11 +2,12 @@
 //! listener with a one-click unsubscribe, retried with backoff when refused, never resent after
 //! an interrupted send; `papergraph digest send --dry-run` prints and records nothing.
 use chrono::{DateTime, Duration, Utc, Weekday};
+use papergraph::digest::StoredInterests;
 use papergraph::digest::delivery::{self, MAX_ATTEMPTS, Schedule, Sender};
 use papergraph::digest::mailer::Mailer;
-use papergraph::digest::{StoredInterests, subscriptions};
 use papergraph::entities::{digest_delivery, digest_subscription};
 use papergraph::repo::search::SearchEngine;
+use papergraph::repo::subscriptions;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 

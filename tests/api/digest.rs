@@ -143,8 +143,8 @@ async fn bad_interests_are_bad_user_input() {
 #[tokio::test]
 async fn subscriptions_are_double_opt_in_with_hashed_single_use_tokens() {
     use chrono::{Duration, Utc};
-    use papergraph::digest::subscriptions::{self as subs, Mail, TokenError};
     use papergraph::entities::digest_subscription as sub;
+    use papergraph::repo::subscriptions::{self as subs, Mail, TokenError};
     use sea_orm::EntityTrait;
 
     let app = spawn_app().await;
@@ -269,7 +269,7 @@ async fn subscriptions_are_double_opt_in_with_hashed_single_use_tokens() {
 #[tokio::test]
 async fn a_confirmation_mail_reaches_a_real_smtp_listener_and_its_link_confirms() {
     use papergraph::digest::mailer::{Mailer, confirmation};
-    use papergraph::digest::subscriptions::{self as subs, Mail};
+    use papergraph::repo::subscriptions::{self as subs, Mail};
 
     let app = spawn_app().await;
     let sink = crate::smtp::SmtpSink::start().await;

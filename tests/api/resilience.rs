@@ -168,8 +168,8 @@ async fn digest_mutations_answer_normally_while_another_writer_holds_the_databas
 
 #[tokio::test]
 async fn damaged_stored_subscriptions_are_errors_not_defaults() {
-    use papergraph::digest::subscriptions;
     use papergraph::entities::digest_subscription;
+    use papergraph::repo::subscriptions;
     use sea_orm::EntityTrait;
     let (app, _sink) = app_with_smtp().await;
     let now = chrono::Utc::now();
