@@ -4,6 +4,9 @@
 #
 #   bench/ab.sh BIN_A BIN_B DATABASE_URL [SECONDS=8] [ROUNDS=2]
 #
+# AB_URL_B: a second database for BIN_B, a copy of the first, when B's migrations are newer than A's
+# (A refuses a database that has a migration it does not know).
+#
 # Queries: the keyword-search kinds of bench/search.sh (its query files in $BENCH_DIR, written by
 # a run of it) at concurrency 1 and 8, and `daily` (bench/daily-list.graphql over the days in
 # $BENCH_DIR/daily-dates.txt, one YYYY-MM-DD a line; AB_KINDS="daily"). Prints one AB line per
@@ -17,7 +20,9 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 port=18020
 for bin in "$A" "$B"; do
-  "$bin" --log warn --database-url "$URL" serve --bind "127.0.0.1:$port" --graphiql false \
+  url="$URL"
+  [ "$bin" = "$B" ] && url="${AB_URL_B:-$URL}"
+  "$bin" --log warn --database-url "$url" serve --bind "127.0.0.1:$port" --graphiql false \
     --rate-limit-cost 0 --sync false --response-cache-mb 0 &
   pids+=($!)
   port=$((port + 1))
