@@ -1,7 +1,8 @@
 //! papergraph: a GraphQL API over the Hugging Face Daily Papers corpus.
 //!
 //! `domain` holds parsed values, `entities` the tables, `repo` every query, `sync` the way data
-//! comes in, `graphql` the schema, `http` the routes, and `app` wires them together.
+//! comes in, `graphql` the schema, `http` the routes, and `app` wires them together
+//! (docs/architecture.md; `tests/architecture.rs` keeps the layers).
 pub mod alloc;
 pub mod app;
 pub mod config;
@@ -16,3 +17,4 @@ pub mod live;
 pub mod metrics;
 pub mod repo;
 pub mod sync;
+pub mod window;

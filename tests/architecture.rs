@@ -11,8 +11,8 @@ use std::path::Path;
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
         // Values and leaves: parsed domain values, tables, configuration, counters, the
-        // allocator, the change generation.
-        "domain" | "entities" | "config" | "metrics" | "alloc" | "events" => 0,
+        // allocator, the change generation, budgets per window.
+        "domain" | "entities" | "config" | "metrics" | "alloc" | "events" | "window" => 0,
         // The only place that builds SQL.
         "repo" => 1,
         // Jobs and services over `repo`; the API's error vocabulary.

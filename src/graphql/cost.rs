@@ -11,10 +11,7 @@
 //! is taken from the client's budget after validation, before execution. An empty budget answers
 //! `RATE_LIMITED` (HTTP 429 with `Retry-After`); `rateLimit { cost limit remaining resetAt }`
 //! shows where the caller stands (GitHub's convention).
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use async_graphql::{Context, Object, SimpleObject};
 
@@ -58,83 +55,9 @@ impl CostCell {
     }
 }
 
-/// Fixed-window budgets of query cost per client.
-#[derive(Debug)]
-pub struct RateLimiter {
-    pub budget: u64,
-    pub window: Duration,
-    clients: Mutex<HashMap<String, (Instant, u64)>>,
-}
-
-/// Where one client stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Standing {
-    pub limit: u64,
-    pub remaining: u64,
-    /// Until the window resets.
-    pub reset_in: Duration,
-}
-
-impl RateLimiter {
-    pub fn new(budget: u64, window: Duration) -> RateLimiter {
-        RateLimiter {
-            budget,
-            window,
-            clients: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn with<T>(&self, key: &str, f: impl FnOnce(&mut (Instant, u64)) -> T) -> T {
-        let now = Instant::now();
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if clients.len() > 100_000 {
-            let window = self.window;
-            clients.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        let entry = clients.entry(key.to_string()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        f(entry)
-    }
-
-    fn standing(&self, start: Instant, used: u64) -> Standing {
-        Standing {
-            limit: self.budget,
-            remaining: self.budget.saturating_sub(used),
-            reset_in: self.window.saturating_sub(start.elapsed()),
-        }
-    }
-
-    /// Where `key` stands, without spending.
-    pub fn peek(&self, key: &str) -> Standing {
-        self.with(key, |e| *e).into_standing(self)
-    }
-
-    /// Takes `cost` from `key`'s budget; `Err` (spending nothing) when it does not fit.
-    pub fn spend(&self, key: &str, cost: u64) -> Result<Standing, Standing> {
-        let (start, used, ok) = self.with(key, |e| {
-            if e.1 + cost > self.budget {
-                (e.0, e.1, false)
-            } else {
-                e.1 += cost;
-                (e.0, e.1, true)
-            }
-        });
-        let s = self.standing(start, used);
-        if ok { Ok(s) } else { Err(s) }
-    }
-}
-
-trait IntoStanding {
-    fn into_standing(self, l: &RateLimiter) -> Standing;
-}
-
-impl IntoStanding for (Instant, u64) {
-    fn into_standing(self, l: &RateLimiter) -> Standing {
-        l.standing(self.0, self.1)
-    }
-}
+/// Query-cost budgets per client (an API key's or an address's).
+pub type RateLimiter = crate::window::FixedWindow<String>;
+pub use crate::window::Standing;
 
 /// The client a request comes from and the limiter that holds its budget (request data).
 #[derive(Clone, Debug)]
@@ -183,6 +106,7 @@ impl RateLimitQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn budgets_are_spent_and_refused_without_spending() {

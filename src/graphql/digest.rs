@@ -107,30 +107,25 @@ pub struct ClientAddr(pub std::net::IpAddr);
 /// Subscribe requests per client address and hour (on top of one mail per address an hour).
 pub const SUBSCRIBES_PER_CLIENT_HOUR: u32 = 5;
 
-/// Counts subscribe requests per client address in fixed one-hour windows (in this process).
-#[derive(Default)]
-pub struct SubscribeLimiter(
-    std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
-);
+/// Subscribe requests per client address in fixed one-hour windows (in this process).
+pub struct SubscribeLimiter(crate::window::FixedWindow<std::net::IpAddr>);
+
+impl Default for SubscribeLimiter {
+    fn default() -> Self {
+        SubscribeLimiter(crate::window::FixedWindow::new(
+            u64::from(SUBSCRIBES_PER_CLIENT_HOUR),
+            std::time::Duration::from_secs(3600),
+        ))
+    }
+}
 
 impl SubscribeLimiter {
     /// `Err(seconds to wait)` when the address is over its budget.
     fn spend(&self, ip: std::net::IpAddr) -> Result<(), u64> {
-        let hour = std::time::Duration::from_secs(3600);
-        let now = std::time::Instant::now();
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < hour);
-        }
-        let entry = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= hour {
-            *entry = (now, 0);
-        }
-        if entry.1 >= SUBSCRIBES_PER_CLIENT_HOUR {
-            return Err((hour - now.duration_since(entry.0)).as_secs().max(1));
-        }
-        entry.1 += 1;
-        Ok(())
+        self.0
+            .spend(&ip, 1)
+            .map(|_| ())
+            .map_err(|s| s.reset_in.as_secs().max(1))
     }
 }
 

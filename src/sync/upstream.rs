@@ -2,9 +2,8 @@
 //! papergraph, timeouts, gzip, bounded concurrency, a request budget per window, and retries that
 //! honour `RateLimit` (`t=`) and `Retry-After` before falling back to exponential backoff with
 //! jitter.
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use reqwest::StatusCode;
@@ -104,17 +103,13 @@ pub struct UpstreamStats {
     pub in_flight: AtomicUsize,
 }
 
-struct Budget {
-    window_start: Instant,
-    used: u32,
-}
-
 /// The upstream client. Cheap to share behind an `Arc`.
 pub struct Upstream {
     http: reqwest::Client,
     cfg: UpstreamConfig,
     permits: Semaphore,
-    budget: Mutex<Budget>,
+    /// Requests per window (one key: the upstream).
+    budget: crate::window::FixedWindow<()>,
     pub stats: UpstreamStats,
 }
 
@@ -159,10 +154,7 @@ impl Upstream {
         Ok(Self {
             http,
             permits: Semaphore::new(cfg.concurrency.max(1)),
-            budget: Mutex::new(Budget {
-                window_start: Instant::now(),
-                used: 0,
-            }),
+            budget: crate::window::FixedWindow::new(u64::from(cfg.budget.max(1)), cfg.window),
             cfg,
             stats: UpstreamStats::default(),
         })
@@ -217,20 +209,9 @@ impl Upstream {
     /// Waits for a slot in the request budget of the current window.
     async fn spend_budget(&self) {
         loop {
-            let wait = {
-                let Ok(mut b) = self.budget.lock() else {
-                    return;
-                };
-                let elapsed = b.window_start.elapsed();
-                if elapsed >= self.cfg.window {
-                    b.window_start = Instant::now();
-                    b.used = 0;
-                }
-                if b.used < self.cfg.budget {
-                    b.used += 1;
-                    return;
-                }
-                self.cfg.window.saturating_sub(elapsed)
+            let wait = match self.budget.spend(&(), 1) {
+                Ok(_) => return,
+                Err(s) => s.reset_in,
             };
             self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
             tracing::info!(
