@@ -2,6 +2,108 @@
 //! carries an `extensions.code` and internal causes are logged, never shown to the caller.
 use async_graphql::ErrorExtensions;
 
+/// Every `extensions.code` the API answers: one vocabulary, in Apollo's style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// The caller sent something invalid; the message says what to send instead.
+    BadUserInput,
+    /// The HTTP request is not a GraphQL request (bad JSON, a missing query).
+    BadRequest,
+    /// The client's budget for this window is spent (`extensions.retryAfter`).
+    RateLimited,
+    /// Something failed on the server's side; the details are logged.
+    InternalServerError,
+    /// The database cannot be reached; retry after `Retry-After`.
+    DatabaseUnavailable,
+    /// Too many requests at once, or a database lock held past its timeout; retry shortly.
+    ServerBusy,
+    /// The document is longer than the server takes.
+    QueryTooLong,
+    /// The document nests deeper than the server takes.
+    QueryTooDeep,
+    /// The request body's media type is not JSON.
+    UnsupportedMediaType,
+    /// An admin mutation without `Authorization: Bearer`.
+    Unauthenticated,
+    /// A requested sync is already queued or running on this server.
+    SyncInProgress,
+    /// Another replica leads the sync and holds its lock.
+    SyncBusy,
+    /// A stored digest subscription cannot be read.
+    SubscriptionUnreadable,
+    /// The request ran longer than the server allows.
+    RequestTimeout,
+    /// The query costs more than one request may.
+    QueryTooComplex,
+    /// A persisted query's hash without its document, not seen before.
+    PersistedQueryNotFound,
+    /// A persisted query's hash that is not its document's.
+    PersistedQueryHashMismatch,
+    /// No media type the server answers in is acceptable.
+    NotAcceptable,
+    /// A mutation over GET, or another HTTP method.
+    MethodNotAllowed,
+    /// A digest token that is not valid (or used already).
+    InvalidToken,
+    /// The document does not validate against the schema.
+    GraphqlValidationFailed,
+    /// The document does not parse.
+    GraphqlParseFailed,
+    /// An admin mutation with a wrong token.
+    Forbidden,
+    /// A digest confirmation token past its time.
+    ExpiredToken,
+    /// Digests are off (no SMTP relay configured).
+    DigestsDisabled,
+    /// Admin mutations are off (no admin token configured).
+    AdminDisabled,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::BadRequest => "BAD_REQUEST",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Code::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
+            Code::ServerBusy => "SERVER_BUSY",
+            Code::QueryTooLong => "QUERY_TOO_LONG",
+            Code::QueryTooDeep => "QUERY_TOO_DEEP",
+            Code::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::SyncInProgress => "SYNC_IN_PROGRESS",
+            Code::SyncBusy => "SYNC_BUSY",
+            Code::SubscriptionUnreadable => "SUBSCRIPTION_UNREADABLE",
+            Code::RequestTimeout => "REQUEST_TIMEOUT",
+            Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Code::PersistedQueryHashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
+            Code::NotAcceptable => "NOT_ACCEPTABLE",
+            Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Code::InvalidToken => "INVALID_TOKEN",
+            Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::ExpiredToken => "EXPIRED_TOKEN",
+            Code::DigestsDisabled => "DIGESTS_DISABLED",
+            Code::AdminDisabled => "ADMIN_DISABLED",
+        }
+    }
+}
+
+impl From<Code> for async_graphql::Value {
+    fn from(code: Code) -> Self {
+        async_graphql::Value::from(code.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The API's error: each variant maps to one client-facing code. It deliberately has no
 /// `Display`, so that it can only become a GraphQL error through the conversion below, which
 /// attaches the code (async-graphql converts any `Display` type, without one).
@@ -23,12 +125,12 @@ impl AppError {
         AppError::BadUserInput(msg.into())
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            AppError::BadUserInput(_) => "BAD_USER_INPUT",
-            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
-            AppError::Busy => "SERVER_BUSY",
-            AppError::Unavailable => "DATABASE_UNAVAILABLE",
+            AppError::BadUserInput(_) => Code::BadUserInput,
+            AppError::Internal(_) => Code::InternalServerError,
+            AppError::Busy => Code::ServerBusy,
+            AppError::Unavailable => Code::DatabaseUnavailable,
         }
     }
 }
@@ -86,8 +188,8 @@ pub fn unavailable_message() -> String {
 }
 
 /// A GraphQL error with `extensions.code` (for codes beyond `AppError`'s, e.g. `INVALID_TOKEN`).
-pub fn coded(message: impl Into<String>, code: &'static str) -> async_graphql::Error {
-    async_graphql::Error::new(message.into()).extend_with(|_, ext| ext.set("code", code))
+pub fn coded(message: impl Into<String>, code: Code) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, ext| ext.set("code", code.as_str()))
 }
 
 /// The result type of resolvers.

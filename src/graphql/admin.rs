@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::query::SyncRun;
 use super::scalars::{Date, DateTime};
-use crate::error::{ApiResult, coded};
+use crate::error::{ApiResult, Code, coded};
 use crate::sync::leader::{Accepted, Refused, Requests};
 
 /// Days one requested sync may cover.
@@ -52,13 +52,13 @@ fn authorise<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<AdminContext>> {
     let admin = ctx.data::<Admin>()?.0.as_ref().ok_or_else(|| {
         coded(
             "admin mutations are off: set PAPERGRAPH_ADMIN_TOKEN to use them",
-            "ADMIN_DISABLED",
+            Code::AdminDisabled,
         )
     })?;
     let Some(Bearer(token)) = ctx.data_opt::<Bearer>() else {
         return Err(coded(
             "this mutation needs `Authorization: Bearer <admin token>`",
-            "UNAUTHENTICATED",
+            Code::Unauthenticated,
         ));
     };
     let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
@@ -69,7 +69,7 @@ fn authorise<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<AdminContext>> {
         .fold(0u8, |acc, (a, b)| acc | (a ^ b))
         == 0;
     if !same {
-        return Err(coded("the admin token is not valid", "FORBIDDEN"));
+        return Err(coded("the admin token is not valid", Code::Forbidden));
     }
     Ok(admin)
 }
@@ -95,20 +95,20 @@ impl AdminMutation {
         if from.0 > to.0 {
             return Err(coded(
                 format!("`from` {} is after `to` {}", from.0, to.0),
-                "BAD_USER_INPUT",
+                Code::BadUserInput,
             ));
         }
         if to.0 > today {
             return Err(coded(
                 format!("`to` {} is in the future", to.0),
-                "BAD_USER_INPUT",
+                Code::BadUserInput,
             ));
         }
         let days = (to.0 - from.0).num_days() + 1;
         if days > MAX_REQUESTED_DAYS {
             return Err(coded(
                 format!("{days} days asked; at most {MAX_REQUESTED_DAYS} per request"),
-                "BAD_USER_INPUT",
+                Code::BadUserInput,
             ));
         }
         let db = ctx.data::<DatabaseConnection>()?;
@@ -117,11 +117,11 @@ impl AdminMutation {
         let accepted = admin.syncs.request(db, dates).await.map_err(|r| match r {
             Refused::InProgress => coded(
                 "a requested sync is already running on this server; wait for syncStatus.lastRun",
-                "SYNC_IN_PROGRESS",
+                Code::SyncInProgress,
             ),
             Refused::Busy => coded(
                 "another replica leads the sync and holds its lock; send requestSync to that replica, or retry after its pass",
-                "SYNC_BUSY",
+                Code::SyncBusy,
             )
             .extend_with(|_, e| e.set("retryAfter", 60)),
         })?;

@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use super::paper::Paper;
 use super::scalars::Date;
 use crate::digest::{self, Frequency, Interests, StoredInterests};
-use crate::error::{ApiResult, AppError, coded};
+use crate::error::{ApiResult, AppError, Code, coded};
 use crate::repo::search::SearchEngine;
 
 /// How often a digest is sent.
@@ -136,7 +136,7 @@ fn service<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<crate::digest::service
     ctx.data::<Digests>()?.0.as_ref().ok_or_else(|| {
         coded(
             "email digests are disabled on this server: it has no SMTP relay (set PAPERGRAPH_SMTP_URL); feeds at /feeds/papers.atom need none",
-            "DIGESTS_DISABLED",
+            Code::DigestsDisabled,
         )
     })
 }
@@ -144,8 +144,8 @@ fn service<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<crate::digest::service
 fn token_error(e: crate::repo::subscriptions::TokenError) -> async_graphql::Error {
     use crate::repo::subscriptions::TokenError;
     let code = match e {
-        TokenError::Invalid => "INVALID_TOKEN",
-        TokenError::Expired => "EXPIRED_TOKEN",
+        TokenError::Invalid => Code::InvalidToken,
+        TokenError::Expired => Code::ExpiredToken,
     };
     coded(e.to_string(), code)
 }
@@ -174,7 +174,7 @@ fn unreadable(id: i64, error: String) -> async_graphql::Error {
     tracing::error!(subscription = id, %error, "a stored digest subscription is unreadable");
     coded(
         "this subscription's stored settings cannot be read; update it giving frequency, keywords, authors, minUpvotes and maxPapers, or unsubscribe and subscribe again",
-        "SUBSCRIPTION_UNREADABLE",
+        Code::SubscriptionUnreadable,
     )
 }
 
@@ -316,7 +316,7 @@ impl DigestMutation {
                     "too many subscribe requests from your address; try again in {} minutes",
                     wait.div_ceil(60)
                 ),
-                "RATE_LIMITED",
+                Code::RateLimited,
             ));
         }
         let (frequency, interests) = stored(&input.interests)?;

@@ -16,6 +16,7 @@ mod query;
 pub mod scalars;
 mod search;
 
+use crate::error::Code;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
@@ -134,11 +135,11 @@ fn has_code(e: &ServerError) -> bool {
     e.extensions.as_ref().and_then(|x| x.get("code")).is_some()
 }
 
-fn set_code(e: &mut ServerError, code: &str) {
+fn set_code(e: &mut ServerError, code: Code) {
     if !has_code(e) {
         e.extensions
             .get_or_insert_with(Default::default)
-            .set("code", code);
+            .set("code", code.as_str());
     }
 }
 
@@ -177,9 +178,9 @@ impl Extension for ErrorCodesExt {
         parsed.map_err(|mut e| {
             if e.message.contains("recursion depth") {
                 e.message = format!("the query nests too deep ({}); flatten it", e.message);
-                set_code(&mut e, "QUERY_TOO_DEEP");
+                set_code(&mut e, Code::QueryTooDeep);
             }
-            set_code(&mut e, "GRAPHQL_PARSE_FAILED");
+            set_code(&mut e, Code::GraphqlParseFailed);
             e
         })
     }
@@ -206,20 +207,20 @@ impl Extension for ErrorCodesExt {
         let result = next.run(ctx).await.map_err(|mut errors| {
             for e in &mut errors {
                 let code = if is_input_error(&e.message) {
-                    "BAD_USER_INPUT"
+                    Code::BadUserInput
                 } else if e.message.contains("too complex") {
                     e.message = format!(
                         "the query costs more than {} points (connections count their `first`/`last` items); ask for fewer items or fields",
                         cost::MAX_COST
                     );
-                    "QUERY_TOO_COMPLEX"
+                    Code::QueryTooComplex
                 } else if e.message.contains("nested too deep") {
                     e.message = format!(
                         "the query nests deeper than {MAX_DEPTH} levels; flatten it"
                     );
-                    "QUERY_TOO_DEEP"
+                    Code::QueryTooDeep
                 } else {
-                    "GRAPHQL_VALIDATION_FAILED"
+                    Code::GraphqlValidationFailed
                 };
                 set_code(e, code);
             }
@@ -301,7 +302,7 @@ fn rate_limited(spent: u64, s: &cost::Standing) -> ServerError {
         None,
     );
     let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", "RATE_LIMITED");
+    ext.set("code", Code::RateLimited);
     ext.set("retryAfter", s.reset_in.as_secs().max(1));
     e.extensions = Some(ext);
     e
@@ -324,9 +325,9 @@ fn finish(mut response: Response, kind: Option<&'static str>, cost: Option<u64>)
     }
     for e in &mut response.errors {
         let code = if is_input_error(&e.message) {
-            "BAD_USER_INPUT"
+            Code::BadUserInput
         } else {
-            "INTERNAL_SERVER_ERROR"
+            Code::InternalServerError
         };
         set_code(e, code);
     }

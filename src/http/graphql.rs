@@ -1,4 +1,5 @@
 //! GraphQL over HTTP (the GraphQL-over-HTTP spec): media types, status codes, GET for queries only.
+use crate::error::Code;
 use axum::body::Bytes;
 use axum::extract::{Query, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -47,9 +48,9 @@ fn negotiate(headers: &HeaderMap) -> Option<Accept> {
 }
 
 /// A response carrying only request errors (nothing was executed).
-fn request_error(status: StatusCode, accept: Accept, message: &str, code: &str) -> Response {
+fn request_error(status: StatusCode, accept: Accept, message: &str, code: Code) -> Response {
     let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
     });
     (
         status,
@@ -64,7 +65,7 @@ fn not_acceptable() -> Response {
         StatusCode::NOT_ACCEPTABLE,
         Accept::Json,
         "send `Accept: application/graphql-response+json` or `application/json`",
-        "NOT_ACCEPTABLE",
+        Code::NotAcceptable,
     )
 }
 
@@ -96,7 +97,7 @@ async fn execute(
             StatusCode::SERVICE_UNAVAILABLE,
             accept,
             "the server is busy; retry in a second",
-            "SERVER_BUSY",
+            Code::ServerBusy,
         );
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -121,7 +122,7 @@ async fn execute(
                     "the request took longer than {} s and was stopped; ask for less, or retry",
                     state.request_timeout.as_secs()
                 ),
-                "REQUEST_TIMEOUT",
+                Code::RequestTimeout,
             );
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -152,7 +153,7 @@ async fn execute_limited(
                 s.limit,
                 s.reset_in.as_secs().max(1)
             ),
-            "RATE_LIMITED",
+            Code::RateLimited,
         );
         rate_headers(&mut r, &client, true);
         return r;
@@ -216,7 +217,7 @@ async fn execute_unlimited(
         e.extensions
             .as_ref()
             .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from("DATABASE_UNAVAILABLE"))
+            .is_some_and(|c| *c == async_graphql::Value::from(Code::DatabaseUnavailable))
     }) {
         return unavailable();
     }
@@ -232,7 +233,7 @@ async fn execute_unlimited(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     accept,
                     "internal error",
-                    "INTERNAL_SERVER_ERROR",
+                    Code::InternalServerError,
                 );
             }
         },
@@ -260,7 +261,7 @@ fn database_unavailable(accept: Accept) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         accept,
         &crate::error::unavailable_message(),
-        "DATABASE_UNAVAILABLE",
+        Code::DatabaseUnavailable,
     );
     let wait = crate::repo::health::RETRY_AFTER_SECS;
     r.headers_mut()
@@ -362,7 +363,7 @@ fn document(
             StatusCode::PAYLOAD_TOO_LARGE,
             accept,
             &format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
-            "QUERY_TOO_LONG",
+            Code::QueryTooLong,
         )));
     }
     let Some(hash) = extensions
@@ -382,7 +383,7 @@ fn document(
                     StatusCode::BAD_REQUEST,
                     accept,
                     "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query",
-                    "PERSISTED_QUERY_HASH_MISMATCH",
+                    Code::PersistedQueryHashMismatch,
                 )));
             }
             state.persisted.put(hash, &q);
@@ -395,7 +396,7 @@ fn document(
                 StatusCode::OK,
                 accept,
                 "PersistedQueryNotFound",
-                "PERSISTED_QUERY_NOT_FOUND",
+                Code::PersistedQueryNotFound,
             ))),
         },
     }
@@ -494,7 +495,7 @@ pub async fn graphql_post(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             accept,
             "send the request body as JSON with `Content-Type: application/json`",
-            "UNSUPPORTED_MEDIA_TYPE",
+            Code::UnsupportedMediaType,
         );
     }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
@@ -506,7 +507,7 @@ pub async fn graphql_post(
                 &format!(
                     "the body is not a GraphQL request ({e}); send {{\"query\": \"…\", \"variables\": {{…}}}}"
                 ),
-                "BAD_REQUEST",
+                Code::BadRequest,
             );
         }
     };
@@ -524,7 +525,7 @@ pub async fn graphql_post(
                 StatusCode::BAD_REQUEST,
                 accept,
                 "`query` is empty",
-                "BAD_REQUEST",
+                Code::BadRequest,
             );
         }
         Err(r) => return *r,
@@ -573,7 +574,7 @@ pub async fn graphql_get(
                 StatusCode::BAD_REQUEST,
                 Accept::Json,
                 &e.body_text(),
-                "BAD_REQUEST",
+                Code::BadRequest,
             );
         }
     };
@@ -600,7 +601,7 @@ pub async fn graphql_get(
             StatusCode::PAYLOAD_TOO_LARGE,
             negotiate(&headers).unwrap_or(Accept::Json),
             &format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
-            "QUERY_TOO_LONG",
+            Code::QueryTooLong,
         );
     }
     let Some(query) = query.filter(|q| !q.trim().is_empty()) else {
@@ -611,7 +612,7 @@ pub async fn graphql_get(
             StatusCode::BAD_REQUEST,
             negotiate(&headers).unwrap_or(Accept::Json),
             "missing `query` parameter: GET /graphql?query={...}",
-            "BAD_REQUEST",
+            Code::BadRequest,
         );
     };
     let Some(accept) = negotiate(&headers) else {
@@ -622,7 +623,7 @@ pub async fn graphql_get(
             StatusCode::METHOD_NOT_ALLOWED,
             accept,
             "mutations must be sent with POST",
-            "METHOD_NOT_ALLOWED",
+            Code::MethodNotAllowed,
         );
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -642,7 +643,7 @@ pub async fn graphql_get(
                     StatusCode::BAD_REQUEST,
                     accept,
                     "`variables` must be a JSON object",
-                    "BAD_REQUEST",
+                    Code::BadRequest,
                 );
             }
         }
@@ -657,7 +658,7 @@ pub async fn graphql_get(
             StatusCode::BAD_REQUEST,
             accept,
             "`extensions` must be a JSON object",
-            "BAD_REQUEST",
+            Code::BadRequest,
         );
     }
     let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
