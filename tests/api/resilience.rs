@@ -307,6 +307,32 @@ struct Seen {
     code: Option<String>,
 }
 
+/// `clients` loops of GETs of `query(client, n)` to `base`, 20 ms apart, until `stop`; each
+/// returns what it saw.
+fn load(
+    client: &reqwest::Client,
+    base: &str,
+    clients: u32,
+    stop: &Arc<AtomicBool>,
+    query: fn(u32, u32) -> String,
+) -> Vec<tokio::task::JoinHandle<Vec<Seen>>> {
+    (0..clients)
+        .map(|c| {
+            let (client, base, stop) = (client.clone(), base.to_string(), stop.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut n = 0u32;
+                while !stop.load(Ordering::Acquire) {
+                    n += 1;
+                    seen.push(get(&client, &base, &query(c, n)).await.0);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                seen
+            })
+        })
+        .collect()
+}
+
 const COUNTS: &str = "{ papers(first: 2) { totalCount nodes { arxivId } } }";
 
 async fn get(client: &reqwest::Client, base: &str, query: &str) -> (Seen, Value) {
@@ -377,26 +403,13 @@ async fn a_database_outage_answers_fast_with_503_or_stale_and_recovers_by_itself
 
     // Load from four clients: the cached count, and queries never asked before.
     let stop = Arc::new(AtomicBool::new(false));
-    let load: Vec<_> = (0..4)
-        .map(|c| {
-            let (client, base, stop) = (client.clone(), base.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut n = 0u32;
-                while !stop.load(Ordering::Acquire) {
-                    n += 1;
-                    let q = if n.is_multiple_of(2) {
-                        COUNTS.to_string()
-                    } else {
-                        format!("{{ papers(first: 3) {{ nodes {{ title }} }} }} # {c}-{n}")
-                    };
-                    seen.push(get(&client, &base, &q).await.0);
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                seen
-            })
-        })
-        .collect();
+    let loaders = load(&client, &base, 4, &stop, |c, n| {
+        if n.is_multiple_of(2) {
+            COUNTS.to_string()
+        } else {
+            format!("{{ papers(first: 3) {{ nodes {{ title }} }} }} # {c}-{n}")
+        }
+    });
     tokio::time::sleep(Duration::from_millis(800)).await;
     let cut_at = Instant::now();
     proxy.set(Mode::Cut);
@@ -423,7 +436,7 @@ async fn a_database_outage_answers_fast_with_503_or_stale_and_recovers_by_itself
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Release);
     let mut seen: Vec<Seen> = Vec::new();
-    for l in load {
+    for l in loaders {
         seen.extend(l.await.unwrap());
     }
 
@@ -505,23 +518,9 @@ async fn a_database_outage_answers_fast_with_503_or_stale_and_recovers_by_itself
 
     // A network that drops packets instead of refusing: requests still answer within the bound.
     let stop = Arc::new(AtomicBool::new(false));
-    let load: Vec<_> = (0..3)
-        .map(|c| {
-            let (client, base, stop) = (client.clone(), base.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut n = 0u32;
-                while !stop.load(Ordering::Acquire) {
-                    n += 1;
-                    let q =
-                        format!("{{ papers(first: 4) {{ nodes {{ title }} }} }} # stall {c}-{n}");
-                    seen.push(get(&client, &base, &q).await.0);
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                seen
-            })
-        })
-        .collect();
+    let loaders = load(&client, &base, 3, &stop, |c, n| {
+        format!("{{ papers(first: 4) {{ nodes {{ title }} }} }} # stall {c}-{n}")
+    });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stalled_at = Instant::now();
     proxy.set(Mode::Stall);
@@ -544,7 +543,7 @@ async fn a_database_outage_answers_fast_with_503_or_stale_and_recovers_by_itself
     }
     stop.store(true, Ordering::Release);
     let mut seen: Vec<Seen> = Vec::new();
-    for l in load {
+    for l in loaders {
         seen.extend(l.await.unwrap());
     }
     let slowest = seen.iter().map(|s| s.took).max().unwrap_or_default();

@@ -369,10 +369,46 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// The sync scheduler over `up`, a pass every 300 ms, with `backfill_days` and a two-day refresh
+/// window; send `true` to stop it.
+fn start_schedule(
+    app: &TestApp,
+    up: &FakeUpstream,
+    backfill_days: u32,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    use papergraph::sync::scheduler::{Schedule, run};
+    use papergraph::sync::worker::Stop;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let schedule = Schedule {
+        interval: Duration::from_millis(300),
+        backfill_days,
+        refresh_days: 2,
+    };
+    let upstream = Arc::new(Upstream::new(config(up)).unwrap());
+    let worker = tokio::spawn(run(
+        app.db.clone(),
+        upstream,
+        schedule,
+        Arc::default(),
+        Stop::on(rx),
+    ));
+    (tx, worker)
+}
+
+/// Stops a scheduler at its next safe point.
+async fn stop_schedule(tx: tokio::sync::watch::Sender<bool>, worker: tokio::task::JoinHandle<()>) {
+    tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(3), worker)
+        .await
+        .expect("the worker stops at the next safe point")
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_scheduler_backfills_while_serving_then_refreshes_and_stops_between_days() {
-    use papergraph::sync::scheduler::{Schedule, run as run_schedule};
-    use papergraph::sync::worker::Stop;
     let app = spawn_app().await;
     let up = FakeUpstream::start().await;
     let today = chrono::Utc::now().date_naive();
@@ -383,20 +419,7 @@ async fn the_scheduler_backfills_while_serving_then_refreshes_and_stops_between_
         up.set_day(d, day_items(d, 60 + i as u32, 4));
     }
     *up.state.delay.lock().unwrap() = Duration::from_millis(30);
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let schedule = Schedule {
-        interval: Duration::from_millis(300),
-        backfill_days: 5,
-        refresh_days: 2,
-    };
-    let upstream = Arc::new(Upstream::new(config(&up)).unwrap());
-    let worker = tokio::spawn(run_schedule(
-        app.db.clone(),
-        upstream,
-        schedule,
-        Arc::default(),
-        Stop::on(rx),
-    ));
+    let (tx, worker) = start_schedule(&app, &up, 5);
 
     // The API answers while the backfill runs.
     let first = app.data("{ syncStatus { paperCount } }", json!({})).await;
@@ -443,11 +466,7 @@ async fn the_scheduler_backfills_while_serving_then_refreshes_and_stops_between_
         .await;
     assert_eq!(run["syncStatus"]["lastRun"]["kind"], "sync");
 
-    tx.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(3), worker)
-        .await
-        .expect("the worker stops at the next safe point")
-        .unwrap();
+    stop_schedule(tx, worker).await;
 }
 
 #[tokio::test]
@@ -880,8 +899,6 @@ async fn a_page_without_its_data_island_gives_upvotes_from_its_cards_and_erases_
 #[tokio::test]
 async fn a_day_published_late_is_fetched_again_and_latest_daily_date_skips_empty_days() {
     use chrono::Datelike;
-    use papergraph::sync::scheduler::{Schedule, run as run_schedule};
-    use papergraph::sync::worker::Stop;
     let app = spawn_app().await;
     let up = FakeUpstream::start().await;
     let today = chrono::Utc::now().date_naive();
@@ -898,20 +915,7 @@ async fn a_day_published_late_is_fetched_again_and_latest_daily_date_skips_empty
         }
     }
     // Today is not published yet either.
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let schedule = Schedule {
-        interval: Duration::from_millis(300),
-        backfill_days: 7,
-        refresh_days: 2,
-    };
-    let upstream = Arc::new(Upstream::new(config(&up)).unwrap());
-    let worker = tokio::spawn(run_schedule(
-        app.db.clone(),
-        upstream,
-        schedule,
-        Arc::default(),
-        Stop::on(rx),
-    ));
+    let (tx, worker) = start_schedule(&app, &up, 7);
     let status =
         "{ syncStatus { paperCount latestDailyDate recheckingDays { date attempts nextAt } } }";
     eventually("the backfill and a re-check of the empty day", async || {
@@ -952,9 +956,5 @@ async fn a_day_published_late_is_fetched_again_and_latest_daily_date_skips_empty
             .any(|r| r["date"] == late.to_string())
     })
     .await;
-    tx.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(3), worker)
-        .await
-        .expect("the worker stops at the next safe point")
-        .unwrap();
+    stop_schedule(tx, worker).await;
 }
