@@ -57,6 +57,20 @@ async fn requested_run(app: &crate::helpers::TestApp) -> Value {
     }
 }
 
+/// POSTs `query` to the server at `base` with the admin token.
+async fn as_admin(client: &reqwest::Client, base: &str, query: &str) -> Value {
+    client
+        .post(format!("{base}/graphql"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn mutate(app: &crate::helpers::TestApp, bearer: Option<&str>) -> Value {
     let mut r = app
         .client
@@ -93,17 +107,12 @@ async fn request_sync_needs_the_admin_token_and_syncs_the_days() {
     let d = app.data("{ papers { totalCount } }", json!({})).await;
     assert_eq!(d["papers"]["totalCount"], 5);
     // Bad ranges are the caller's to fix.
-    let r: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .json(&json!({ "query": r#"mutation { requestSync(from: "2026-02-03", to: "2026-02-01") { status } }"# }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = as_admin(
+        &app.client,
+        &app.url(""),
+        r#"mutation { requestSync(from: "2026-02-03", to: "2026-02-01") { status } }"#,
+    )
+    .await;
     assert_eq!(code(&r), "BAD_USER_INPUT");
 }
 
@@ -198,17 +207,12 @@ async fn shutdown_waits_for_a_requested_sync_which_stops_between_days() {
         &[("PAPERGRAPH_ADMIN_TOKEN", TOKEN)],
     )
     .await;
-    let r: Value = app
-        .client
-        .post(format!("{}/graphql", server.base))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .json(&json!({ "query": r#"mutation { requestSync(from: "2026-02-01", to: "2026-02-20") { status } }"# }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = as_admin(
+        &app.client,
+        &server.base,
+        r#"mutation { requestSync(from: "2026-02-01", to: "2026-02-20") { status } }"#,
+    )
+    .await;
     assert_eq!(r["data"]["requestSync"]["status"], "running", "{r}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.signal("TERM");
