@@ -7,8 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionSession,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -125,7 +124,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = crate::repo::begin_write(db).await?;
-    let previous = daily_list::Entity::find_by_id(date).one(&txn).await?;
+    let previous = daily_list::Entity::find_by_id(date).one(&*txn).await?;
     if let Some(prev) = &previous
         && prev.status == "ok"
         && prev.content_hash.as_deref() == Some(hash.as_str())
@@ -139,8 +138,8 @@ where
         });
     }
 
-    relax_commit(&txn).await?;
-    let outcome = write_papers(&txn, date, papers, fetched_at).await?;
+    relax_commit(&*txn).await?;
+    let outcome = write_papers(&*txn, date, papers, fetched_at).await?;
 
     let list = daily_list::ActiveModel {
         date: Set(date),
@@ -153,9 +152,8 @@ where
         source: Set(source.as_str().into()),
         body_hash: Set(body_hash),
     };
-    upsert_daily_list(&txn, list).await?;
+    upsert_daily_list(&*txn, list).await?;
     txn.commit().await?;
-    crate::events::data_changed();
     Ok(outcome)
 }
 
@@ -181,12 +179,12 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = crate::repo::begin_write(db).await?;
-    relax_commit(&txn).await?;
-    let previous = daily_list::Entity::find_by_id(date).one(&txn).await?;
+    relax_commit(&*txn).await?;
+    let previous = daily_list::Entity::find_by_id(date).one(&*txn).await?;
     let mut outcome = if new_papers.is_empty() {
         ImportOutcome::default()
     } else {
-        write_papers(&txn, date, new_papers, fetched_at).await?
+        write_papers(&*txn, date, new_papers, fetched_at).await?
     };
     let fresh: BTreeSet<&str> = new_papers.iter().map(|p| p.arxiv_id.as_str()).collect();
     let known: Vec<String> = cards
@@ -198,7 +196,7 @@ where
     for chunk in known.chunks(CHUNK) {
         for row in paper::Entity::find()
             .filter(paper::Column::ArxivId.is_in(chunk.iter().cloned()))
-            .all(&txn)
+            .all(&*txn)
             .await?
         {
             stored.insert(row.arxiv_id.clone(), row);
@@ -215,7 +213,7 @@ where
             (old.upvotes != upvotes).then_some((old.id, upvotes, listed_at))
         })
         .collect();
-    let velocity = velocity_scores(&txn, &moved, fetched_at).await?;
+    let velocity = velocity_scores(&*txn, &moved, fetched_at).await?;
     let mut snapshots = Vec::new();
     let mut card_changes = Vec::new();
     for card in cards {
@@ -257,8 +255,8 @@ where
             github_stars: Set(old.github_stars),
         });
     }
-    insert_snapshots(&txn, snapshots).await?;
-    crate::repo::paper_events::record(&txn, &card_changes, Utc::now()).await?;
+    insert_snapshots(&*txn, snapshots).await?;
+    crate::repo::paper_events::record(&*txn, &card_changes, Utc::now()).await?;
     let missing = cards.len().saturating_sub(stored.len() + fresh.len());
     let list = daily_list::ActiveModel {
         date: Set(date),
@@ -281,12 +279,11 @@ where
         source: Set("cards".into()),
         body_hash: Set(None),
     };
-    upsert_daily_list(&txn, list).await?;
+    upsert_daily_list(&*txn, list).await?;
     txn.commit().await?;
     outcome.date = Some(date);
     outcome.papers = cards.len();
     outcome.partial = true;
-    crate::events::data_changed();
     Ok(outcome)
 }
 

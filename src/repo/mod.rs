@@ -21,15 +21,42 @@ pub mod sync_lock;
 /// Starts a transaction that writes. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
 /// waiting out the busy timeout behind another writer: a deferred transaction that reads first
 /// fails with `database is locked` at its first write when another connection wrote meanwhile,
-/// without waiting. (PostgreSQL ignores the mode.)
+/// without waiting. (PostgreSQL ignores the mode.) Its commit announces the change.
 pub async fn begin_write<C: sea_orm::TransactionTrait>(
     db: &C,
-) -> Result<C::Transaction, sea_orm::DbErr> {
+) -> Result<Write<C::Transaction>, sea_orm::DbErr> {
     db.begin_with_options(sea_orm::TransactionOptions {
         sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
         ..Default::default()
     })
     .await
+    .map(Write)
+}
+
+/// A write transaction whose commit moves the data generation (`crate::events`) right after it
+/// commits, so the response cache, the keyword index and the live tailer follow every write by
+/// construction. Dropped without a commit, it rolls back.
+#[derive(Debug)]
+pub struct Write<T>(T);
+
+impl<T: sea_orm::TransactionSession> Write<T> {
+    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.0.commit().await?;
+        crate::events::data_changed();
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), sea_orm::DbErr> {
+        self.0.rollback().await
+    }
+}
+
+impl<T> std::ops::Deref for Write<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// On SQLite, copies the write-ahead log into the database file and truncates it, so a bulk
@@ -91,4 +118,20 @@ pub(crate) fn like_escape(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_committed_write_moves_the_data_generation() {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let before = crate::events::generation();
+        let txn = super::begin_write(&db).await.unwrap();
+        txn.execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        assert!(crate::events::generation() > before);
+    }
 }

@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionSession, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
 
 /// Neighbours kept per paper.
 pub const NEIGHBOURS: usize = 10;
@@ -334,7 +334,6 @@ where
         txn.execute(&ins).await?;
     }
     txn.commit().await?;
-    crate::events::data_changed();
     Ok(written.len())
 }
 

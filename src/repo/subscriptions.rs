@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    TransactionSession, TransactionTrait,
+    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -76,7 +76,7 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
     let txn = crate::repo::begin_write(db).await?;
     let existing = sub::Entity::find()
         .filter(sub::Column::EmailKey.eq(&key))
-        .one(&txn)
+        .one(&*txn)
         .await?;
     let recently = |m: &Model| {
         m.last_mail_at
@@ -90,7 +90,7 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
             a.manage_token_hash = Set(Some(hash));
             a.last_mail_at = Set(Some(now));
             a.updated_at = Set(now);
-            a.update(&txn).await?;
+            a.update(&*txn).await?;
             Mail::Manage {
                 email: email.to_string(),
                 token,
@@ -117,7 +117,7 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
             a.confirm_expires_at = Set(Some(now + Duration::hours(CONFIRM_TTL_HOURS)));
             a.last_mail_at = Set(Some(now));
             a.updated_at = Set(now);
-            a.save(&txn).await?;
+            a.save(&*txn).await?;
             Mail::Confirm {
                 email: email.to_string(),
                 token,
@@ -125,7 +125,6 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
         }
     };
     txn.commit().await?;
-    crate::events::data_changed();
     Ok(Ok(mail))
 }
 
@@ -139,7 +138,7 @@ pub async fn confirm<C: ConnectionTrait + TransactionTrait>(
     let txn = crate::repo::begin_write(db).await?;
     let Some(m) = sub::Entity::find()
         .filter(sub::Column::ConfirmTokenHash.eq(hash_token(token)))
-        .one(&txn)
+        .one(&*txn)
         .await?
     else {
         return Ok(Err(TokenError::Invalid));
@@ -155,9 +154,8 @@ pub async fn confirm<C: ConnectionTrait + TransactionTrait>(
     a.manage_token_hash = Set(Some(hash));
     a.confirmed_at = Set(Some(now));
     a.updated_at = Set(now);
-    let m = a.update(&txn).await?;
+    let m = a.update(&*txn).await?;
     txn.commit().await?;
-    crate::events::data_changed();
     Ok(Ok((m, manage)))
 }
 
@@ -183,7 +181,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Result<Model, TokenError>, DbErr> {
     let txn = crate::repo::begin_write(db).await?;
-    let m = match by_manage_token(&txn, token).await? {
+    let m = match by_manage_token(&*txn, token).await? {
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
@@ -191,9 +189,8 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     a.frequency = Set(frequency.to_string());
     a.interests = Set(interests.to_string());
     a.updated_at = Set(now);
-    let m = a.update(&txn).await?;
+    let m = a.update(&*txn).await?;
     txn.commit().await?;
-    crate::events::data_changed();
     Ok(Ok(m))
 }
 
@@ -204,7 +201,7 @@ pub async fn unsubscribe<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Result<(), TokenError>, DbErr> {
     let txn = crate::repo::begin_write(db).await?;
-    let m = match by_manage_token(&txn, token).await? {
+    let m = match by_manage_token(&*txn, token).await? {
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
@@ -212,9 +209,8 @@ pub async fn unsubscribe<C: ConnectionTrait + TransactionTrait>(
     a.status = Set("unsubscribed".into());
     a.manage_token_hash = Set(None);
     a.updated_at = Set(now);
-    a.update(&txn).await?;
+    a.update(&*txn).await?;
     txn.commit().await?;
-    crate::events::data_changed();
     Ok(Ok(()))
 }
 
@@ -226,7 +222,7 @@ pub async fn unsubscribe_by_link<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Option<Model>, DbErr> {
     let txn = crate::repo::begin_write(db).await?;
-    let Some(m) = sub::Entity::find_by_id(subscription_id).one(&txn).await? else {
+    let Some(m) = sub::Entity::find_by_id(subscription_id).one(&*txn).await? else {
         return Ok(None);
     };
     if m.status != "active" {
@@ -236,9 +232,8 @@ pub async fn unsubscribe_by_link<C: ConnectionTrait + TransactionTrait>(
     a.status = Set("unsubscribed".into());
     a.manage_token_hash = Set(None);
     a.updated_at = Set(now);
-    let m = a.update(&txn).await?;
+    let m = a.update(&*txn).await?;
     txn.commit().await?;
-    crate::events::data_changed();
     Ok(Some(m))
 }
 

@@ -287,7 +287,7 @@ pub async fn sync_days_until(
 /// A process killed mid-group loses only uncommitted days, which are fetched again on restart.
 #[derive(Default)]
 struct Group {
-    txn: Option<(DatabaseTransaction, Instant)>,
+    txn: Option<(crate::repo::Write<DatabaseTransaction>, Instant)>,
     days: usize,
 }
 
@@ -301,7 +301,7 @@ impl Group {
         }
         self.days += 1;
         match &self.txn {
-            Some((txn, _)) => Ok(txn),
+            Some((txn, _)) => Ok(&**txn),
             None => Err(DbErr::Custom("no transaction".into())),
         }
     }
@@ -314,13 +314,12 @@ impl Group {
                 .is_some_and(|(_, t)| t.elapsed() >= GROUP_TIME)
     }
 
-    /// Commits the group, then tells readers (the day imports told them already, but before
+    /// Commits the group, which tells readers (the day imports told them already, but before
     /// this commit made their writes visible: a response cached in between is now invalid).
     async fn commit(&mut self) -> Result<(), DbErr> {
         self.days = 0;
         if let Some((txn, _)) = self.txn.take() {
             txn.commit().await?;
-            crate::events::data_changed();
         }
         Ok(())
     }

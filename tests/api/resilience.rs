@@ -35,7 +35,7 @@ async fn long_write(opts: papergraph::config::DbOpts, hold: Duration) {
         papers_updated: Set(0),
         error: Set(None),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await
     .unwrap();
     tokio::time::sleep(hold).await;
