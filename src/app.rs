@@ -318,6 +318,196 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
+/// `serve`'s SQLite page cache per pooled connection, in KiB, unless `--sqlite-cache-kib` says
+/// otherwise: with SQLite's 2 MiB, a server on 100,000 papers held 13–14 MB more after a search
+/// load, and served its reads no faster (`bench/ab.sh`, 2026-12-04).
+const SERVE_SQLITE_CACHE_KIB: u32 = 512;
+
+/// `papergraph serve`: connect and migrate, start the background tasks (sync worker, digest
+/// scheduler, similar papers), serve until SIGTERM or Ctrl-C, then stop everything in order
+/// within the grace period.
+pub async fn run_server(mut db_opts: DbOpts, opts: crate::config::ServeOpts) -> anyhow::Result<()> {
+    db_opts
+        .sqlite_page_cache_kib
+        .get_or_insert(SERVE_SQLITE_CACHE_KIB);
+    if opts.demo {
+        let path = std::env::temp_dir().join(format!("papergraph-demo-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        db_opts.database_url = format!("sqlite://{}?mode=rwc", path.display());
+        tracing::info!(database = %path.display(), "demo mode: serving the bundled sample lists from a scratch database");
+    }
+    let (db, db_stats) = connect(&db_opts).await?;
+    migrate(&db).await?;
+    if opts.demo {
+        let n = crate::sync::files::load_demo(&db).await?;
+        tracing::info!(papers = n, "loaded the demo daily lists");
+    }
+    // Papers stored by an interrupted run may lack their similar papers: fill them in the
+    // background (a no-op when every paper has been through the pass).
+    tokio::spawn({
+        let db = db.clone();
+        async move {
+            if let Err(e) = crate::repo::similar::update(&db).await {
+                tracing::warn!(error = %e, "similar papers could not be updated; the next sync retries");
+            }
+        }
+    });
+    let listener = bind(opts.bind).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        "papergraph is serving GraphQL at http://{addr}/graphql (GraphiQL in a browser)"
+    );
+    let digest = match &opts.mail.smtp_url {
+        Some(url) => {
+            let public = opts
+                .mail
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            let service =
+                crate::digest::service::DigestService::new(url, &opts.mail.mail_from, &public)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+            tracing::info!(public_url = %public, "email digests are on");
+            Some(std::sync::Arc::new(service))
+        }
+        None => {
+            tracing::info!("email digests are off (no PAPERGRAPH_SMTP_URL); feeds need none");
+            None
+        }
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let gate = std::sync::Arc::new(crate::sync::leader::SyncGate::default());
+    let admin = match opts.admin_token.as_deref().map(str::trim) {
+        Some(token) if token.len() >= 16 => {
+            let upstream = std::sync::Arc::new(crate::sync::upstream::Upstream::new(
+                crate::sync::upstream::UpstreamConfig::from(&opts.upstream),
+            )?);
+            crate::graphql::admin::Admin(Some(std::sync::Arc::new(
+                crate::graphql::admin::AdminContext::new(
+                    token,
+                    crate::sync::leader::Requests::new(
+                        upstream,
+                        gate.clone(),
+                        crate::sync::worker::Stop::on(stop_rx.clone()),
+                    ),
+                ),
+            )))
+        }
+        Some(_) => anyhow::bail!(
+            "PAPERGRAPH_ADMIN_TOKEN is too short to be secret; use at least 16 random characters (e.g. `openssl rand -hex 24`)"
+        ),
+        None => crate::graphql::admin::Admin::default(),
+    };
+    let http = HttpOptions {
+        admin,
+        graphiql: opts.graphiql,
+        response_cache_bytes: opts.response_cache_mb << 20,
+        digest,
+        cors_origins: opts
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().to_string())
+            .filter(|o| !o.is_empty())
+            .collect(),
+        introspection: opts.introspection,
+        request_timeout: std::time::Duration::from_secs(opts.request_timeout_secs.max(1)),
+        rate_limit: (opts.rate_limit_cost > 0).then(|| crate::config::RateLimitOptions {
+            budget: opts.rate_limit_cost,
+            window: std::time::Duration::from_secs(opts.rate_limit_window_secs.max(1)),
+            api_keys: opts
+                .api_keys
+                .iter()
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect(),
+            key_budget: opts.api_key_cost,
+            trusted_proxies: opts.trusted_proxies.clone(),
+        }),
+        db_stats: Some(db_stats),
+    };
+    let state = state(db.clone(), &http);
+    let digests = http.digest.clone().map(|service| {
+        tokio::spawn(crate::digest::delivery::run(
+            db.clone(),
+            state.search.clone(),
+            service,
+            crate::digest::delivery::Schedule::from(&opts.digest),
+            std::time::Duration::from_secs(opts.digest.digest_check_secs.max(1)),
+            stop_rx.clone(),
+        ))
+    });
+    let worker = if opts.sync && !opts.demo {
+        let upstream = std::sync::Arc::new(crate::sync::upstream::Upstream::new(
+            crate::sync::upstream::UpstreamConfig::from(&opts.upstream),
+        )?);
+        let schedule = crate::sync::scheduler::Schedule {
+            interval: std::time::Duration::from_secs(opts.sync_interval_secs.max(1)),
+            backfill_days: opts.backfill_days,
+            refresh_days: opts.refresh_days,
+        };
+        let stop = crate::sync::worker::Stop::on(stop_rx);
+        Some(tokio::spawn(crate::sync::scheduler::run(
+            db.clone(),
+            upstream,
+            schedule,
+            gate.clone(),
+            stop,
+        )))
+    } else {
+        None
+    };
+    // SIGTERM / Ctrl-C: stop accepting, close websockets with a close frame, stop the worker
+    // and the digest scheduler at a safe point, let in-flight requests finish; exit within the
+    // grace period whatever is left.
+    let grace = std::time::Duration::from_secs(opts.shutdown_grace_secs);
+    let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
+    let closing = state.closing.clone();
+    let mut sockets = state.open_sockets.subscribe();
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: finishing in-flight requests"
+        );
+        closing.send_replace(true);
+        let _ = stop_tx.send(true);
+        let _ = signalled_tx.send(true);
+    };
+    let server = serve(listener, crate::http::router(state), shutdown);
+    let deadline = async {
+        let _ = signalled.wait_for(|s| *s).await;
+        let at = tokio::time::Instant::now() + grace;
+        tokio::time::sleep_until(at).await;
+    };
+    let finish = async {
+        let served = server.await;
+        // Websockets left the HTTP server when they upgraded: wait for their close frames.
+        let _ = sockets.wait_for(|n| *n == 0).await;
+        if let Some(worker) = worker
+            && let Err(e) = worker.await
+        {
+            tracing::error!(error = %e, "the sync worker ended abnormally");
+        }
+        // A requested sync (admin) stops between days too; its last day commits first.
+        gate.idle().await;
+        if let Some(digests) = digests
+            && let Err(e) = digests.await
+        {
+            tracing::error!(error = %e, "the digest scheduler ended abnormally");
+        }
+        served
+    };
+    tokio::select! {
+        r = finish => r?,
+        () = deadline => tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "the grace period ended before everything finished; exiting (an interrupted sync day rolls back)"
+        ),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::loopback_without_sslmode as plain;
