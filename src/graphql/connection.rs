@@ -224,7 +224,7 @@ pub struct Reading {
 
 /// The fields of `Paper` that the columns of `PaperColumns::Listed` answer (the relations read
 /// their own rows by the keys among them).
-pub(super) const LISTED_FIELDS: &[&str] = &[
+pub const LISTED_FIELDS: &[&str] = &[
     "__typename",
     "id",
     "arxivId",
