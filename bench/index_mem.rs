@@ -6,7 +6,7 @@
 //!
 //! Prints the process's RSS after the build and after the index is dropped (what the index
 //! costs the process), and the bytes each part of the index holds.
-use papergraph::repo::search_index::{DocText, Index};
+use papergraph::search::index::{DocText, Index};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -203,7 +203,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
             .options()
             .get_max_connections(),
     };
-    let search = crate::repo::search::SearchEngine::new(db.clone());
+    let search = crate::search::SearchEngine::new(db.clone());
     let health = Arc::new(crate::repo::health::DbHealth::default());
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(health.clone().watch(db.clone()));

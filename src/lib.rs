@@ -16,5 +16,6 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod repo;
+pub mod search;
 pub mod sync;
 pub mod window;

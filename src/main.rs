@@ -171,7 +171,7 @@ async fn digest_send(db_opts: DbOpts, opts: DigestSendOpts) -> anyhow::Result<()
             "sending digests needs PAPERGRAPH_SMTP_URL (or --smtp-url); use --dry-run to see what would be sent"
         ),
     };
-    let engine = papergraph::repo::search::SearchEngine::new(db.clone());
+    let engine = papergraph::search::SearchEngine::new(db.clone());
     engine.current().await?;
     let sender = Sender {
         mailer: service.as_ref().map(|s| &s.mailer),

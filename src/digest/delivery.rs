@@ -20,8 +20,8 @@ use super::mailer::{self, Mailer};
 use super::{Frequency, StoredInterests};
 use crate::entities::digest_subscription as sub;
 use crate::repo::deliveries;
-use crate::repo::search::SearchEngine;
 use crate::repo::subscriptions::new_token;
+use crate::search::SearchEngine;
 
 /// Sends of one digest before it is given up.
 pub const MAX_ATTEMPTS: i32 = 5;

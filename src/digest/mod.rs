@@ -13,7 +13,7 @@ use crate::domain::search::SearchQuery;
 use crate::entities::paper;
 use crate::repo::keyset::Slice;
 use crate::repo::papers::{self, PaperCriteria, Sort, SortField};
-use crate::repo::search::{self, SearchEngine};
+use crate::search::{self, SearchEngine};
 
 /// Interests in one digest, at most this many of each kind.
 pub const MAX_INTERESTS: usize = 10;

@@ -9,7 +9,7 @@ use super::paper::Paper;
 use super::scalars::Date;
 use crate::digest::{self, Frequency, Interests, StoredInterests};
 use crate::error::{ApiResult, AppError, Code, coded};
-use crate::repo::search::SearchEngine;
+use crate::search::SearchEngine;
 
 /// How often a digest is sent.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]

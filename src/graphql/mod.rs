@@ -72,7 +72,7 @@ fn planned_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 pub fn build_schema(
     db: DatabaseConnection,
     direct: Option<Arc<crate::repo::direct::Direct>>,
-    search: Arc<crate::repo::search::SearchEngine>,
+    search: Arc<crate::search::SearchEngine>,
     digest: Option<Arc<crate::digest::service::DigestService>>,
     bus: Arc<crate::live::Bus>,
     introspection: bool,

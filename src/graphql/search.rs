@@ -14,7 +14,7 @@ use crate::entities::paper;
 use crate::error::{ApiResult, AppError};
 use crate::repo::cursor::{Cursor, SortKey};
 use crate::repo::papers::PaperCriteria;
-use crate::repo::search::{self, After};
+use crate::search::{self, After};
 
 #[derive(Default)]
 pub struct SearchQueryRoot;

@@ -170,7 +170,7 @@ async fn papers_of(state: &AppState, r: &Request) -> Result<Vec<paper::Model>, s
     match &r.query {
         Some(q) => {
             let (hits, _) =
-                crate::repo::search::hits(&state.search, q, &r.criteria, None, r.limit).await?;
+                crate::search::hits(&state.search, q, &r.criteria, None, r.limit).await?;
             let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
             papers::by_ids(&state.db, &ids).await
         }

@@ -15,7 +15,7 @@ pub struct AppState {
     pub graphiql: bool,
     pub cache: Arc<ResponseCache>,
     /// The keyword search index (shared with the schema).
-    pub search: Arc<crate::repo::search::SearchEngine>,
+    pub search: Arc<crate::search::SearchEngine>,
     /// Paper events for this server's GraphQL subscriptions.
     pub bus: Arc<crate::live::Bus>,
     /// Turns true when the server begins to shut down: websockets close with a close frame.

@@ -503,7 +503,7 @@ async fn write_papers<C: ConnectionTrait>(
             .filter_map(|a| paper_ids.get(*a).copied()),
     );
     let reindex: Vec<i64> = reindex.into_iter().collect();
-    super::search::record_changes(txn, &reindex).await?;
+    super::search_source::record_changes(txn, &reindex).await?;
 
     let snapshots: Vec<upvote_snapshot::ActiveModel> = papers
         .iter()

@@ -6,8 +6,8 @@ use papergraph::digest::StoredInterests;
 use papergraph::digest::delivery::{self, MAX_ATTEMPTS, Schedule, Sender};
 use papergraph::digest::mailer::Mailer;
 use papergraph::entities::{digest_delivery, digest_subscription};
-use papergraph::repo::search::SearchEngine;
 use papergraph::repo::subscriptions;
+use papergraph::search::SearchEngine;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 

@@ -12,7 +12,16 @@ const Q: &str = "query($n: Int) { papers(first: $n, orderBy: {field: UPVOTES}) {
   similar(first: 2) { score paper { arxivId } } } } }";
 
 async fn statements_for(app: &TestApp, n: i64) -> u64 {
-    let before = app.stats.statements();
+    // Statements other tasks run after a write (telling other servers about it) land first.
+    let mut before = app.stats.statements();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now = app.stats.statements();
+        if now == before {
+            break;
+        }
+        before = now;
+    }
     let d = app.data(Q, json!({ "n": n })).await;
     assert_eq!(d["papers"]["nodes"].as_array().unwrap().len() as i64, n);
     app.stats.statements() - before

@@ -40,6 +40,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use crate::domain::search::{Atom, SearchQuery};
+pub use crate::repo::search_source::DocText;
 
 /// The indexed fields, in slot order, by their GraphQL names (`SearchHighlight.field`).
 pub const FIELDS: [&str; 4] = ["title", "abstract", "authors", "aiKeywords"];
@@ -60,14 +61,6 @@ const LAST: Pos = 1 << 15;
 /// The one position stored for a posting whose positions all lie past [`MAX_INDEX`]: an index no
 /// phrase can reach.
 const NO_POSITION: Pos = INDEX_BITS as Pos;
-
-/// The searchable text of one paper.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DocText {
-    pub paper_id: i64,
-    /// Title, abstract, author names (", "-separated), AI keywords (", "-separated).
-    pub fields: [String; 4],
-}
 
 fn stemmer() -> &'static Stemmer {
     static STEMMER: OnceLock<Stemmer> = OnceLock::new();
@@ -950,7 +943,7 @@ impl<'a> Part<'a> {
     }
 }
 
-/// The in-memory index. Not synchronised: `repo::search` wraps it in a lock.
+/// The in-memory index. Not synchronised: `crate::search` wraps it in a lock.
 ///
 /// Papers get slots in the order they are indexed; the slots are cut into segments of
 /// [`SEGMENT_PAPERS`]. New papers go to the open segment, whose lists grow; a full one is

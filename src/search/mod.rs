@@ -1,21 +1,23 @@
-//! Ranked keyword search over the in-memory index of `search_index`, kept in step with the
+//! Ranked keyword search over the in-memory index (`index`), kept in step with the
 //! database through `search_changes`: the importer records, in its own transaction, every paper
 //! whose searchable text (title, abstract, authors, AI keywords) it wrote, under a sequence
 //! number that only grows; each server applies the rows after the last number it applied
 //! whenever the data generation moved (a write here, or one seen from another process), before
 //! it answers a search. A page is read in two steps: the ranked ids, then the highlights of
 //! those ids only, computed from their stored text.
-use std::collections::{HashMap, HashSet};
+pub mod index;
+
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QuerySelect, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
-use super::papers::PaperCriteria;
-use super::search_index::{DocText, FIELDS, Index, TopK, fold, stem, words};
 use crate::domain::search::{Atom, SearchQuery};
-use crate::entities::paper;
+use crate::repo::papers::PaperCriteria;
+use crate::repo::search_source::{self as source, DocText};
+use index::{FIELDS, Index, TopK, fold, stem, words};
 
 /// Marks around matched words in fragments, replaced after HTML escaping (private-use code
 /// points, which never occur in paper text).
@@ -102,16 +104,15 @@ impl SearchEngine {
         // ever recorded (a row each, all held at once). The last change is read before them: a
         // paper written meanwhile is read again on the next call.
         let bulk = if first {
-            let last =
-                super::scalar(&self.db, "SELECT COALESCE(MAX(seq), 0) FROM search_changes").await?;
-            let papers = super::scalar(&self.db, "SELECT COUNT(*) FROM papers").await?;
+            let last = source::last_change(&self.db).await?;
+            let papers = source::paper_count(&self.db).await?;
             (papers >= 1_000).then_some((last, papers as usize))
         } else {
             None
         };
         let (applied_now, last) = match bulk {
             Some((last, papers)) => {
-                let reader = build_reader(&self.db).await;
+                let reader = source::sqlite_reader(&self.db).await;
                 let index = build_apart(reader.as_ref().unwrap_or(&self.db), papers).await;
                 if let Some(reader) = reader {
                     let _ = reader.close().await;
@@ -141,28 +142,9 @@ impl SearchEngine {
     /// Applies the changes recorded after `after` to the index in place; returns how many
     /// papers it applied and the last change's number.
     async fn apply_changes(&self, after: i64) -> Result<(usize, i64), DbErr> {
-        let backend = self.db.get_database_backend();
-        let rows = self
-            .db
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                match backend {
-                    DbBackend::Postgres => {
-                        "SELECT paper_id, seq FROM search_changes WHERE seq > $1 ORDER BY seq"
-                    }
-                    _ => "SELECT paper_id, seq FROM search_changes WHERE seq > ? ORDER BY seq",
-                },
-                [after.into()],
-            ))
-            .await?;
-        let mut changed = Vec::with_capacity(rows.len());
-        let mut last = after;
-        for r in rows {
-            changed.push(r.try_get_by_index::<i64>(0)?);
-            last = last.max(r.try_get_by_index::<i64>(1)?);
-        }
+        let (changed, last) = source::changes_after(&self.db, after).await?;
         for chunk in changed.chunks(1_000) {
-            let docs = load_texts(&self.db, chunk).await?;
+            let docs = source::load_texts(&self.db, chunk).await?;
             let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
             for id in chunk {
                 index.apply(*id, docs.get(id));
@@ -188,7 +170,7 @@ impl SearchEngine {
         limit: usize,
     ) -> Result<(Vec<Hit>, usize), DbErr> {
         self.current().await?;
-        let allowed = allowed_ids(&self.db, criteria).await?;
+        let allowed = source::allowed_ids(&self.db, criteria).await?;
         let index = self.read();
         let filter = allowed.as_ref().map(|set| move |id: i64| set.contains(&id));
         let mut top = TopK::new(after.map(|a| (a.score, a.paper_id)), limit);
@@ -207,43 +189,6 @@ impl SearchEngine {
     }
 }
 
-/// The ids a filter allows, or `None` when there is no filter.
-async fn allowed_ids(
-    db: &DatabaseConnection,
-    criteria: &PaperCriteria,
-) -> Result<Option<HashSet<i64>>, DbErr> {
-    use sea_orm::{EntityTrait, QueryFilter};
-    if *criteria == PaperCriteria::default() {
-        return Ok(None);
-    }
-    let ids: Vec<i64> = paper::Entity::find()
-        .select_only()
-        .column(paper::Column::Id)
-        .filter(criteria.condition())
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(Some(ids.into_iter().collect()))
-}
-
-/// On SQLite, a pool of one connection of its own for the first build to read the papers' texts
-/// through, to close after it (`None`: read through the pool): sqlx runs each SQLite connection
-/// on a thread of its own, which allocates every row it reads, and a pooled connection's thread
-/// would keep the memory of the 100,000 texts it read (freed by other threads) while it idles.
-async fn build_reader(db: &DatabaseConnection) -> Option<DatabaseConnection> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return None;
-    }
-    let opts = db.get_sqlite_connection_pool().connect_options();
-    let pool = sea_orm::sqlx::pool::PoolOptions::<sea_orm::sqlx::Sqlite>::new()
-        .max_connections(1)
-        .connect_with((*opts).clone())
-        .await
-        .map_err(|e| tracing::debug!(error = %e, "reading the first build through the pool"))
-        .ok()?;
-    Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
-}
-
 /// Builds an index of the given papers on a thread of its own, fed by this task: the first
 /// build tokenises and stems every paper (5-7 s of CPU on 100,000 papers), which would otherwise
 /// hold one of the runtime's worker threads and the requests queued on it.
@@ -256,7 +201,7 @@ async fn build_apart<C: ConnectionTrait>(db: &C, papers: usize) -> Result<Index,
         .map_err(|e| DbErr::Custom(format!("could not start the search index builder: {e}")))?;
     let mut after = i64::MIN;
     loop {
-        let docs = load_text_page(db, after, 1_000).await?;
+        let docs = source::load_text_page(db, after, 1_000).await?;
         let Some(last) = docs.last() else {
             break;
         };
@@ -273,102 +218,6 @@ async fn build_apart<C: ConnectionTrait>(db: &C, papers: usize) -> Result<Index,
         .await
         .map_err(|e| DbErr::Custom(format!("the search index builder was lost: {e}")))?
         .map_err(|_| DbErr::Custom("the search index builder panicked".into()))
-}
-
-/// The searchable text of the given papers, by id (papers that do not exist are left out).
-async fn load_texts<C: ConnectionTrait>(
-    db: &C,
-    paper_ids: &[i64],
-) -> Result<HashMap<i64, DocText>, DbErr> {
-    if paper_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let ids = paper_ids
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let docs = read_texts(db, &format!("p.id IN ({ids})")).await?;
-    Ok(docs.into_iter().map(|d| (d.paper_id, d)).collect())
-}
-
-/// The searchable text of at most `limit` papers with ids above `after`, in id order.
-async fn load_text_page<C: ConnectionTrait>(
-    db: &C,
-    after: i64,
-    limit: usize,
-) -> Result<Vec<DocText>, DbErr> {
-    read_texts(db, &format!("p.id > {after} ORDER BY p.id LIMIT {limit}")).await
-}
-
-/// The searchable text of the papers `rest` (a condition on `p`, and any order and limit) picks.
-async fn read_texts<C: ConnectionTrait>(db: &C, rest: &str) -> Result<Vec<DocText>, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => format!(
-            "SELECT p.id, p.title, COALESCE(p.abstract, ''),
-               COALESCE((SELECT string_agg(pa.name, ', ' ORDER BY pa.position)
-                   FROM paper_authors pa WHERE pa.paper_id = p.id), ''),
-               CASE WHEN json_typeof(p.ai_keywords) = 'array' THEN COALESCE((SELECT string_agg(k, ', ')
-                   FROM json_array_elements_text(p.ai_keywords) AS k), '') ELSE '' END
-             FROM papers p WHERE {rest}"
-        ),
-        _ => format!(
-            "SELECT p.id, p.title, COALESCE(p.abstract, ''),
-               COALESCE((SELECT group_concat(name, ', ') FROM (SELECT pa.name FROM paper_authors pa
-                   WHERE pa.paper_id = p.id ORDER BY pa.position)), ''),
-               CASE WHEN json_type(p.ai_keywords) = 'array' THEN COALESCE((SELECT group_concat(value, ', ')
-                   FROM json_each(p.ai_keywords)), '') ELSE '' END
-             FROM papers p WHERE {rest}"
-        ),
-    };
-    let rows = db
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id: i64 = r.try_get_by_index(0)?;
-        out.push(DocText {
-            paper_id: id,
-            fields: [
-                r.try_get_by_index(1)?,
-                r.try_get_by_index(2)?,
-                r.try_get_by_index(3)?,
-                r.try_get_by_index(4)?,
-            ],
-        });
-    }
-    Ok(out)
-}
-
-/// Records, in the writer's transaction, that these papers' searchable text changed.
-pub async fn record_changes<C: ConnectionTrait>(db: &C, paper_ids: &[i64]) -> Result<(), DbErr> {
-    if paper_ids.is_empty() {
-        return Ok(());
-    }
-    let backend = db.get_database_backend();
-    if backend == DbBackend::Postgres {
-        // Writers take numbers one after the other and keep them until they commit, so a
-        // reader never sees a number while a smaller one is still uncommitted (plain reads
-        // are not blocked).
-        db.execute_unprepared("LOCK TABLE search_changes IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
-    }
-    for chunk in paper_ids.chunks(500) {
-        let ids = chunk
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        db.execute_unprepared(&format!(
-            "INSERT INTO search_changes (paper_id, seq)
-             SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM search_changes)
-             FROM papers WHERE id IN ({ids})
-             ON CONFLICT (paper_id) DO UPDATE SET seq = excluded.seq"
-        ))
-        .await?;
-    }
-    Ok(())
 }
 
 /// The page of hits after `after` (best first: score descending, then id ascending), `limit`
@@ -424,7 +273,7 @@ impl Marker {
     }
 
     /// Which words of `ws` are marked.
-    fn marks(&self, ws: &[super::search_index::Word]) -> Vec<bool> {
+    fn marks(&self, ws: &[index::Word]) -> Vec<bool> {
         let mut marked: Vec<bool> = ws
             .iter()
             .map(|w| {
@@ -457,13 +306,7 @@ impl Marker {
 }
 
 /// `text[from..to]` with the marked words (inside that range) wrapped, escaped and marked up.
-fn fragment(
-    text: &str,
-    ws: &[super::search_index::Word],
-    marked: &[bool],
-    from: usize,
-    to: usize,
-) -> String {
+fn fragment(text: &str, ws: &[index::Word], marked: &[bool], from: usize, to: usize) -> String {
     let mut out = String::with_capacity(to - from + 16);
     let mut at = from;
     for (w, m) in ws.iter().zip(marked) {
