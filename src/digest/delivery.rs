@@ -18,7 +18,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use super::mailer::{self, Mailer};
 use super::{Frequency, StoredInterests};
-use crate::entities::digest_subscription as sub;
+use crate::entities::{digest_delivery as delivery, digest_subscription as sub};
 use crate::repo::deliveries;
 use crate::repo::subscriptions::new_token;
 use crate::search::SearchEngine;
@@ -186,7 +186,10 @@ pub async fn run_due(
         for s in subs {
             let retry = match done.get(&s.id) {
                 None => false,
-                Some(d) if d.status == "retry" && d.next_attempt_at.is_some_and(|t| t <= now) => {
+                Some(d)
+                    if d.status == delivery::Status::Retry
+                        && d.next_attempt_at.is_some_and(|t| t <= now) =>
+                {
                     true
                 }
                 Some(_) => continue,
@@ -235,7 +238,15 @@ async fn deliver(
         Err(e) => {
             tracing::error!(subscription = s.id, error = %e, "a stored subscription has unusable interests; its digest is skipped");
             if !dry_run {
-                deliveries::record(db, s.id, &due.period, "failed", now, Some(e)).await?;
+                deliveries::record(
+                    db,
+                    s.id,
+                    &due.period,
+                    delivery::Status::Failed,
+                    now,
+                    Some(e),
+                )
+                .await?;
             }
             report.failed += 1;
             return Ok(());
@@ -244,7 +255,7 @@ async fn deliver(
     let papers = super::build(db, engine, &interests, due.from, due.to).await?;
     if papers.is_empty() {
         if !dry_run {
-            deliveries::record(db, s.id, &due.period, "empty", now, None).await?;
+            deliveries::record(db, s.id, &due.period, delivery::Status::Empty, now, None).await?;
         }
         report.empty += 1;
         return Ok(());
@@ -294,7 +305,7 @@ async fn deliver(
         Ok(()) => {
             let n = i32::try_from(papers.len()).unwrap_or(i32::MAX);
             deliveries::update(db, &key, |a| {
-                a.status = Set("sent".into());
+                a.status = Set(delivery::Status::Sent);
                 a.sent_at = Set(Some(now));
                 a.error = Set(None);
                 a.next_attempt_at = Set(None);
@@ -314,7 +325,7 @@ async fn deliver(
             tracing::error!(subscription = s.id, period = %due.period, attempts = attempt, error = %e,
                 "digest not delivered after every retry; giving up (check PAPERGRAPH_SMTP_URL and the relay's logs)");
             deliveries::update(db, &key, |a| {
-                a.status = Set("failed".into());
+                a.status = Set(delivery::Status::Failed);
                 a.error = Set(Some(e.clone()));
                 a.next_attempt_at = Set(None);
             })
@@ -326,7 +337,7 @@ async fn deliver(
             tracing::warn!(subscription = s.id, period = %due.period, attempt, next_attempt = %next, error = %e,
                 "digest not delivered; it will be retried");
             deliveries::update(db, &key, |a| {
-                a.status = Set("retry".into());
+                a.status = Set(delivery::Status::Retry);
                 a.error = Set(Some(e.clone()));
                 a.next_attempt_at = Set(Some(next));
             })

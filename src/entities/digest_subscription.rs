@@ -14,8 +14,7 @@ pub struct Model {
     pub frequency: String,
     /// JSON: `{"keywords": [...], "authors": [...], "minUpvotes": n, "maxPapers": n}`.
     pub interests: String,
-    /// `pending` (waiting for confirmation), `active` or `unsubscribed`.
-    pub status: String,
+    pub status: Status,
     pub confirm_token_hash: Option<String>,
     pub confirm_expires_at: Option<DateTimeUtc>,
     pub manage_token_hash: Option<String>,
@@ -24,6 +23,37 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub confirmed_at: Option<DateTimeUtc>,
+}
+
+/// Where a subscription stands (stored as its word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Status {
+    /// Waiting for its confirmation link.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Confirmed: digests go out.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Ended; its manage token no longer works.
+    #[sea_orm(string_value = "unsubscribed")]
+    Unsubscribed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Active => "active",
+            Status::Unsubscribed => "unsubscribed",
+        }
+    }
+}
+
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

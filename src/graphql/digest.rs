@@ -282,7 +282,7 @@ fn view(
     };
     Ok(DigestSubscription {
         email: m.email.clone(),
-        status: m.status.clone(),
+        status: m.status.as_str().to_string(),
         frequency: frequency.into(),
         keywords: i.keywords,
         authors: i.authors,

@@ -19,7 +19,7 @@ pub async fn active_subscriptions(
     frequency: &str,
 ) -> Result<Vec<sub::Model>, DbErr> {
     sub::Entity::find()
-        .filter(sub::Column::Status.eq("active"))
+        .filter(sub::Column::Status.eq(sub::Status::Active))
         .filter(sub::Column::Frequency.eq(frequency))
         .all(db)
         .await
@@ -31,7 +31,7 @@ pub async fn active_subscriptions_not_of(
     known: &[&str],
 ) -> Result<Vec<sub::Model>, DbErr> {
     sub::Entity::find()
-        .filter(sub::Column::Status.eq("active"))
+        .filter(sub::Column::Status.eq(sub::Status::Active))
         .filter(sub::Column::Frequency.is_not_in(known.iter().copied()))
         .all(db)
         .await
@@ -62,12 +62,15 @@ pub async fn day_synced(db: &DatabaseConnection, day: NaiveDate) -> Result<bool,
 /// Claims made before `stale` and still `sending` become `interrupted`; how many.
 pub async fn mark_interrupted(db: &DatabaseConnection, stale: DateTime<Utc>) -> Result<u32, DbErr> {
     let r = delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, Expr::value("interrupted"))
+        .col_expr(
+            delivery::Column::Status,
+            Expr::value(delivery::Status::Interrupted.as_str()),
+        )
         .col_expr(
             delivery::Column::Error,
             Expr::value("the process stopped between claim and send; not resent (at most once)"),
         )
-        .filter(delivery::Column::Status.eq("sending"))
+        .filter(delivery::Column::Status.eq(delivery::Status::Sending))
         .filter(delivery::Column::ClaimedAt.lt(stale))
         .exec(db)
         .await?;
@@ -79,7 +82,7 @@ pub async fn record(
     db: &DatabaseConnection,
     subscription_id: i64,
     period: &str,
-    status: &str,
+    status: delivery::Status,
     now: DateTime<Utc>,
     error: Option<String>,
 ) -> Result<(), DbErr> {
@@ -93,13 +96,13 @@ pub async fn record(
 fn new_row(
     subscription_id: i64,
     period: &str,
-    status: &str,
+    status: delivery::Status,
     now: DateTime<Utc>,
 ) -> delivery::ActiveModel {
     delivery::ActiveModel {
         subscription_id: Set(subscription_id),
         period: Set(period.to_string()),
-        status: Set(status.to_string()),
+        status: Set(status),
         attempts: Set(0),
         claimed_at: Set(now),
         sent_at: Set(None),
@@ -141,13 +144,16 @@ pub async fn claim(
     retry: bool,
 ) -> Result<Option<i32>, DbErr> {
     if !retry {
-        let mut row = new_row(subscription_id, period, "sending", now);
+        let mut row = new_row(subscription_id, period, delivery::Status::Sending, now);
         row.attempts = Set(1);
         row.unsubscribe_token_hash = Set(Some(token_hash.to_string()));
         return Ok(insert_if_absent(db, row).await?.then_some(1));
     }
     let r = delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, Expr::value("sending"))
+        .col_expr(
+            delivery::Column::Status,
+            Expr::value(delivery::Status::Sending.as_str()),
+        )
         .col_expr(delivery::Column::ClaimedAt, Expr::value(now))
         .col_expr(
             delivery::Column::Attempts,
@@ -159,7 +165,7 @@ pub async fn claim(
         )
         .filter(delivery::Column::SubscriptionId.eq(subscription_id))
         .filter(delivery::Column::Period.eq(period))
-        .filter(delivery::Column::Status.eq("retry"))
+        .filter(delivery::Column::Status.eq(delivery::Status::Retry))
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .exec(db)
         .await?;

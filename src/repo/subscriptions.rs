@@ -84,7 +84,7 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
     };
     let mail = match existing {
         Some(m) if recently(&m) => Mail::None,
-        Some(m) if m.status == "active" => {
+        Some(m) if m.status == sub::Status::Active => {
             let (token, hash) = new_token()?;
             let mut a: sub::ActiveModel = m.into();
             a.manage_token_hash = Set(Some(hash));
@@ -112,7 +112,7 @@ pub async fn subscribe<C: ConnectionTrait + TransactionTrait>(
             a.email = Set(email.to_string());
             a.frequency = Set(frequency.to_string());
             a.interests = Set(interests.to_string());
-            a.status = Set("pending".into());
+            a.status = Set(sub::Status::Pending);
             a.confirm_token_hash = Set(Some(hash));
             a.confirm_expires_at = Set(Some(now + Duration::hours(CONFIRM_TTL_HOURS)));
             a.last_mail_at = Set(Some(now));
@@ -148,7 +148,7 @@ pub async fn confirm<C: ConnectionTrait + TransactionTrait>(
     }
     let (manage, hash) = new_token()?;
     let mut a: sub::ActiveModel = m.into();
-    a.status = Set("active".into());
+    a.status = Set(sub::Status::Active);
     a.confirm_token_hash = Set(None);
     a.confirm_expires_at = Set(None);
     a.manage_token_hash = Set(Some(hash));
@@ -166,7 +166,7 @@ pub async fn by_manage_token<C: ConnectionTrait>(
 ) -> Result<Result<Model, TokenError>, DbErr> {
     Ok(sub::Entity::find()
         .filter(sub::Column::ManageTokenHash.eq(hash_token(token)))
-        .filter(sub::Column::Status.eq("active"))
+        .filter(sub::Column::Status.eq(sub::Status::Active))
         .one(db)
         .await?
         .ok_or(TokenError::Invalid))
@@ -206,7 +206,7 @@ pub async fn unsubscribe<C: ConnectionTrait + TransactionTrait>(
         Err(e) => return Ok(Err(e)),
     };
     let mut a: sub::ActiveModel = m.into();
-    a.status = Set("unsubscribed".into());
+    a.status = Set(sub::Status::Unsubscribed);
     a.manage_token_hash = Set(None);
     a.updated_at = Set(now);
     a.update(&*txn).await?;
@@ -225,11 +225,11 @@ pub async fn unsubscribe_by_link<C: ConnectionTrait + TransactionTrait>(
     let Some(m) = sub::Entity::find_by_id(subscription_id).one(&*txn).await? else {
         return Ok(None);
     };
-    if m.status != "active" {
+    if m.status != sub::Status::Active {
         return Ok(Some(m));
     }
     let mut a: sub::ActiveModel = m.into();
-    a.status = Set("unsubscribed".into());
+    a.status = Set(sub::Status::Unsubscribed);
     a.manage_token_hash = Set(None);
     a.updated_at = Set(now);
     let m = a.update(&*txn).await?;

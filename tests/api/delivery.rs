@@ -296,7 +296,7 @@ async fn a_refused_send_is_retried_with_backoff_and_an_interrupted_one_is_never_
     digest_delivery::ActiveModel {
         subscription_id: Set(cy),
         period: Set(period.into()),
-        status: Set("sending".into()),
+        status: Set(digest_delivery::Status::Sending),
         attempts: Set(1),
         claimed_at: Set(t0),
         sent_at: Set(None),
