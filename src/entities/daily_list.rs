@@ -9,8 +9,7 @@ pub struct Model {
     pub fetched_at: DateTimeUtc,
     pub paper_count: i32,
     pub content_hash: Option<String>,
-    /// `ok` or `failed`.
-    pub status: String,
+    pub status: Status,
     pub error: Option<String>,
     pub attempts: i32,
     /// Where the list came from: `api`, `html` or `file`.
@@ -18,6 +17,37 @@ pub struct Model {
     /// SHA-256 of the API's response bodies for this day when they were stored in full (status
     /// `ok`, no detail pages needed): the same bytes again mean the same list, without parsing.
     pub body_hash: Option<String>,
+}
+
+/// How a day's last fetch went (stored as its word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Status {
+    /// Stored in full.
+    #[sea_orm(string_value = "ok")]
+    Ok,
+    /// The fetch or its parse failed; retried by later passes.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Only the figures of its page's visible cards; fetched again for its full data.
+    #[sea_orm(string_value = "partial")]
+    Partial,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Partial => "partial",
+        }
+    }
+}
+
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,14 +9,48 @@ pub struct Model {
     pub kind: String,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
-    /// `running`, `ok`, `partial` or `failed`.
-    pub status: String,
+    pub status: Status,
     pub days_total: i32,
     pub days_ok: i32,
     pub days_failed: i32,
     pub papers_added: i32,
     pub papers_updated: i32,
     pub error: Option<String>,
+}
+
+/// How a run went (stored as its word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Status {
+    /// Not finished.
+    #[sea_orm(string_value = "running")]
+    Running,
+    /// Every day stored.
+    #[sea_orm(string_value = "ok")]
+    Ok,
+    /// Some days stored, some failed or stored from their cards only.
+    #[sea_orm(string_value = "partial")]
+    Partial,
+    /// No day stored.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Ok => "ok",
+            Status::Partial => "partial",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -349,7 +349,7 @@ impl From<daily_list::Model> for DailyListState {
     fn from(d: daily_list::Model) -> Self {
         Self {
             date: Date(d.date),
-            status: d.status,
+            status: d.status.as_str().to_string(),
             fetched_at: DateTime(d.fetched_at),
             paper_count: d.paper_count,
             attempts: d.attempts,
@@ -400,7 +400,7 @@ impl From<crate::entities::sync_run::Model> for SyncRun {
     fn from(r: crate::entities::sync_run::Model) -> Self {
         Self {
             kind: r.kind,
-            status: r.status,
+            status: r.status.as_str().to_string(),
             started_at: DateTime(r.started_at),
             finished_at: r.finished_at.map(DateTime),
             days_total: r.days_total,

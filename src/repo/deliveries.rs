@@ -56,7 +56,7 @@ pub async fn day_synced(db: &DatabaseConnection, day: NaiveDate) -> Result<bool,
     Ok(daily_list::Entity::find_by_id(day)
         .one(db)
         .await?
-        .is_some_and(|d| d.status != "failed"))
+        .is_some_and(|d| d.status != daily_list::Status::Failed))
 }
 
 /// Claims made before `stale` and still `sending` become `interrupted`; how many.

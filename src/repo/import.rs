@@ -82,7 +82,7 @@ pub async fn stored_body_hashes<C: ConnectionTrait>(
         .column(D::Date)
         .column(D::BodyHash)
         .filter(D::Date.between(from, to))
-        .filter(D::Status.eq("ok"))
+        .filter(D::Status.eq(daily_list::Status::Ok))
         .filter(D::BodyHash.is_not_null())
         .into_tuple()
         .all(db)
@@ -126,7 +126,7 @@ where
     let txn = crate::repo::begin_write(db).await?;
     let previous = daily_list::Entity::find_by_id(date).one(&*txn).await?;
     if let Some(prev) = &previous
-        && prev.status == "ok"
+        && prev.status == daily_list::Status::Ok
         && prev.content_hash.as_deref() == Some(hash.as_str())
     {
         txn.rollback().await?;
@@ -146,7 +146,7 @@ where
         fetched_at: Set(fetched_at),
         paper_count: Set(papers.len() as i32),
         content_hash: Set(Some(hash)),
-        status: Set("ok".into()),
+        status: Set(daily_list::Status::Ok),
         error: Set(None),
         attempts: Set(previous.map(|p| p.attempts).unwrap_or(0) + 1),
         source: Set(source.as_str().into()),
@@ -267,7 +267,7 @@ where
         )),
         // No hash: the next full list is written whatever it holds.
         content_hash: Set(None),
-        status: Set("partial".into()),
+        status: Set(daily_list::Status::Partial),
         error: Set(Some(format!(
             "the page had no data island; upvotes taken from its {} visible cards, {} new papers \
              completed from their detail pages, {missing} not available; the day will be fetched \
@@ -972,7 +972,7 @@ pub async fn record_failed_day<C: ConnectionTrait>(
         fetched_at: Set(at),
         paper_count: Set(previous.as_ref().map(|p| p.paper_count).unwrap_or(0)),
         content_hash: Set(previous.as_ref().and_then(|p| p.content_hash.clone())),
-        status: Set("failed".into()),
+        status: Set(daily_list::Status::Failed),
         error: Set(Some(error.chars().take(2000).collect())),
         attempts: Set(previous.as_ref().map(|p| p.attempts).unwrap_or(0) + 1),
         source: Set(source.as_str().into()),

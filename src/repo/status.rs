@@ -49,7 +49,10 @@ pub async fn day_counts<C: ConnectionTrait>(
             .all(db)
             .await?
         {
-            out.insert(d.date, (d.status != "failed", d.paper_count));
+            out.insert(
+                d.date,
+                (d.status != daily_list::Status::Failed, d.paper_count),
+            );
         }
     }
     Ok(out)
@@ -101,7 +104,7 @@ pub async fn end_rechecks<C: ConnectionTrait>(db: &C, dates: &[NaiveDate]) -> Re
 /// Days whose last fetch failed, oldest first.
 pub async fn failed_days<C: ConnectionTrait>(db: &C) -> Result<Vec<daily_list::Model>, DbErr> {
     daily_list::Entity::find()
-        .filter(daily_list::Column::Status.ne("ok"))
+        .filter(daily_list::Column::Status.ne(daily_list::Status::Ok))
         .order_by_asc(daily_list::Column::Date)
         .limit(1000)
         .all(db)
@@ -111,7 +114,7 @@ pub async fn failed_days<C: ConnectionTrait>(db: &C) -> Result<Vec<daily_list::M
 /// The latest successful daily list.
 pub async fn last_ok_day<C: ConnectionTrait>(db: &C) -> Result<Option<daily_list::Model>, DbErr> {
     daily_list::Entity::find()
-        .filter(daily_list::Column::Status.eq("ok"))
+        .filter(daily_list::Column::Status.eq(daily_list::Status::Ok))
         .order_by_desc(daily_list::Column::FetchedAt)
         .one(db)
         .await
@@ -139,7 +142,7 @@ pub async fn last_finished_at<C: ConnectionTrait>(db: &C) -> Option<DateTime<Utc
 
 pub async fn last_failed_run<C: ConnectionTrait>(db: &C) -> Result<Option<sync_run::Model>, DbErr> {
     sync_run::Entity::find()
-        .filter(sync_run::Column::Status.eq("failed"))
+        .filter(sync_run::Column::Status.eq(sync_run::Status::Failed))
         .order_by_desc(sync_run::Column::StartedAt)
         .one(db)
         .await

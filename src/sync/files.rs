@@ -109,7 +109,11 @@ pub async fn import_files(
         kind: Set("import".into()),
         started_at: Set(started_at),
         finished_at: Set(Some(Utc::now())),
-        status: Set(if failure.is_some() { "failed" } else { "ok" }.into()),
+        status: Set(if failure.is_some() {
+            sync_run::Status::Failed
+        } else {
+            sync_run::Status::Ok
+        }),
         days_total: Set(outcomes.len() as i32 + i32::from(failure.is_some())),
         days_ok: Set(outcomes.len() as i32),
         days_failed: Set(i32::from(failure.is_some())),

@@ -250,9 +250,9 @@ pub async fn sync_days_until(
         && unreachable_failures == report.days_failed
         && report.days_stored() == 0;
     let status = match (report.days_failed, report.days_stored()) {
-        (0, _) if report.days_partial == 0 => "ok",
-        (_, 0) => "failed",
-        _ => "partial",
+        (0, _) if report.days_partial == 0 => sync_run::Status::Ok,
+        (_, 0) => sync_run::Status::Failed,
+        _ => sync_run::Status::Partial,
     };
     record_run(
         db,
@@ -261,7 +261,7 @@ pub async fn sync_days_until(
             kind: Set(kind.into()),
             started_at: Set(started_at),
             finished_at: Set(Some(Utc::now())),
-            status: Set(status.into()),
+            status: Set(status),
             days_total: Set((report.days_stored() + report.days_failed) as i32),
             days_ok: Set(report.days_stored() as i32),
             days_failed: Set(report.days_failed as i32),

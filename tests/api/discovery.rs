@@ -249,7 +249,7 @@ async fn cached_answers_do_not_outlive_runs_or_similar_passes() {
             kind: Set("sync".into()),
             started_at: Set(Utc::now()),
             finished_at: Set(Some(Utc::now())),
-            status: Set("ok".into()),
+            status: Set(sync_run::Status::Ok),
             days_total: Set(1),
             days_ok: Set(1),
             days_failed: Set(0),

@@ -27,7 +27,7 @@ async fn long_write(opts: papergraph::config::DbOpts, hold: Duration) {
         kind: Set("import".into()),
         started_at: Set(chrono::Utc::now()),
         finished_at: Set(None),
-        status: Set("running".into()),
+        status: Set(papergraph::entities::sync_run::Status::Running),
         days_total: Set(0),
         days_ok: Set(0),
         days_failed: Set(0),
