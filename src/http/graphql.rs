@@ -219,6 +219,7 @@ async fn execute_unlimited(
             .and_then(|x| x.get("code"))
             .is_some_and(|c| *c == async_graphql::Value::from(Code::DatabaseUnavailable))
     }) {
+        state.health.suspect();
         return unavailable();
     }
     // A compiled request's answer comes serialised: data without errors, as the schema writes it.

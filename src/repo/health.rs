@@ -20,12 +20,15 @@ pub const RETRY_AFTER_SECS: u64 = 2;
 #[derive(Debug)]
 pub struct DbHealth {
     up: watch::Sender<bool>,
+    /// Wakes the probe before its next tick (a request met a connection error).
+    nudge: tokio::sync::Notify,
 }
 
 impl Default for DbHealth {
     fn default() -> Self {
         Self {
             up: watch::Sender::new(true),
+            nudge: tokio::sync::Notify::new(),
         }
     }
 }
@@ -40,14 +43,10 @@ impl DbHealth {
         self.up.subscribe()
     }
 
-    /// Records what a statement's error says: a connection error marks the database down until
-    /// the probe gets through. Whether it was one.
-    pub fn report(&self, e: &DbErr) -> bool {
-        let outage = is_outage(e);
-        if outage {
-            self.set(false);
-        }
-        outage
+    /// A request met a connection error: the probe asks now rather than at its next tick, so
+    /// the requests after it are answered at once if the database is gone.
+    pub fn suspect(&self) {
+        self.nudge.notify_one();
     }
 
     fn set(&self, up: bool) {
@@ -76,7 +75,10 @@ impl DbHealth {
         let mut tick = tokio::time::interval(PROBE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.nudge.notified() => {}
+            }
             let ok = match conn.as_mut() {
                 Some(c) => matches!(
                     tokio::time::timeout(PROBE_TIMEOUT, c.ping()).await,
