@@ -461,10 +461,14 @@ async fn the_scheduler_backfills_while_serving_then_refreshes_and_stops_between_
         d["paper"]["upvotes"] == 777
     })
     .await;
-    let run = app
-        .data("{ syncStatus { lastRun { kind } } }", json!({}))
-        .await;
-    assert_eq!(run["syncStatus"]["lastRun"]["kind"], "sync");
+    // The pass that wrote the new figures records its run when it ends, a moment later.
+    eventually("the refresh pass recorded as a sync", async || {
+        let run = app
+            .data("{ syncStatus { lastRun { kind } } }", json!({}))
+            .await;
+        run["syncStatus"]["lastRun"]["kind"] == "sync"
+    })
+    .await;
 
     stop_schedule(tx, worker).await;
 }
