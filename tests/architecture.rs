@@ -1,4 +1,4 @@
-//! The layers hold: every `crate::` path in `src/` (outside `#[cfg(test)]` modules) points to
+//! The layers hold: every `crate::` path in `src/` (unit tests included) points to
 //! the same top-level module or to one in a lower layer, so no import runs upward and the
 //! top-level modules have no cycle; `repo/`'s files import each other without a cycle; and SQL
 //! is built only in `repo/`.
@@ -27,14 +27,19 @@ fn layer(module: &str) -> Option<u8> {
     })
 }
 
-/// The code of a file: without its `#[cfg(test)] mod tests { … }` (always last in a file here)
-/// and without comment lines.
+/// The code of a file without its `#[cfg(test)] mod tests { … }` (always last in a file here):
+/// a unit test may read rows to check them.
 fn without_tests(text: &str) -> String {
-    let code = match text.find("#[cfg(test)]\nmod tests") {
+    code(match text.find("#[cfg(test)]\nmod tests") {
         Some(i) => &text[..i],
         None => text,
-    };
-    code.lines()
+    })
+}
+
+/// The code of a file without its comment lines (unit tests included: they import by the
+/// same rules).
+fn code(text: &str) -> String {
+    text.lines()
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n")
@@ -116,7 +121,7 @@ fn sources() -> Vec<(Vec<String>, String)> {
 fn upward(module: &[String], text: &str) -> Vec<String> {
     let from = &module[0];
     let rank = layer(from).unwrap_or(0);
-    crate_paths(&without_tests(text))
+    crate_paths(&code(text))
         .into_iter()
         .filter(|path| path[0] != *from && layer(&path[0]).is_none_or(|r| r >= rank))
         .map(|path| format!("{} -> crate::{}", module.join("::"), path.join("::")))
@@ -135,7 +140,7 @@ fn no_import_runs_up_the_layers() {
             );
             continue;
         };
-        for path in crate_paths(&without_tests(&text)) {
+        for path in crate_paths(&code(&text)) {
             let to = &path[0];
             if to == from {
                 continue;
@@ -164,7 +169,7 @@ fn repo_files_import_each_other_without_a_cycle() {
     let files: BTreeMap<String, String> = sources()
         .into_iter()
         .filter(|(m, _)| m.len() == 2 && m[0] == "repo")
-        .map(|(m, t)| (m[1].clone(), without_tests(&t)))
+        .map(|(m, t)| (m[1].clone(), code(&t)))
         .collect();
     let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (name, text) in &files {
@@ -275,10 +280,7 @@ fn the_checks_see_what_they_check() {
             vec!["http".into(), "escape".into()],
         ]
     );
-    assert_eq!(
-        without_tests("use a;\n// crate::app in a comment\nx\n#[cfg(test)]\nmod tests {}"),
-        "use a;\nx"
-    );
+    assert_eq!(code("use a;\n// crate::app in a comment\nx"), "use a;\nx");
     let module = ["repo".to_string(), "status".to_string()];
     assert_eq!(
         upward(

@@ -182,23 +182,16 @@ mod tests {
     use sea_orm::{EntityTrait, QueryOrder};
 
     use super::*;
-    use crate::config::DbOpts;
 
     /// A page whose slots were read without their authors (`SlotRead::Own`) still answers each
     /// slot's author, the same as a page read with them, from one more statement for the page.
     #[tokio::test]
     async fn slots_read_without_their_authors_still_answer_them() {
+        use migration::MigratorTrait as _;
         let dir = tempfile::tempdir().unwrap();
-        let opts = DbOpts {
-            database_url: format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display()),
-            database_schema: None,
-            db_max_connections: 2,
-            sqlite_page_cache_kib: None,
-            sqlite_mmap_mb: 0,
-            statement_timeout_secs: 30,
-        };
-        let (db, _) = crate::app::connect(&opts).await.unwrap();
-        crate::app::migrate(&db).await.unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        let db = sea_orm::Database::connect(url).await.unwrap();
+        migration::Migrator::up(&db, None).await.unwrap();
         let body = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("fixtures/upstream/api/daily_papers_date-2026-01-14.json"),
