@@ -323,6 +323,15 @@ pub async fn shutdown_signal() {
 /// load, and served its reads no faster (`bench/ab.sh`, 2026-12-04).
 const SERVE_SQLITE_CACHE_KIB: u32 = 512;
 
+/// A list option's items, trimmed, without empty ones.
+fn trimmed(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i.trim().to_string())
+        .filter(|i| !i.is_empty())
+        .collect()
+}
+
 /// `papergraph serve`: connect and migrate, start the background tasks (sync worker, digest
 /// scheduler, similar papers), serve until SIGTERM or Ctrl-C, then stop everything in order
 /// within the grace period.
@@ -403,23 +412,13 @@ pub async fn run_server(mut db_opts: DbOpts, opts: crate::config::ServeOpts) -> 
         graphiql: opts.graphiql,
         response_cache_bytes: opts.response_cache_mb << 20,
         digest,
-        cors_origins: opts
-            .cors_origins
-            .iter()
-            .map(|o| o.trim().to_string())
-            .filter(|o| !o.is_empty())
-            .collect(),
+        cors_origins: trimmed(&opts.cors_origins),
         introspection: opts.introspection,
         request_timeout: std::time::Duration::from_secs(opts.request_timeout_secs.max(1)),
         rate_limit: (opts.rate_limit_cost > 0).then(|| crate::config::RateLimitOptions {
             budget: opts.rate_limit_cost,
             window: std::time::Duration::from_secs(opts.rate_limit_window_secs.max(1)),
-            api_keys: opts
-                .api_keys
-                .iter()
-                .map(|k| k.trim().to_string())
-                .filter(|k| !k.is_empty())
-                .collect(),
+            api_keys: trimmed(&opts.api_keys),
             key_budget: opts.api_key_cost,
             trusted_proxies: opts.trusted_proxies.clone(),
         }),
