@@ -213,7 +213,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         rt.spawn(async move {
             while up.changed().await.is_ok() {
                 if *up.borrow_and_update() {
-                    crate::events::data_changed();
+                    crate::events::bump();
                 }
             }
         });

@@ -19,7 +19,7 @@ use async_graphql::parser::types::{
 use async_graphql::{InputType, Name, Value, Variables};
 use sea_orm::DatabaseConnection;
 
-use super::connection::{LISTED_FIELDS, PageRows, PaperConnection, Reading, Reads, paper_page};
+use super::connection::{PageRows, PaperConnection, Reading, Reads, paper_page};
 use super::ids::GlobalId;
 use super::inputs::{PaperFilter, PaperOrder};
 use super::scalars::{Date, DateTime};
@@ -339,10 +339,10 @@ fn root(
 }
 
 /// The paper fields taken: those the listed columns answer (the page is read with them: the
-/// schema's own list, [`LISTED_FIELDS`], decides), and `authors` with the slots' own fields.
+/// schema's own list, `connection::listed_fields`, decides), and `authors` with the slots' own fields.
 fn paper_field(doc: &ExecutableDocument) -> impl Fn(&Field) -> Option<PaperField> + '_ {
     move |f| {
-        if !LISTED_FIELDS.contains(&f.name.node.as_str()) {
+        if !super::connection::is_listed_field(&f.name.node) {
             return None;
         }
         if f.name.node == "authors" {

@@ -11,7 +11,7 @@ use crate::error::{ApiResult, AppError};
 use crate::repo::{
     self,
     cursor::Cursor,
-    papers::{Page, PaperColumns, PaperCriteria, Slice, SlotRead, Sort},
+    papers::{Listed, Page, PaperColumns, PaperCriteria, Slice, SlotRead, Sort},
 };
 
 /// The connections of leases for a page's statements on PostgreSQL (`repo::direct`), in the
@@ -222,36 +222,42 @@ pub struct Reading {
     pub authors: Option<SlotRead>,
 }
 
-/// The fields of `Paper` that the columns of `PaperColumns::Listed` answer (the relations read
-/// their own rows by the keys among them).
-pub const LISTED_FIELDS: &[&str] = &[
-    "__typename",
-    "id",
-    "arxivId",
-    "title",
-    "abstract",
-    "authors",
-    "authorCount",
-    "dailyDate",
-    "submittedAt",
-    "publishedAt",
-    "upvotes",
-    "numComments",
-    "trendingScore",
-    "githubRepo",
-    "githubStars",
-    "organization",
-    "submittedBy",
-    "hfUrl",
-    "arxivUrl",
-    "pdfUrl",
-    "similar",
-    "upvoteHistory",
-];
+/// The fields of `Paper` that each listed column answers (relations read their own rows by the
+/// keys among them). A column added to [`Listed`] does not compile until it is named here.
+const fn answers(column: Listed) -> &'static [&'static str] {
+    match column {
+        Listed::Id => &["authors", "similar", "upvoteHistory"],
+        Listed::ArxivId => &["id", "arxivId", "hfUrl", "arxivUrl", "pdfUrl"],
+        Listed::Title => &["title"],
+        Listed::Abstract => &["abstract"],
+        Listed::DailyDate => &["dailyDate"],
+        Listed::SubmittedAt => &["submittedAt"],
+        Listed::PublishedAt => &["publishedAt"],
+        Listed::Upvotes => &["upvotes"],
+        Listed::NumComments => &["numComments"],
+        Listed::TrendingScore => &["trendingScore"],
+        Listed::GithubRepo => &["githubRepo"],
+        Listed::GithubStars => &["githubStars"],
+        Listed::AuthorCount => &["authorCount"],
+        Listed::OrganizationId => &["organization"],
+        Listed::SubmittedById => &["submittedBy"],
+    }
+}
+
+/// The fields of `Paper` that the columns of `PaperColumns::Listed` answer.
+pub fn listed_fields() -> impl Iterator<Item = &'static str> {
+    std::iter::once("__typename")
+        .chain(Listed::ALL.iter().flat_map(|c| answers(*c).iter().copied()))
+}
+
+/// Whether the columns of `PaperColumns::Listed` answer the field `name` of `Paper`.
+pub fn is_listed_field(name: &str) -> bool {
+    listed_fields().any(|f| f == name)
+}
 
 /// What a paper connection's selection (`nodes { … }` and `edges { node { … } }`, through
 /// fragments) needs read: `PaperColumns::Listed` when every field it asks of its papers is in
-/// [`LISTED_FIELDS`] (any other field, or one added later, reads every column); the papers'
+/// [`listed_fields`] (any other field, or one added later, reads every column); the papers'
 /// authors when it shows them, with the author entities when it asks for `authors { author }`,
 /// the slots' own columns otherwise (a slot read without its author still answers `author`,
 /// through one more statement for the page).
@@ -261,7 +267,7 @@ pub fn reading(ctx: &async_graphql::Context<'_>) -> Reading {
     let listed = papers.iter().all(|p| {
         p.selection_fields()
             .iter()
-            .all(|f| f.selection_set().all(|x| LISTED_FIELDS.contains(&x.name())))
+            .all(|f| f.selection_set().all(|x| is_listed_field(x.name())))
     });
     let authors: Vec<_> = papers.iter().map(|p| p.field("authors")).collect();
     let authors = if !authors.iter().any(|a| a.exists()) {

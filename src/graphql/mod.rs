@@ -35,7 +35,7 @@ pub use digest::{ClientAddr, Mutation};
 pub mod digest_limits {
     pub use super::digest::SUBSCRIBES_PER_CLIENT_HOUR;
 }
-pub use connection::LISTED_FIELDS;
+pub use connection::listed_fields;
 pub use inputs::PaperFilter;
 pub use live::Subscription;
 pub use query::Query;

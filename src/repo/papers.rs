@@ -11,7 +11,7 @@ use sea_orm::{
 use super::cursor::{Cursor, SortKey};
 use super::keyset;
 pub use super::keyset::{Page, Slice};
-pub use super::rows::{AuthorSlot, LISTED};
+pub use super::rows::{AuthorSlot, LISTED, Listed};
 use super::rows::{AuthorSlotRow, PaperRow, PaperWithSlotsRow};
 use crate::entities::{author, hf_user, organization, paper, paper_author};
 
@@ -191,7 +191,7 @@ fn select(criteria: &PaperCriteria, columns: PaperColumns) -> sea_orm::Select<pa
     let q = paper::Entity::find().filter(criteria.condition());
     match columns {
         PaperColumns::All => q,
-        PaperColumns::Listed => q.select_only().columns(LISTED),
+        PaperColumns::Listed => q.select_only().columns(LISTED.iter().copied()),
     }
 }
 

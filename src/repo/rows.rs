@@ -12,28 +12,76 @@ use sea_orm::{DbErr, FromQueryResult, QueryResult};
 
 use crate::entities::paper;
 
-/// The columns of `papers::PaperColumns::Listed`, in the entity's order ([`PaperRow`] decodes
-/// them by position).
-pub const LISTED: [paper::Column; 15] = {
-    use paper::Column as P;
-    [
-        P::Id,
-        P::ArxivId,
-        P::Title,
-        P::Abstract,
-        P::DailyDate,
-        P::SubmittedAt,
-        P::PublishedAt,
-        P::Upvotes,
-        P::NumComments,
-        P::TrendingScore,
-        P::GithubRepo,
-        P::GithubStars,
-        P::AuthorCount,
-        P::OrganizationId,
-        P::SubmittedById,
-    ]
-};
+/// Every column of `papers`, in the entity's order (the order `paper::Entity::find()` selects
+/// them): its field, its `paper::Column`, how it decodes (`req`: never NULL, `opt`: nullable),
+/// and `listed` for the columns a paper list reads. This table is the one definition of a listed
+/// paper: [`Listed`], [`LISTED`] and both decoders of [`PaperRow`] come from it, and a column
+/// marked `listed` does not compile until `graphql::connection` names the fields it answers.
+/// (It calls `$then!($($args)*; table)`.)
+macro_rules! paper_columns {
+    ($then:ident!($($args:tt)*)) => {
+        $then! {
+            $($args)*;
+            id: Id req listed,
+            arxiv_id: ArxivId req listed,
+            title: Title req listed,
+            r#abstract: Abstract req listed,
+            daily_date: DailyDate opt listed,
+            submitted_at: SubmittedAt opt listed,
+            published_at: PublishedAt req listed,
+            upvotes: Upvotes req listed,
+            num_comments: NumComments req listed,
+            trending_score: TrendingScore req listed,
+            github_repo: GithubRepo opt listed,
+            github_repo_added_by: GithubRepoAddedBy opt,
+            github_stars: GithubStars opt listed,
+            project_page: ProjectPage opt,
+            ai_summary: AiSummary opt,
+            ai_summary_model: AiSummaryModel opt,
+            ai_keywords: AiKeywords req,
+            thumbnail_url: ThumbnailUrl opt,
+            media_urls: MediaUrls req,
+            discussion_id: DiscussionId opt,
+            withdrawn_at: WithdrawnAt opt,
+            is_author_participating: IsAuthorParticipating req,
+            author_count: AuthorCount req listed,
+            num_linked_models: NumLinkedModels opt,
+            num_linked_datasets: NumLinkedDatasets opt,
+            num_linked_spaces: NumLinkedSpaces opt,
+            organization_id: OrganizationId opt listed,
+            submitted_by_id: SubmittedById opt listed,
+            created_at: CreatedAt req,
+            updated_at: UpdatedAt req,
+        }
+    };
+}
+
+/// Defines [`Listed`] and [`LISTED`] from the table's `listed` rows.
+macro_rules! listed_columns {
+    (; $($table:tt)*) => { listed_columns!(@keep [] $($table)*); };
+    (@keep [$($c:ident)*] $field:ident: $col:ident $kind:ident listed, $($rest:tt)*) => {
+        listed_columns!(@keep [$($c)* $col] $($rest)*);
+    };
+    (@keep [$($c:ident)*] $field:ident: $col:ident $kind:ident, $($rest:tt)*) => {
+        listed_columns!(@keep [$($c)*] $($rest)*);
+    };
+    (@keep [$($c:ident)*]) => {
+        /// A column a paper list reads (`papers::PaperColumns::Listed`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Listed {
+            $($c),*
+        }
+
+        impl Listed {
+            pub const ALL: &[Listed] = &[$(Listed::$c),*];
+        }
+
+        /// The columns of `papers::PaperColumns::Listed`, in the entity's order.
+        pub const LISTED: &[paper::Column] = &[$(paper::Column::$c),*];
+    };
+}
+
+paper_columns!(listed_columns!());
 
 /// An author slot of a paper, with its author's name and paper count when read with them.
 #[derive(Clone, Debug, FromQueryResult)]
@@ -79,51 +127,37 @@ macro_rules! decode {
     }};
 }
 
-/// `paper::Model`, in the entity's column order (the order sea-orm selects them in): every
-/// column (`$req, $opt` are `req, opt`), or those of `papers::LISTED` (`skip, skip`: the
-/// others are not read).
+/// `paper::Model` decoded by position from `$row`: every column (`all`) or those of [`LISTED`]
+/// (`listed`: the others are not read and hold their type's default).
 macro_rules! paper_model {
-    ($row:expr, $req:ident, $opt:ident) => {
-        decode!(
-            $row,
-            paper::Model {
-                id: req,
-                arxiv_id: req,
-                title: req,
-                r#abstract: req,
-                daily_date: opt,
-                submitted_at: opt,
-                published_at: req,
-                upvotes: req,
-                num_comments: req,
-                trending_score: req,
-                github_repo: opt,
-                github_repo_added_by: $opt,
-                github_stars: opt,
-                project_page: $opt,
-                ai_summary: $opt,
-                ai_summary_model: $opt,
-                ai_keywords: $req,
-                thumbnail_url: $opt,
-                media_urls: $req,
-                discussion_id: $opt,
-                withdrawn_at: $opt,
-                is_author_participating: $req,
-                author_count: req,
-                num_linked_models: $opt,
-                num_linked_datasets: $opt,
-                num_linked_spaces: $opt,
-                organization_id: opt,
-                submitted_by_id: opt,
-                created_at: $req,
-                updated_at: $req,
-            }
-        )
+    ($row:expr, $read:ident; $( $field:ident: $col:ident $kind:ident $($listed:ident)? ),* $(,)?) => {{
+        let row = $row;
+        let mut at = 0usize..;
+        paper::Model {
+            $( $field: paper_model!(@$read [$($listed)?] $kind row, at, stringify!($field)), )*
+        }
+    }};
+    (@all [$($listed:ident)?] $kind:ident $row:ident, $at:ident, $name:expr) => {
+        decode!(@$kind $row, $at, $name)
+    };
+    (@listed [listed] $kind:ident $row:ident, $at:ident, $name:expr) => {
+        decode!(@$kind $row, $at, $name)
+    };
+    (@listed [] $kind:ident $row:ident, $at:ident, $name:expr) => {
+        decode!(@skip $row, $at, $name)
     };
 }
 
-/// Columns of `papers`, and of `papers::LISTED`.
-const PAPER_COLUMNS: usize = 30;
+/// The table's columns, in its order.
+macro_rules! all_columns {
+    (; $( $field:ident: $col:ident $kind:ident $($listed:ident)? ),* $(,)?) => {
+        &[$(paper::Column::$col),*]
+    };
+}
+const PAPER_TABLE: &[paper::Column] = paper_columns!(all_columns!());
+
+/// Columns of `papers`, and of [`LISTED`].
+const PAPER_COLUMNS: usize = PAPER_TABLE.len();
 const LISTED_COLUMNS: usize = LISTED.len();
 
 /// A paper by position (every column in entity order, or those of `papers::LISTED` when
@@ -132,9 +166,9 @@ macro_rules! paper_and_tail {
     ($row:expr, $columns:expr, $listed:expr, $extra:expr) => {{
         let row = $row;
         let m = if $listed {
-            paper_model!(row, skip, skip)
+            paper_columns!(paper_model!(row, listed))
         } else {
-            paper_model!(row, req, opt)
+            paper_columns!(paper_model!(row, all))
         };
         let tail: Option<String> = if $extra > 0 {
             row.try_get($columns)
@@ -280,5 +314,28 @@ impl FromQueryResult for AuthorSlotRow {
             }
         }
         AuthorSlot::from_query_result(res, pre).map(AuthorSlotRow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Iterable;
+
+    use super::*;
+
+    /// The decoders read by position: the table must list the entity's columns in its order.
+    #[test]
+    fn the_table_lists_the_entitys_columns_in_order() {
+        let entity: Vec<_> = paper::Column::iter().map(|c| format!("{c:?}")).collect();
+        let table: Vec<_> = PAPER_TABLE.iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(table, entity);
+        let listed: Vec<_> = LISTED.iter().map(|c| format!("{c:?}")).collect();
+        let kept: Vec<_> = table
+            .iter()
+            .filter(|c| listed.contains(c))
+            .cloned()
+            .collect();
+        assert_eq!(listed, kept, "LISTED keeps the entity's order");
+        assert_eq!(Listed::ALL.len(), LISTED.len());
     }
 }

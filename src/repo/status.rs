@@ -66,39 +66,40 @@ pub async fn rechecking_days<C: ConnectionTrait>(db: &C) -> Result<Vec<day_reche
         .await
 }
 
-/// Records that `date` is re-checked: `attempts` so far, the next at `next_at`.
-pub async fn set_recheck<C: ConnectionTrait>(
-    db: &C,
-    date: NaiveDate,
-    attempts: i32,
-    next_at: DateTime<Utc>,
+/// Records re-checks, in one write: `set` are days re-checked (`attempts` so far, the next at
+/// `next_at`), `end` days no longer re-checked.
+pub async fn save_rechecks(
+    db: &sea_orm::DatabaseConnection,
+    set: &[(NaiveDate, i32, DateTime<Utc>)],
+    end: &[NaiveDate],
 ) -> Result<(), DbErr> {
     use sea_orm::ActiveValue::Set;
     use sea_orm::sea_query::OnConflict;
-    day_recheck::Entity::insert(day_recheck::ActiveModel {
-        date: Set(date),
-        attempts: Set(attempts),
-        next_at: Set(next_at),
-    })
-    .on_conflict(
-        OnConflict::column(day_recheck::Column::Date)
-            .update_columns([day_recheck::Column::Attempts, day_recheck::Column::NextAt])
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
-}
-
-/// Stops re-checking `dates`.
-pub async fn end_rechecks<C: ConnectionTrait>(db: &C, dates: &[NaiveDate]) -> Result<(), DbErr> {
-    for chunk in dates.chunks(500) {
+    if set.is_empty() && end.is_empty() {
+        return Ok(());
+    }
+    let txn = super::begin_write(db).await?;
+    for &(date, attempts, next_at) in set {
+        day_recheck::Entity::insert(day_recheck::ActiveModel {
+            date: Set(date),
+            attempts: Set(attempts),
+            next_at: Set(next_at),
+        })
+        .on_conflict(
+            OnConflict::column(day_recheck::Column::Date)
+                .update_columns([day_recheck::Column::Attempts, day_recheck::Column::NextAt])
+                .to_owned(),
+        )
+        .exec_without_returning(&*txn)
+        .await?;
+    }
+    for chunk in end.chunks(500) {
         day_recheck::Entity::delete_many()
             .filter(day_recheck::Column::Date.is_in(chunk.iter().copied()))
-            .exec(db)
+            .exec(&*txn)
             .await?;
     }
-    Ok(())
+    txn.commit().await
 }
 
 /// Days whose last fetch failed, oldest first.
@@ -168,16 +169,15 @@ pub async fn refresh_statistics<C: ConnectionTrait>(db: &C) -> Result<(), DbErr>
 }
 
 /// Records a finished run of `kind` (e.g. `import`).
-pub async fn record_run<C: ConnectionTrait>(
-    db: &C,
+pub async fn record_run(
+    db: &sea_orm::DatabaseConnection,
     run: sync_run::ActiveModel,
 ) -> Result<(), DbErr> {
+    let txn = super::begin_write(db).await?;
     sync_run::Entity::insert(run)
-        .exec_without_returning(db)
+        .exec_without_returning(&*txn)
         .await?;
-    // `syncStatus` reads runs: a cached answer from before this row must not outlive it.
-    crate::events::data_changed();
-    Ok(())
+    txn.commit().await
 }
 
 /// A value that changes whenever any process imports a list that changed something: the

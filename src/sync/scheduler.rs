@@ -157,10 +157,7 @@ async fn pass(
         .into_iter()
         .partition(|r| r.date >= today - chrono::Duration::days(RECHECK_DAYS));
     let expired: Vec<NaiveDate> = expired.into_iter().map(|r| r.date).collect();
-    if !expired.is_empty() {
-        status::end_rechecks(db, &expired).await?;
-        crate::events::data_changed();
-    }
+    status::save_rechecks(db, &[], &expired).await?;
     let started = Utc::now();
     let due: Vec<NaiveDate> = rechecks
         .iter()
@@ -228,7 +225,7 @@ async fn plan_rechecks(
         rechecks.iter().map(|r| (r.date, r.attempts)).collect();
     let now = Utc::now();
     let mut settled = Vec::new();
-    let mut planned = false;
+    let mut planned = Vec::new();
     for &date in checked {
         let so_far = attempts.get(&date).copied().unwrap_or(0);
         let b = before.get(&date).copied();
@@ -236,18 +233,13 @@ async fn plan_rechecks(
             Recheck::Again(n) => {
                 let next = recheck_at(n, now, schedule.interval);
                 tracing::info!(%date, attempts = n, next_at = %next, "the day is empty or grew; it will be checked again");
-                status::set_recheck(db, date, n, next).await?;
-                planned = true;
+                planned.push((date, n, next));
             }
             Recheck::Settled if attempts.contains_key(&date) => settled.push(date),
             Recheck::Settled | Recheck::Unchanged => {}
         }
     }
-    status::end_rechecks(db, &settled).await?;
-    // `syncStatus.recheckingDays` reads them: no cached answer may outlive the change.
-    if planned || !settled.is_empty() {
-        crate::events::data_changed();
-    }
+    status::save_rechecks(db, &planned, &settled).await?;
     Ok(())
 }
 
