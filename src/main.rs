@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use papergraph::app;
 use papergraph::config::{Cli, Command, DbOpts, DigestCommand, DigestSendOpts, SyncOpts};
+use papergraph::entities::sync_run::Kind;
 use tracing_subscriber::EnvFilter;
 
 // glibc malloc showed up as ~20 % of the server's CPU under load (many small, short-lived
@@ -104,7 +105,11 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let kind = if dates.len() > 2 { "backfill" } else { "sync" };
+    let kind = if dates.len() > 2 {
+        Kind::Backfill
+    } else {
+        Kind::Sync
+    };
     let report =
         papergraph::sync::worker::sync_days(&db, upstream.clone(), dates, kind, &progress).await?;
     if report.papers_added + report.papers_updated > 0 {

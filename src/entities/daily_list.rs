@@ -12,11 +12,40 @@ pub struct Model {
     pub status: Status,
     pub error: Option<String>,
     pub attempts: i32,
-    /// Where the list came from: `api`, `html` or `file`.
-    pub source: String,
+    /// Where the list came from.
+    pub source: Source,
     /// SHA-256 of the API's response bodies for this day when they were stored in full (status
     /// `ok`, no detail pages needed): the same bytes again mean the same list, without parsing.
     pub body_hash: Option<String>,
+}
+
+/// Where a daily list came from (stored as its word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Source {
+    /// The upstream's JSON API.
+    #[sea_orm(string_value = "api")]
+    Api,
+    /// The data island of the upstream's HTML page.
+    #[sea_orm(string_value = "html")]
+    Html,
+    /// The visible cards of an HTML page without a data island.
+    #[sea_orm(string_value = "cards")]
+    Cards,
+    /// A file given to `papergraph import`.
+    #[sea_orm(string_value = "file")]
+    File,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Html => "html",
+            Source::Cards => "cards",
+            Source::File => "file",
+        }
+    }
 }
 
 /// How a day's last fetch went (stored as its word).

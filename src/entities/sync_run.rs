@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: Kind,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
     pub status: Status,
@@ -16,6 +16,35 @@ pub struct Model {
     pub papers_added: i32,
     pub papers_updated: i32,
     pub error: Option<String>,
+}
+
+/// What started a run (stored as its word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Kind {
+    /// The scheduler's first pass over an empty database.
+    #[sea_orm(string_value = "backfill")]
+    Backfill,
+    /// A scheduled pass, or `papergraph sync` over a few days.
+    #[sea_orm(string_value = "sync")]
+    Sync,
+    /// A pass asked for by the `requestSync` mutation.
+    #[sea_orm(string_value = "requested")]
+    Requested,
+    /// `papergraph import`.
+    #[sea_orm(string_value = "import")]
+    Import,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Backfill => "backfill",
+            Kind::Sync => "sync",
+            Kind::Requested => "requested",
+            Kind::Import => "import",
+        }
+    }
 }
 
 /// How a run went (stored as its word).

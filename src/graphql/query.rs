@@ -354,7 +354,7 @@ impl From<daily_list::Model> for DailyListState {
             paper_count: d.paper_count,
             attempts: d.attempts,
             error: d.error,
-            source: d.source,
+            source: d.source.as_str().to_string(),
         }
     }
 }
@@ -399,7 +399,7 @@ pub struct SyncRun {
 impl From<crate::entities::sync_run::Model> for SyncRun {
     fn from(r: crate::entities::sync_run::Model) -> Self {
         Self {
-            kind: r.kind,
+            kind: r.kind.as_str().to_string(),
             status: r.status.as_str().to_string(),
             started_at: DateTime(r.started_at),
             finished_at: r.finished_at.map(DateTime),

@@ -29,24 +29,6 @@ const fn rows_per_insert(columns: usize) -> usize {
     if rows == 0 { 1 } else { rows }
 }
 
-/// Where a daily list came from (kept on the `daily_lists` row).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListSource {
-    Api,
-    Html,
-    File,
-}
-
-impl ListSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ListSource::Api => "api",
-            ListSource::Html => "html",
-            ListSource::File => "file",
-        }
-    }
-}
-
 /// What importing one daily list did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportOutcome {
@@ -98,7 +80,7 @@ pub async fn import_daily_list<C>(
     db: &C,
     date: NaiveDate,
     papers: &[DailyPaper],
-    source: ListSource,
+    source: daily_list::Source,
     fetched_at: DateTime<Utc>,
 ) -> Result<ImportOutcome, DbErr>
 where
@@ -117,7 +99,7 @@ pub async fn import_hashed_list<C>(
     papers: &[DailyPaper],
     hash: String,
     body_hash: Option<String>,
-    source: ListSource,
+    source: daily_list::Source,
     fetched_at: DateTime<Utc>,
 ) -> Result<ImportOutcome, DbErr>
 where
@@ -149,7 +131,7 @@ where
         status: Set(daily_list::Status::Ok),
         error: Set(None),
         attempts: Set(previous.map(|p| p.attempts).unwrap_or(0) + 1),
-        source: Set(source.as_str().into()),
+        source: Set(source),
         body_hash: Set(body_hash),
     };
     upsert_daily_list(&*txn, list).await?;
@@ -276,7 +258,7 @@ where
             fresh.len()
         ))),
         attempts: Set(previous.as_ref().map_or(0, |p| p.attempts) + 1),
-        source: Set("cards".into()),
+        source: Set(daily_list::Source::Cards),
         body_hash: Set(None),
     };
     upsert_daily_list(&*txn, list).await?;
@@ -963,7 +945,7 @@ pub async fn record_failed_day<C: ConnectionTrait>(
     db: &C,
     date: NaiveDate,
     error: &str,
-    source: ListSource,
+    source: daily_list::Source,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let previous = daily_list::Entity::find_by_id(date).one(db).await?;
@@ -975,7 +957,7 @@ pub async fn record_failed_day<C: ConnectionTrait>(
         status: Set(daily_list::Status::Failed),
         error: Set(Some(error.chars().take(2000).collect())),
         attempts: Set(previous.as_ref().map(|p| p.attempts).unwrap_or(0) + 1),
-        source: Set(source.as_str().into()),
+        source: Set(source),
         body_hash: Set(None),
     };
     upsert_daily_list(db, row).await?;

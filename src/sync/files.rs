@@ -11,8 +11,8 @@ use sea_orm::{
 
 use super::parse::parse_daily_list;
 use crate::domain::DailyPaper;
-use crate::entities::sync_run;
-use crate::repo::import::{ImportOutcome, ListSource, import_daily_list};
+use crate::entities::{daily_list, sync_run};
+use crate::repo::import::{ImportOutcome, import_daily_list};
 use crate::repo::status::{after_new_papers, record_run};
 
 /// The sample daily lists shipped in the binary for `serve --demo`.
@@ -72,7 +72,7 @@ pub async fn import_body(
     };
     let mut out = Vec::new();
     for (day, papers) in days {
-        out.push(import_daily_list(db, day, &papers, ListSource::File, Utc::now()).await?);
+        out.push(import_daily_list(db, day, &papers, daily_list::Source::File, Utc::now()).await?);
     }
     Ok(out)
 }
@@ -106,7 +106,7 @@ pub async fn import_files(
     }
     let run = sync_run::ActiveModel {
         id: NotSet,
-        kind: Set("import".into()),
+        kind: Set(sync_run::Kind::Import),
         started_at: Set(started_at),
         finished_at: Set(Some(Utc::now())),
         status: Set(if failure.is_some() {

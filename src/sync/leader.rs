@@ -6,6 +6,8 @@
 use sea_orm::sqlx::{Connection, PgConnection};
 use sea_orm::{DatabaseConnection, DbBackend};
 
+use crate::entities::sync_run;
+
 /// This replica's claim to the sync.
 #[derive(Default)]
 pub struct Leadership {
@@ -215,9 +217,15 @@ impl Requests {
                 return;
             }
             let progress = indicatif::ProgressBar::hidden();
-            let result =
-                super::worker::sync_days_until(&db, upstream, dates, "requested", &progress, &stop)
-                    .await;
+            let result = super::worker::sync_days_until(
+                &db,
+                upstream,
+                dates,
+                sync_run::Kind::Requested,
+                &progress,
+                &stop,
+            )
+            .await;
             if let Err(e) = result {
                 tracing::error!(error = %format!("{e:#}"), "a requested sync failed");
             }

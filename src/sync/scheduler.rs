@@ -12,6 +12,7 @@ use sea_orm::DatabaseConnection;
 
 use super::upstream::Upstream;
 use super::worker::{Stop, sync_days_until};
+use crate::entities::sync_run::Kind;
 use crate::repo::status;
 
 /// When and how much to sync.
@@ -91,7 +92,7 @@ pub fn pass_dates(
     schedule: &Schedule,
     failed: &[NaiveDate],
     empty: bool,
-) -> (Vec<NaiveDate>, &'static str) {
+) -> (Vec<NaiveDate>, Kind) {
     let span = if empty {
         schedule.backfill_days
     } else {
@@ -103,7 +104,7 @@ pub fn pass_dates(
     days.extend(failed.iter().copied().filter(|d| *d <= today));
     (
         days.into_iter().collect(),
-        if empty { "backfill" } else { "sync" },
+        if empty { Kind::Backfill } else { Kind::Sync },
     )
 }
 
@@ -167,7 +168,7 @@ async fn pass(
     again.extend(&due);
     let (dates, kind) = pass_dates(today, schedule, &again, empty);
     tracing::info!(
-        kind,
+        kind = kind.as_str(),
         days = dates.len(),
         retries,
         rechecks = due.len(),
@@ -191,7 +192,7 @@ async fn pass(
         );
     }
     tracing::info!(
-        kind,
+        kind = kind.as_str(),
         ok = report.days_ok,
         partial = report.days_partial,
         unchanged = report.days_unchanged,
@@ -252,11 +253,11 @@ mod tests {
         let today: NaiveDate = "2026-11-26".parse().unwrap();
         let s = Schedule::default();
         let (days, kind) = pass_dates(today, &s, &[], true);
-        assert_eq!((days.len(), kind), (30, "backfill"));
+        assert_eq!((days.len(), kind), (30, Kind::Backfill));
         assert_eq!(days.last(), Some(&today));
         let failed = ["2026-10-01".parse().unwrap(), "2026-11-25".parse().unwrap()];
         let (days, kind) = pass_dates(today, &s, &failed, false);
-        assert_eq!(kind, "sync");
+        assert_eq!(kind, Kind::Sync);
         let want: Vec<NaiveDate> = ["2026-10-01", "2026-11-24", "2026-11-25", "2026-11-26"]
             .iter()
             .map(|d| d.parse().unwrap())

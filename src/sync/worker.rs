@@ -16,9 +16,9 @@ use super::parse::{ParsedList, parse_paper_details, parse_raw_items};
 use super::upstream::{FetchError, Upstream};
 use crate::config::Source;
 use crate::domain::{ArxivId, DailyPaper};
-use crate::entities::sync_run;
+use crate::entities::{daily_list, sync_run};
 use crate::repo::import::{
-    CardFigures, ImportOutcome, ListSource, content_hash, import_card_figures, import_hashed_list,
+    CardFigures, ImportOutcome, content_hash, import_card_figures, import_hashed_list,
     record_failed_day, stored_arxiv_ids, stored_body_hashes,
 };
 use crate::repo::status::{record_run, refresh_statistics};
@@ -54,7 +54,7 @@ pub async fn sync_days(
     db: &DatabaseConnection,
     upstream: Arc<Upstream>,
     dates: impl IntoIterator<Item = NaiveDate>,
-    kind: &str,
+    kind: sync_run::Kind,
     progress: &ProgressBar,
 ) -> anyhow::Result<SyncReport> {
     sync_days_until(db, upstream, dates, kind, progress, &Stop::never()).await
@@ -101,7 +101,7 @@ pub async fn sync_days_until(
     db: &DatabaseConnection,
     upstream: Arc<Upstream>,
     dates: impl IntoIterator<Item = NaiveDate>,
-    kind: &str,
+    kind: sync_run::Kind,
     progress: &ProgressBar,
     stop: &Stop,
 ) -> anyhow::Result<SyncReport> {
@@ -221,7 +221,7 @@ pub async fn sync_days_until(
                     group.txn(db).await?,
                     date,
                     &reason,
-                    ListSource::Api,
+                    daily_list::Source::Api,
                     Utc::now(),
                 )
                 .await?;
@@ -258,7 +258,7 @@ pub async fn sync_days_until(
         db,
         sync_run::ActiveModel {
             id: NotSet,
-            kind: Set(kind.into()),
+            kind: Set(kind),
             started_at: Set(started_at),
             finished_at: Set(Some(Utc::now())),
             status: Set(status),
@@ -334,7 +334,7 @@ fn needs_details(papers: &[DailyPaper]) -> bool {
 /// A day as fetched: its full list, or only the visible cards of its page.
 pub enum DayList {
     /// The list, where it came from, and the hash of the API bodies it was read from.
-    Papers(ParsedList, ListSource, Option<String>),
+    Papers(ParsedList, daily_list::Source, Option<String>),
     /// The API answered the very bytes stored last time: nothing to parse or write (the count
     /// of items).
     Unchanged(usize),
@@ -352,7 +352,7 @@ pub async fn fetch_day(up: &Upstream, date: NaiveDate, known_body: Option<&str>)
         }
         DayList::Papers(
             parse_raw_items(&raw.items),
-            ListSource::Api,
+            daily_list::Source::Api,
             Some(raw.body_hash),
         )
     };
@@ -376,7 +376,7 @@ pub async fn fetch_day(up: &Upstream, date: NaiveDate, known_body: Option<&str>)
 async fn fetch_page(up: &Upstream, date: NaiveDate) -> Fetched {
     let page = up.daily_page(date).await?;
     match read_daily_page(&page) {
-        Ok(DailyPage::Island(list)) => Ok(DayList::Papers(list, ListSource::Html, None)),
+        Ok(DailyPage::Island(list)) => Ok(DayList::Papers(list, daily_list::Source::Html, None)),
         Ok(DailyPage::Cards(cards)) => {
             tracing::warn!(%date, cards = cards.len(), "the page has no data island; taking the figures of its visible cards");
             Ok(DayList::Cards(cards))

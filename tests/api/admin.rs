@@ -222,7 +222,10 @@ async fn shutdown_waits_for_a_requested_sync_which_stops_between_days() {
         .all(&app.db)
         .await
         .unwrap();
-    let requested: Vec<_> = runs.iter().filter(|r| r.kind == "requested").collect();
+    let requested: Vec<_> = runs
+        .iter()
+        .filter(|r| r.kind == papergraph::entities::sync_run::Kind::Requested)
+        .collect();
     assert_eq!(
         requested.len(),
         1,

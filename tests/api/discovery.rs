@@ -1,6 +1,7 @@
 //! Popularity over time (`trendingPapers`, `upvoteHistory`) and co-authors.
 use chrono::{Duration, TimeZone, Utc};
-use papergraph::repo::import::{ListSource, import_daily_list};
+use papergraph::entities::daily_list;
+use papergraph::repo::import::import_daily_list;
 use serde_json::json;
 
 use crate::helpers::{author, day, paper, spawn_app};
@@ -16,7 +17,7 @@ async fn trending_ranks_by_upvotes_gained_in_the_window() {
         &app.db,
         day("2026-05-01"),
         &[a.clone(), b.clone(), c.clone()],
-        ListSource::File,
+        daily_list::Source::File,
         t0,
     )
     .await
@@ -28,7 +29,7 @@ async fn trending_ranks_by_upvotes_gained_in_the_window() {
         &app.db,
         day("2026-05-01"),
         &[a.clone(), b.clone(), c.clone()],
-        ListSource::File,
+        daily_list::Source::File,
         t0 + Duration::days(2),
     )
     .await
@@ -246,7 +247,7 @@ async fn cached_answers_do_not_outlive_runs_or_similar_passes() {
         &app.db,
         sync_run::ActiveModel {
             id: NotSet,
-            kind: Set("sync".into()),
+            kind: Set(papergraph::entities::sync_run::Kind::Sync),
             started_at: Set(Utc::now()),
             finished_at: Set(Some(Utc::now())),
             status: Set(sync_run::Status::Ok),

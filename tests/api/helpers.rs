@@ -1,4 +1,5 @@
 //! `spawn_app()`: the real router on 127.0.0.1:0 over a fresh database, and typed helpers.
+use papergraph::entities::daily_list;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +9,7 @@ use papergraph::app;
 use papergraph::config::DbOpts;
 use papergraph::domain::{ArxivId, AuthorName, DailyPaper, OrganizationRef, PaperAuthorEntry};
 use papergraph::repo::direct::DbStats;
-use papergraph::repo::import::{ImportOutcome, ListSource, import_daily_list};
+use papergraph::repo::import::{ImportOutcome, import_daily_list};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
@@ -183,9 +184,15 @@ impl TestApp {
     }
 
     pub async fn import(&self, date: &str, papers: &[DailyPaper]) -> ImportOutcome {
-        import_daily_list(&self.db, day(date), papers, ListSource::File, Utc::now())
-            .await
-            .unwrap()
+        import_daily_list(
+            &self.db,
+            day(date),
+            papers,
+            daily_list::Source::File,
+            Utc::now(),
+        )
+        .await
+        .unwrap()
     }
 }
 

@@ -127,7 +127,7 @@ async fn sync(app: &TestApp, up: &FakeUpstream, date: &str) {
         &app.db,
         upstream,
         vec![day(date)],
-        "sync",
+        papergraph::entities::sync_run::Kind::Sync,
         &ProgressBar::hidden(),
     )
     .await

@@ -24,7 +24,7 @@ async fn long_write(opts: papergraph::config::DbOpts, hold: Duration) {
     let txn = papergraph::repo::begin_write(&writer).await.unwrap();
     papergraph::entities::sync_run::ActiveModel {
         id: NotSet,
-        kind: Set("import".into()),
+        kind: Set(papergraph::entities::sync_run::Kind::Import),
         started_at: Set(chrono::Utc::now()),
         finished_at: Set(None),
         status: Set(papergraph::entities::sync_run::Status::Running),

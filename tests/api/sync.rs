@@ -37,7 +37,7 @@ pub async fn run(
         &app.db,
         upstream.clone(),
         dates,
-        "sync",
+        papergraph::entities::sync_run::Kind::Sync,
         &ProgressBar::hidden(),
     )
     .await
