@@ -113,6 +113,41 @@ impl PaperQuery {
             .map(|p| Paper::single(db, p)))
     }
 
+    /// Up to 100 papers by arXiv id, in the order given (an id given twice answers twice), in
+    /// any form `paper(arxivId:)` accepts; null for each id not in the mirror. One read for the
+    /// papers, and one for each relation asked of them.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity + 1")]
+    async fn papers_by_arxiv_id(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<String>,
+    ) -> ApiResult<Vec<Option<Paper>>> {
+        if ids.len() > MAX_PAGE as usize {
+            return Err(AppError::bad_input(format!("at most {MAX_PAGE} ids per call")).into());
+        }
+        let parsed = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| ArxivId::parse(id).map_err(|e| format!("ids[{i}]: {e}")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AppError::BadUserInput)?;
+        let mut keys: Vec<String> = parsed.iter().map(|a| a.as_str().to_owned()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let db = db(ctx)?;
+        let rows = repo::papers::by_arxiv_ids(db, &keys)
+            .await
+            .map_err(AppError::from)?;
+        let papers: std::collections::HashMap<String, Paper> = Paper::page(db, rows)
+            .into_iter()
+            .map(|p| (p.row.arxiv_id.clone(), p))
+            .collect();
+        Ok(parsed
+            .iter()
+            .map(|a| papers.get(a.as_str()).cloned())
+            .collect())
+    }
+
     /// Papers matching `filter`, in `orderBy` order (default: newest listing day first), as a
     /// Relay connection. `first`/`last` default to 20 and may not exceed 100.
     #[allow(clippy::too_many_arguments)]

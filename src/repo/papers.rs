@@ -317,14 +317,22 @@ pub async fn by_arxiv_id<C: ConnectionTrait>(
         .await
 }
 
+/// The papers among `arxiv_ids` (any order; ids that do not exist are left out).
 pub async fn by_arxiv_ids<C: ConnectionTrait>(
     db: &C,
     arxiv_ids: &[String],
 ) -> Result<Vec<paper::Model>, DbErr> {
-    paper::Entity::find()
+    if arxiv_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(paper::Entity::find()
         .filter(paper::Column::ArxivId.is_in(arxiv_ids.iter().cloned()))
+        .into_model::<PaperRow>()
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(|PaperRow(p)| p)
+        .collect())
 }
 
 /// The papers of `ids`, in the order of `ids` (ids that do not exist are left out).

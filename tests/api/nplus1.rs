@@ -58,3 +58,48 @@ async fn a_page_of_100_papers_runs_a_small_constant_number_of_statements() {
         "100 papers with relations took {large} statements"
     );
 }
+
+/// `papersByArxivId` reads its papers and each relation once for the whole list.
+#[tokio::test]
+async fn papers_by_arxiv_id_runs_a_small_constant_number_of_statements() {
+    let app = spawn_app().await;
+    let papers: Vec<_> = (0..120u32)
+        .map(|n| paper(n, "2026-03-01", n as i32))
+        .collect();
+    app.import("2026-03-01", &papers).await;
+    const Q: &str = "query($ids: [String!]!) { papersByArxivId(ids: $ids) {
+      arxivId authors { name author { paperCount } } organization { name } submittedBy { username }
+      upvoteHistory { upvotes } } }";
+    let mut counts = Vec::new();
+    for n in [5u32, 100] {
+        let ids: Vec<String> = (0..n).map(|i| format!("2601.{i:05}")).collect();
+        let mut before = app.stats.statements();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let now = app.stats.statements();
+            if now == before {
+                break;
+            }
+            before = now;
+        }
+        let d = app.data(Q, json!({ "ids": ids })).await;
+        assert_eq!(d["papersByArxivId"].as_array().unwrap().len() as u32, n);
+        assert!(
+            d["papersByArxivId"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p.is_object())
+        );
+        counts.push(app.stats.statements() - before);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "the statement count does not grow with the list"
+    );
+    assert!(
+        counts[1] <= 8,
+        "100 papers with relations took {} statements",
+        counts[1]
+    );
+}

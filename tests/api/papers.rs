@@ -816,3 +816,57 @@ async fn a_list_reads_every_column_when_a_field_needs_it() {
     assert_eq!(m["aiSummary"], one["paper"]["aiSummary"]);
     assert_eq!(m["projectPage"], one["paper"]["projectPage"]);
 }
+
+/// `papersByArxivId` answers in the order asked, in any id form, null for an unknown id, twice
+/// for an id given twice; an id it cannot read names its position, and 101 ids are refused.
+#[tokio::test]
+async fn papers_by_arxiv_id_answers_in_the_order_asked() {
+    let app = spawn_app().await;
+    let papers: Vec<_> = (1..=3u32)
+        .map(|n| crate::helpers::paper(n, "2026-03-01", n as i32))
+        .collect();
+    app.import("2026-03-01", &papers).await;
+    let q = "query($ids: [String!]!) { papersByArxivId(ids: $ids) { arxivId title upvotes authors { name } } }";
+    let d = app
+        .data(
+            q,
+            json!({ "ids": ["2601.00003v2", "https://arxiv.org/abs/2601.00001", "2601.99999", "arXiv:2601.00003"] }),
+        )
+        .await;
+    let got: Vec<Value> = d["papersByArxivId"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["arxivId"].clone())
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            json!("2601.00003"),
+            json!("2601.00001"),
+            Value::Null,
+            json!("2601.00003")
+        ]
+    );
+    assert_eq!(d["papersByArxivId"][0]["upvotes"], 3);
+    assert_eq!(d["papersByArxivId"][1]["authors"][0]["name"], "Author 1");
+    let empty = app.data(q, json!({ "ids": [] })).await;
+    assert_eq!(empty["papersByArxivId"], json!([]));
+
+    let bad = app
+        .gql(q, json!({ "ids": ["2601.00001", "not an id"] }))
+        .await;
+    assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ids[1]"),
+        "{bad:#}"
+    );
+    let many: Vec<String> = (0..101).map(|n| format!("2601.{n:05}")).collect();
+    assert_eq!(
+        app.error_code(q, json!({ "ids": many })).await,
+        "BAD_USER_INPUT"
+    );
+}
