@@ -30,6 +30,8 @@ pub struct HttpOptions {
     pub cors_origins: Vec<String>,
     /// How long a GraphQL request may run before it is answered `REQUEST_TIMEOUT` (503).
     pub request_timeout: Duration,
+    /// `max-age` of `Cache-Control` on GraphQL GET answers (0: no such header).
+    pub http_cache_max_age_secs: u64,
     /// Answer introspection queries (GraphiQL needs them).
     pub introspection: bool,
     /// Admin mutations (`requestSync`): the token and the upstream they sync from.
@@ -51,6 +53,7 @@ impl Default for HttpOptions {
             admin: Default::default(),
             db_stats: None,
             request_timeout: Duration::from_secs(30),
+            http_cache_max_age_secs: 0,
         }
     }
 }
@@ -240,6 +243,13 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
     );
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
     AppState {
+        http_cache_control: (opts.http_cache_max_age_secs > 0).then(|| {
+            axum::http::HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                opts.http_cache_max_age_secs
+            ))
+            .unwrap_or_else(|_| axum::http::HeaderValue::from_static("no-cache"))
+        }),
         db,
         schema,
         graphiql: opts.graphiql,
@@ -415,6 +425,7 @@ pub async fn run_server(mut db_opts: DbOpts, opts: crate::config::ServeOpts) -> 
         cors_origins: trimmed(&opts.cors_origins),
         introspection: opts.introspection,
         request_timeout: std::time::Duration::from_secs(opts.request_timeout_secs.max(1)),
+        http_cache_max_age_secs: opts.http_cache_max_age_secs,
         rate_limit: (opts.rate_limit_cost > 0).then(|| crate::config::RateLimitOptions {
             budget: opts.rate_limit_cost,
             window: std::time::Duration::from_secs(opts.rate_limit_window_secs.max(1)),

@@ -263,6 +263,11 @@ pub struct ServeOpts {
     /// Seconds a GraphQL request may run before it is answered `REQUEST_TIMEOUT` (503).
     #[arg(long, env = "PAPERGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// `Cache-Control: public, max-age=N` on the answers of GraphQL queries sent by GET (they
+    /// carry an `ETag` either way), so a CDN or a browser may keep them for N seconds; 0 sends
+    /// no such header.
+    #[arg(long, env = "PAPERGRAPH_HTTP_CACHE_MAX_AGE_SECS", default_value_t = 0)]
+    pub http_cache_max_age_secs: u64,
     /// Query-cost budget per client per window (see `rateLimit`); 0 turns rate limiting off.
     #[arg(long, env = "PAPERGRAPH_RATE_LIMIT_COST", default_value_t = 500_000)]
     pub rate_limit_cost: u64,
@@ -310,6 +315,7 @@ impl Default for ServeOpts {
             introspection: true,
             cors_origins: vec!["*".into()],
             request_timeout_secs: 30,
+            http_cache_max_age_secs: 0,
             admin_token: None,
             rate_limit_cost: 500_000,
             rate_limit_window_secs: 60,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 
 use crate::events;
 
@@ -35,6 +35,8 @@ pub struct Cached {
     pub status: StatusCode,
     pub media: &'static str,
     pub body: Bytes,
+    /// The body's strong validator (`http::validators::etag`), computed once when stored.
+    pub etag: HeaderValue,
     generation: u64,
 }
 
@@ -91,6 +93,7 @@ impl ResponseCache {
         status: StatusCode,
         media: &'static str,
         body: Bytes,
+        etag: HeaderValue,
     ) {
         let cost = key.cost() + body.len();
         if !self.enabled() || cost > self.budget / 16 || generation != events::generation() {
@@ -115,6 +118,7 @@ impl ResponseCache {
                 status,
                 media,
                 body,
+                etag,
                 generation,
             },
         ) {

@@ -11,7 +11,6 @@ use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::domain::escape_markup as xml;
 use crate::domain::search::SearchQuery;
@@ -259,23 +258,10 @@ async fn feed(
         Format::Atom => render_atom(&title, &self_url, updated, &entries),
         Format::Rss => render_rss(&title, &self_url, updated, &entries),
     };
-    let etag = format!(
-        "\"{}\"",
-        Sha256::digest(body.as_bytes())
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let etag = super::validators::etag(body.as_bytes());
     let last_modified = updated.map(http_date);
-    let not_modified = match headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-    {
-        Some(tags) => tags
-            .split(',')
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == etag || t == "*"),
+    let not_modified = match super::validators::if_none_match(&headers, &etag) {
+        Some(matched) => matched,
         None => match (
             headers
                 .get(header::IF_MODIFIED_SINCE)
@@ -297,9 +283,7 @@ async fn feed(
         ([(header::CONTENT_TYPE, media)], body).into_response()
     };
     let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
+    h.insert(header::ETAG, etag);
     if let Some(v) = last_modified.and_then(|l| HeaderValue::from_str(&l).ok()) {
         h.insert(header::LAST_MODIFIED, v);
     }

@@ -84,11 +84,14 @@ fn respond(status: StatusCode, media: &'static str, body: Bytes, cache: &'static
 }
 
 /// Answers from the response cache when it can, else executes and caches a clean query result.
+/// `validate`: a GET, whose clean query answers carry an `ETag` (and `Cache-Control` when
+/// configured).
 async fn execute(
     state: &AppState,
     request: async_graphql::Request,
     accept: Accept,
     client: Option<crate::graphql::cost::Client>,
+    validate: bool,
 ) -> Response {
     // A bounded number execute at once (a few per pooled connection); the rest wait up to
     // QUEUE_WAIT, then are told to come back, instead of piling up on the pool.
@@ -105,7 +108,7 @@ async fn execute(
     };
     match tokio::time::timeout(
         state.request_timeout,
-        execute_limited(state, request, accept, client),
+        execute_limited(state, request, accept, client, validate),
     )
     .await
     {
@@ -136,11 +139,12 @@ async fn execute_limited(
     request: async_graphql::Request,
     accept: Accept,
     client: Option<crate::graphql::cost::Client>,
+    validate: bool,
 ) -> Response {
     let cost = std::sync::Arc::new(crate::graphql::cost::CostCell::default());
     let request = request.data(cost.clone());
     let Some(client) = client else {
-        return execute_unlimited(state, request, accept, &cost, None).await;
+        return execute_unlimited(state, request, accept, &cost, None, validate).await;
     };
     // An empty budget is refused before anything else (a cached answer costs a point).
     let s = client.limiter.peek(&client.key);
@@ -159,7 +163,8 @@ async fn execute_limited(
         return r;
     }
     let request = request.data(client.clone());
-    let mut response = execute_unlimited(state, request, accept, &cost, Some(&client)).await;
+    let mut response =
+        execute_unlimited(state, request, accept, &cost, Some(&client), validate).await;
     if response
         .headers()
         .get("x-papergraph-cache")
@@ -178,6 +183,7 @@ async fn execute_unlimited(
     accept: Accept,
     cost: &crate::graphql::cost::CostCell,
     client: Option<&crate::graphql::cost::Client>,
+    validate: bool,
 ) -> Response {
     let request_key = crate::graphql::request_key(&request);
     let key = state
@@ -194,7 +200,11 @@ async fn execute_unlimited(
         return unavailable();
     }
     if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
-        return respond(hit.status, hit.media, hit.body, "hit");
+        let mut r = respond(hit.status, hit.media, hit.body, "hit");
+        if validate {
+            cacheable(state, &mut r, hit.etag);
+        }
+        return r;
     }
     let generation = events::generation();
     tracing::Span::current().record(
@@ -240,20 +250,51 @@ async fn execute_unlimited(
         },
     };
     let body = Bytes::from(body);
-    if let Some(key) = key
-        && response.errors.is_empty()
-        && kind == Some("query")
-    {
+    let clean = response.errors.is_empty() && kind == Some("query");
+    let etag = (clean && (validate || key.is_some())).then(|| super::validators::etag(&body));
+    if let (Some(key), Some(etag)) = (key, &etag) {
         state
             .cache
-            .put(key, generation, status, media, body.clone());
+            .put(key, generation, status, media, body.clone(), etag.clone());
     }
     let mut r = respond(status, media, body, "miss");
+    if validate && let Some(etag) = etag {
+        cacheable(state, &mut r, etag);
+    }
     if compiled {
         r.headers_mut()
             .insert("x-papergraph-plan", HeaderValue::from_static("compiled"));
     }
     r
+}
+
+/// Marks a clean query answer to a GET as cacheable by HTTP: its `ETag`, `Vary: accept` (the
+/// media type is negotiated), and `Cache-Control` when the operator set a max age.
+fn cacheable(state: &AppState, r: &mut Response, etag: HeaderValue) {
+    let h = r.headers_mut();
+    h.insert(header::ETAG, etag);
+    h.insert(header::VARY, HeaderValue::from_static("accept"));
+    if let Some(v) = &state.http_cache_control {
+        h.insert(header::CACHE_CONTROL, v.clone());
+    }
+}
+
+/// `304 Not Modified` for `r` when the request's `If-None-Match` names its `ETag`: its headers
+/// (validator, caching, rate limit) without the body.
+fn not_modified(headers: &HeaderMap, r: Response) -> Response {
+    let matched = r
+        .headers()
+        .get(header::ETAG)
+        .and_then(|tag| super::validators::if_none_match(headers, tag))
+        .unwrap_or(false);
+    if !matched {
+        return r;
+    }
+    let (mut parts, _) = r.into_parts();
+    parts.status = StatusCode::NOT_MODIFIED;
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::empty())
 }
 
 /// The answer while the database cannot be reached: 503 with `Retry-After`.
@@ -545,7 +586,7 @@ pub async fn graphql_post(
         None => request,
     };
     let client = client(&state, &headers, peer);
-    execute(&state, request, accept, client).await
+    execute(&state, request, accept, client, false).await
 }
 
 #[derive(Deserialize)]
@@ -664,7 +705,8 @@ pub async fn graphql_get(
     }
     let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
     let client = client(&state, &headers, peer);
-    execute(&state, request, accept, client).await
+    let r = execute(&state, request, accept, client, true).await;
+    not_modified(&headers, r)
 }
 
 /// Whether the operation that would run is a mutation (or subscription), which GET may not run.

@@ -8,6 +8,7 @@ mod graphql;
 pub use graphql::{MAX_QUERY_BYTES, PersistedQueries};
 mod observe;
 mod state;
+mod validators;
 pub use state::{AppState, Limits};
 mod ws;
 

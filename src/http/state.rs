@@ -32,6 +32,8 @@ pub struct AppState {
     /// Automatic persisted queries seen by this server.
     pub persisted: Arc<crate::http::PersistedQueries>,
     pub request_timeout: Duration,
+    /// `Cache-Control` of GraphQL GET answers (`None`: not sent).
+    pub http_cache_control: Option<axum::http::HeaderValue>,
     /// GraphQL requests executing at once; more wait briefly, then get `SERVER_BUSY` (503).
     pub inflight: Arc<tokio::sync::Semaphore>,
     /// Whether the database can be reached (requests fail fast, or are served stale, when not).

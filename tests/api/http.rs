@@ -288,3 +288,81 @@ async fn the_response_cache_never_serves_an_answer_older_than_the_last_commit() 
         assert_eq!(r.headers()["x-papergraph-cache"], "miss");
     }
 }
+
+/// A query sent by GET carries a strong `ETag` of its bytes (the same from the cache as from a
+/// fresh execution) and the configured `Cache-Control`; `If-None-Match` with it answers `304`
+/// without a body until a write changes the answer. POST answers carry no validator.
+#[tokio::test]
+async fn get_answers_carry_an_etag_and_answer_304_until_the_data_changes() {
+    let app = crate::helpers::spawn_app_with(papergraph::app::HttpOptions {
+        http_cache_max_age_secs: 120,
+        ..Default::default()
+    })
+    .await;
+    app.import_samples().await;
+    let q =
+        "{ papers(filter: {dailyDate: \"2026-01-14\"}) { totalCount nodes { arxivId upvotes } } }";
+    let get = |tag: Option<String>| {
+        let mut r = app.client.get(app.url("/graphql")).query(&[("query", q)]);
+        if let Some(t) = tag {
+            r = r.header("if-none-match", t);
+        }
+        r.send()
+    };
+    let first = get(None).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["x-papergraph-cache"], "miss");
+    assert_eq!(first.headers()["cache-control"], "public, max-age=120");
+    let tag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(tag.starts_with('"') && tag.len() == 34, "{tag}");
+    let body = first.bytes().await.unwrap();
+
+    let hit = get(None).await.unwrap();
+    assert_eq!(hit.headers()["x-papergraph-cache"], "hit");
+    assert_eq!(
+        hit.headers()["etag"],
+        tag.as_str(),
+        "the cached bytes have the same tag"
+    );
+    assert_eq!(hit.bytes().await.unwrap(), body);
+
+    let revalidated = get(Some(tag.clone())).await.unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(revalidated.headers()["etag"], tag.as_str());
+    assert_eq!(
+        revalidated.headers()["cache-control"],
+        "public, max-age=120"
+    );
+    assert!(revalidated.headers().get(CONTENT_TYPE).is_none());
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+    let weak_in_a_list = get(Some(format!("\"nope\", W/{tag}"))).await.unwrap();
+    assert_eq!(weak_in_a_list.status(), 304);
+    assert_eq!(get(Some("\"nope\"".into())).await.unwrap().status(), 200);
+
+    // A write that changes the answer: the old tag no longer matches.
+    let mut p = crate::helpers::paper(77, "2026-01-14", 5);
+    p.title = "A paper added after the first answer".into();
+    app.import("2026-01-14", &[p]).await;
+    let changed = get(Some(tag.clone())).await.unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"], tag.as_str());
+
+    // Errors are not validated, and POST answers carry no tag.
+    let bad = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ paper(arxivId: \"nope\") { title } }")])
+        .send()
+        .await
+        .unwrap();
+    assert!(bad.headers().get("etag").is_none());
+    let post = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": q }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 200);
+    assert!(post.headers().get("etag").is_none());
+}
