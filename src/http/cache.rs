@@ -37,7 +37,30 @@ pub struct Cached {
     pub body: Bytes,
     /// The body's strong validator (`http::validators::etag`), computed once when stored.
     pub etag: HeaderValue,
+    /// The body compressed, per encoding, made on first use (not counted in the budget: each
+    /// is a fraction of the body).
+    pub encoded: std::sync::Arc<super::compress::Encoded>,
     generation: u64,
+}
+
+impl Cached {
+    /// A response computed under `generation` (read before executing it).
+    pub fn new(
+        generation: u64,
+        status: StatusCode,
+        media: &'static str,
+        body: Bytes,
+        etag: HeaderValue,
+    ) -> Self {
+        Self {
+            status,
+            media,
+            body,
+            etag,
+            encoded: Default::default(),
+            generation,
+        }
+    }
 }
 
 /// A bounded map from request to response bytes.
@@ -85,18 +108,10 @@ impl ResponseCache {
         inner.map.get(key).cloned()
     }
 
-    /// Stores a response computed under `generation` (read before executing it).
-    pub fn put(
-        &self,
-        key: CacheKey,
-        generation: u64,
-        status: StatusCode,
-        media: &'static str,
-        body: Bytes,
-        etag: HeaderValue,
-    ) {
-        let cost = key.cost() + body.len();
-        if !self.enabled() || cost > self.budget / 16 || generation != events::generation() {
+    /// Stores a response.
+    pub fn put(&self, key: CacheKey, entry: Cached) {
+        let cost = key.cost() + entry.body.len();
+        if !self.enabled() || cost > self.budget / 16 || entry.generation != events::generation() {
             return;
         }
         let Ok(mut inner) = self.inner.write() else {
@@ -112,16 +127,7 @@ impl ResponseCache {
                 inner.bytes = 0;
             }
         }
-        if let Some(old) = inner.map.insert(
-            key.clone(),
-            Cached {
-                status,
-                media,
-                body,
-                etag,
-                generation,
-            },
-        ) {
+        if let Some(old) = inner.map.insert(key.clone(), entry) {
             inner.bytes -= key.cost() + old.body.len();
         }
         inner.bytes += cost;

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::Digest as _;
 
-use super::cache::CacheKey;
+use super::cache::{CacheKey, Cached};
+use super::compress::Encoding;
 use crate::events;
 use crate::http::AppState;
 
@@ -84,14 +85,20 @@ fn respond(status: StatusCode, media: &'static str, body: Bytes, cache: &'static
 }
 
 /// Answers from the response cache when it can, else executes and caches a clean query result.
-/// `validate`: a GET, whose clean query answers carry an `ETag` (and `Cache-Control` when
-/// configured).
+/// How the answer travels: whether it is validated (a GET, whose clean query answers carry an
+/// `ETag`, and `Cache-Control` when configured) and the encoding the client takes.
+#[derive(Clone, Copy)]
+struct Delivery {
+    validate: bool,
+    encoding: Option<Encoding>,
+}
+
 async fn execute(
     state: &AppState,
     request: async_graphql::Request,
     accept: Accept,
     client: Option<crate::graphql::cost::Client>,
-    validate: bool,
+    delivery: Delivery,
 ) -> Response {
     // A bounded number execute at once (a few per pooled connection); the rest wait up to
     // QUEUE_WAIT, then are told to come back, instead of piling up on the pool.
@@ -108,7 +115,7 @@ async fn execute(
     };
     match tokio::time::timeout(
         state.request_timeout,
-        execute_limited(state, request, accept, client, validate),
+        execute_limited(state, request, accept, client, delivery),
     )
     .await
     {
@@ -139,12 +146,12 @@ async fn execute_limited(
     request: async_graphql::Request,
     accept: Accept,
     client: Option<crate::graphql::cost::Client>,
-    validate: bool,
+    delivery: Delivery,
 ) -> Response {
     let cost = std::sync::Arc::new(crate::graphql::cost::CostCell::default());
     let request = request.data(cost.clone());
     let Some(client) = client else {
-        return execute_unlimited(state, request, accept, &cost, None, validate).await;
+        return execute_unlimited(state, request, accept, &cost, None, delivery).await;
     };
     // An empty budget is refused before anything else (a cached answer costs a point).
     let s = client.limiter.peek(&client.key);
@@ -164,7 +171,7 @@ async fn execute_limited(
     }
     let request = request.data(client.clone());
     let mut response =
-        execute_unlimited(state, request, accept, &cost, Some(&client), validate).await;
+        execute_unlimited(state, request, accept, &cost, Some(&client), delivery).await;
     if response
         .headers()
         .get("x-papergraph-cache")
@@ -183,7 +190,7 @@ async fn execute_unlimited(
     accept: Accept,
     cost: &crate::graphql::cost::CostCell,
     client: Option<&crate::graphql::cost::Client>,
-    validate: bool,
+    delivery: Delivery,
 ) -> Response {
     let request_key = crate::graphql::request_key(&request);
     let key = state
@@ -200,11 +207,7 @@ async fn execute_unlimited(
         return unavailable();
     }
     if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
-        let mut r = respond(hit.status, hit.media, hit.body, "hit");
-        if validate {
-            cacheable(state, &mut r, hit.etag);
-        }
-        return r;
+        return answer(state, hit, "hit", delivery).await;
     }
     let generation = events::generation();
     tracing::Span::current().record(
@@ -251,16 +254,16 @@ async fn execute_unlimited(
     };
     let body = Bytes::from(body);
     let clean = response.errors.is_empty() && kind == Some("query");
-    let etag = (clean && (validate || key.is_some())).then(|| super::validators::etag(&body));
-    if let (Some(key), Some(etag)) = (key, &etag) {
-        state
-            .cache
-            .put(key, generation, status, media, body.clone(), etag.clone());
-    }
-    let mut r = respond(status, media, body, "miss");
-    if validate && let Some(etag) = etag {
-        cacheable(state, &mut r, etag);
-    }
+    let mut r = if clean && (delivery.validate || key.is_some()) {
+        let etag = super::validators::etag(&body);
+        let entry = Cached::new(generation, status, media, body, etag);
+        if let Some(key) = key {
+            state.cache.put(key, entry.clone());
+        }
+        answer(state, entry, "miss", delivery).await
+    } else {
+        respond(status, media, body, "miss")
+    };
     if compiled {
         r.headers_mut()
             .insert("x-papergraph-plan", HeaderValue::from_static("compiled"));
@@ -268,15 +271,46 @@ async fn execute_unlimited(
     r
 }
 
-/// Marks a clean query answer to a GET as cacheable by HTTP: its `ETag`, `Vary: accept` (the
-/// media type is negotiated), and `Cache-Control` when the operator set a max age.
-fn cacheable(state: &AppState, r: &mut Response, etag: HeaderValue) {
-    let h = r.headers_mut();
-    h.insert(header::ETAG, etag);
-    h.insert(header::VARY, HeaderValue::from_static("accept"));
-    if let Some(v) = &state.http_cache_control {
-        h.insert(header::CACHE_CONTROL, v.clone());
+/// A clean query answer: compressed from the entry's kept bytes when the client takes an
+/// encoding, and for a GET, cacheable by HTTP (its `ETag`, `Vary: accept`, as the media type is
+/// negotiated, and `Cache-Control` when the operator set a max age).
+async fn answer(
+    state: &AppState,
+    entry: Cached,
+    cache: &'static str,
+    delivery: Delivery,
+) -> Response {
+    let encoded = match delivery.encoding {
+        Some(e) if entry.body.len() >= super::compress::MIN_BYTES => {
+            match entry.encoded.get(e, &entry.body).await {
+                Ok(bytes) => Some((e, bytes)),
+                Err(error) => {
+                    tracing::warn!(%error, "could not compress a cached answer; sending it as it is");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let mut r = match encoded {
+        Some((e, bytes)) => {
+            let mut r = respond(entry.status, entry.media, bytes, cache);
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_ENCODING, e.header());
+            h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+            r
+        }
+        None => respond(entry.status, entry.media, entry.body, cache),
+    };
+    if delivery.validate {
+        let h = r.headers_mut();
+        h.insert(header::ETAG, entry.etag);
+        h.append(header::VARY, HeaderValue::from_static("accept"));
+        if let Some(v) = &state.http_cache_control {
+            h.insert(header::CACHE_CONTROL, v.clone());
+        }
     }
+    r
 }
 
 /// `304 Not Modified` for `r` when the request's `If-None-Match` names its `ETag`: its headers
@@ -586,7 +620,11 @@ pub async fn graphql_post(
         None => request,
     };
     let client = client(&state, &headers, peer);
-    execute(&state, request, accept, client, false).await
+    let delivery = Delivery {
+        validate: false,
+        encoding: Encoding::negotiate(&headers),
+    };
+    execute(&state, request, accept, client, delivery).await
 }
 
 #[derive(Deserialize)]
@@ -705,7 +743,11 @@ pub async fn graphql_get(
     }
     let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
     let client = client(&state, &headers, peer);
-    let r = execute(&state, request, accept, client, true).await;
+    let delivery = Delivery {
+        validate: true,
+        encoding: Encoding::negotiate(&headers),
+    };
+    let r = execute(&state, request, accept, client, delivery).await;
     not_modified(&headers, r)
 }
 

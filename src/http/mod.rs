@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL over HTTP at `/graphql` (POST, and GET for queries), GraphiQL for
 //! browsers, Atom and RSS feeds, and health checks.
 pub mod cache;
+mod compress;
 mod digest_pages;
 mod feeds;
 mod graphiql;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(compress::layer())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::observe,

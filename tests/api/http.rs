@@ -366,3 +366,109 @@ async fn get_answers_carry_an_etag_and_answer_304_until_the_data_changes() {
     assert_eq!(post.status(), 200);
     assert!(post.headers().get("etag").is_none());
 }
+
+async fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
+    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZstdDecoder};
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    match encoding {
+        "br" => BrotliDecoder::new(body).read_to_end(&mut out).await,
+        "zstd" => ZstdDecoder::new(body).read_to_end(&mut out).await,
+        "gzip" => GzipDecoder::new(body).read_to_end(&mut out).await,
+        other => panic!("unexpected encoding {other}"),
+    }
+    .unwrap();
+    out
+}
+
+/// Answers are compressed as `Accept-Encoding` asks (zstd, br, gzip) and decode to the same
+/// bytes; a cached answer is sent from its kept compressed bytes (the same bytes on every hit);
+/// uncached answers, feeds and GraphiQL's assets go through the compression layer.
+#[tokio::test]
+async fn answers_are_compressed_as_the_client_asks_and_decode_to_the_same_json() {
+    let app = spawn_app().await;
+    app.import_samples().await;
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let q = json!({ "query": "{ papers(first: 20) { nodes { arxivId title abstract upvotes authors { name } } } }" });
+    let post = |encoding: &'static str| {
+        let mut r = raw.post(app.url("/graphql")).json(&q);
+        if !encoding.is_empty() {
+            r = r.header("accept-encoding", encoding);
+        }
+        r.send()
+    };
+    // Until the writes after the import have settled and the answer is served from the cache.
+    let mut tries = 0;
+    let plain = loop {
+        let r = post("").await.unwrap();
+        assert!(r.headers().get("content-encoding").is_none());
+        if r.headers()["x-papergraph-cache"] == "hit" {
+            break r.bytes().await.unwrap();
+        }
+        tries += 1;
+        assert!(tries < 50, "the answer never came from the cache");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(plain.len() > 2000);
+    for (asked, sent) in [
+        ("br", "br"),
+        ("gzip, deflate, br, zstd", "zstd"),
+        ("gzip", "gzip"),
+        ("br;q=0.2, gzip;q=0.9", "gzip"),
+    ] {
+        let first = post(asked).await.unwrap();
+        assert_eq!(first.headers()["content-encoding"], sent, "{asked}");
+        assert_eq!(first.headers()["x-papergraph-cache"], "hit");
+        let first = first.bytes().await.unwrap();
+        assert!(
+            first.len() < plain.len() / 2,
+            "{sent}: {} of {}",
+            first.len(),
+            plain.len()
+        );
+        assert_eq!(
+            decode(sent, &first).await,
+            plain,
+            "{sent} decodes to the same bytes"
+        );
+        let again = post(asked).await.unwrap().bytes().await.unwrap();
+        assert_eq!(
+            again, first,
+            "{sent}: a hit sends the kept compressed bytes"
+        );
+    }
+
+    // Not cached (an error answer), a feed and GraphiQL's script: the layer compresses them.
+    let uncached = raw
+        .post(app.url("/graphql"))
+        .header("accept-encoding", "br")
+        .json(&json!({ "query": format!("{{ paper(arxivId: \"{}\") {{ title }} }}", "x".repeat(3000)) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uncached.headers()["content-encoding"], "br");
+    assert_eq!(uncached.headers()["x-papergraph-cache"], "miss");
+    let v: Value =
+        serde_json::from_slice(&decode("br", &uncached.bytes().await.unwrap()).await).unwrap();
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    for path in ["/feeds/papers.atom", "/graphiql/graphiql.min.js"] {
+        let r = raw
+            .get(app.url(path))
+            .header("accept-encoding", "zstd")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-encoding"], "zstd", "{path}");
+        let decoded = decode("zstd", &r.bytes().await.unwrap()).await;
+        let identity = raw
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(decoded, identity, "{path}");
+    }
+}
