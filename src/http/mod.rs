@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Json, Router};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 /// Largest request body accepted (a GraphQL document with variables).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,9 +48,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(compress::layer())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            observe::observe,
+        .layer(observe::cors(&state.cors_origins))
+        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(observe::NewRequestId))
+        .layer(axum::middleware::map_request(
+            observe::drop_unusable_request_id,
         ))
         .with_state(state)
 }

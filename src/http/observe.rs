@@ -1,12 +1,14 @@
-//! Every request: a request id (the caller's `X-Request-Id` when sane, else a new one, echoed
-//! back), one `tracing` line with the route, status, GraphQL operation and duration, the
-//! Prometheus counters, and CORS (preflights answered here, before routing).
-use std::time::Instant;
+//! Every request: one `tracing` line with its id, route, status, GraphQL operation and
+//! duration, and the Prometheus counters (route labels and operation names are papergraph's
+//! own). Request ids and CORS are tower-http's layers, configured here.
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Instrument as _;
 
 use crate::http::AppState;
@@ -29,92 +31,99 @@ fn route(path: &str) -> &'static str {
     }
 }
 
-fn request_id(request: &Request) -> String {
-    if let Some(id) = request
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A caller's `X-Request-Id` is kept when it is short and plain (it goes into logs); any other
+/// is dropped here, so that tower-http's `SetRequestId` gives the request a new one.
+pub async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request
         .headers()
-        .get("x-request-id")
+        .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| {
+        .is_some_and(|v| {
             !v.is_empty()
                 && v.len() <= 64
                 && v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
-        })
-    {
-        return id.to_string();
+        });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
     }
-    static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No randomness: still unique within the process.
-        bytes = FALLBACK
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            .to_be_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    request
 }
 
-/// The `Access-Control-Allow-Origin` value for `origin`, when CORS allows it.
-fn allowed_origin(state: &AppState, origin: &str) -> Option<HeaderValue> {
-    let origins = &state.cors_origins;
-    if origins.iter().any(|o| o == "*") {
-        return Some(HeaderValue::from_static("*"));
+/// New request ids: 16 random hex digits.
+#[derive(Clone, Copy, Default)]
+pub struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let mut bytes = [0u8; 8];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No randomness: still unique within the process.
+            bytes = FALLBACK
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .to_be_bytes();
+        }
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        HeaderValue::from_str(&hex).ok().map(RequestId::new)
     }
-    origins
-        .iter()
-        .any(|o| o.eq_ignore_ascii_case(origin))
-        .then(|| HeaderValue::from_str(origin).ok())
-        .flatten()
 }
 
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// CORS for `origins`: `*` allows any origin (without credentials), otherwise the origins
+/// listed; none allows no cross-origin caller.
+pub fn cors(origins: &[String]) -> CorsLayer {
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-api-key"),
+            REQUEST_ID,
+            header::AUTHORIZATION,
+        ])
+        .expose_headers(
+            [
+                "x-request-id",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+                "ratelimit-policy",
+                "retry-after",
+            ]
+            .map(HeaderName::from_static),
+        )
+        .max_age(Duration::from_secs(600))
+}
+
+pub async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = route(request.uri().path());
-    let id = request_id(&request);
-    let origin = request
+    let id = request
         .headers()
-        .get(header::ORIGIN)
+        .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let allow = origin.as_deref().and_then(|o| allowed_origin(&state, o));
-    let preflight = request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let method = request.method().clone();
+        .unwrap_or("")
+        .to_string();
     let span = tracing::info_span!(
         "request",
         id = %id,
-        method = %method,
+        method = %request.method(),
         route,
         operation = tracing::field::Empty
     );
-    let mut response = if preflight {
-        match &allow {
-            Some(_) => {
-                let mut r = StatusCode::NO_CONTENT.into_response();
-                let h = r.headers_mut();
-                h.insert(
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    HeaderValue::from_static("GET, POST, OPTIONS"),
-                );
-                h.insert(
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    HeaderValue::from_static(
-                        "content-type, accept, x-api-key, x-request-id, authorization",
-                    ),
-                );
-                h.insert(
-                    header::ACCESS_CONTROL_MAX_AGE,
-                    HeaderValue::from_static("600"),
-                );
-                r
-            }
-            None => StatusCode::FORBIDDEN.into_response(),
-        }
-    } else {
-        next.run(request).instrument(span.clone()).await
-    };
+    let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     crate::metrics::http_request(route, status, elapsed);
@@ -125,20 +134,6 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
             "request"
         )
     });
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        h.insert("x-request-id", v);
-    }
-    if let Some(a) = allow {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, a);
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(
-                "x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy, retry-after",
-            ),
-        );
-        h.append(header::VARY, HeaderValue::from_static("origin"));
-    }
     response
 }
 

@@ -418,7 +418,6 @@ async fn answers_are_compressed_as_the_client_asks_and_decode_to_the_same_json()
     ] {
         let first = post(asked).await.unwrap();
         assert_eq!(first.headers()["content-encoding"], sent, "{asked}");
-        assert_eq!(first.headers()["x-papergraph-cache"], "hit");
         let first = first.bytes().await.unwrap();
         assert!(
             first.len() < plain.len() / 2,
@@ -431,11 +430,20 @@ async fn answers_are_compressed_as_the_client_asks_and_decode_to_the_same_json()
             plain,
             "{sent} decodes to the same bytes"
         );
-        let again = post(asked).await.unwrap().bytes().await.unwrap();
-        assert_eq!(
-            again, first,
-            "{sent}: a hit sends the kept compressed bytes"
-        );
+        // Two hits in a row send the same kept bytes. (The data generation is the process's:
+        // other tests' writes may make one of them a miss, so a few tries.)
+        let mut compared = false;
+        for _ in 0..50 {
+            let (a, b) = (post(asked).await.unwrap(), post(asked).await.unwrap());
+            if a.headers()["x-papergraph-cache"] == "hit"
+                && b.headers()["x-papergraph-cache"] == "hit"
+            {
+                assert_eq!(a.bytes().await.unwrap(), b.bytes().await.unwrap(), "{sent}");
+                compared = true;
+                break;
+            }
+        }
+        assert!(compared, "{sent}: never two hits in a row");
     }
 
     // Not cached (an error answer), a feed and GraphiQL's script: the layer compresses them.

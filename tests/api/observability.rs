@@ -104,7 +104,7 @@ async fn request_ids_cors_and_introspection_switch() {
         .send()
         .await
         .unwrap();
-    assert_eq!(pre.status(), 204);
+    assert!(pre.status().is_success(), "{}", pre.status());
     assert_eq!(pre.headers()["access-control-allow-origin"], "*");
     assert!(
         pre.headers()["access-control-allow-methods"]
@@ -141,7 +141,13 @@ async fn request_ids_cors_and_introspection_switch() {
         .send()
         .await
         .unwrap();
-    assert_eq!(other.status(), 403);
+    // Another origin's preflight is not allowed: no `Access-Control-Allow-Origin` (a browser
+    // then refuses the request).
+    assert!(
+        !other.headers().contains_key("access-control-allow-origin"),
+        "{:?}",
+        other.headers()
+    );
     let mine = locked
         .client
         .post(locked.url("/graphql"))
