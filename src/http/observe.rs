@@ -152,10 +152,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         papers_indexed: state.search.papers(),
     };
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         crate::metrics::render(&gauges),
     )
         .into_response()

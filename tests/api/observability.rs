@@ -8,11 +8,26 @@ use serde_json::{Value, json};
 
 use crate::helpers::{spawn_app, spawn_app_with};
 
+/// A series' name with its labels in a canonical order (Prometheus does not order labels).
+fn series(name_and_labels: &str) -> String {
+    match name_and_labels.split_once('{') {
+        Some((name, labels)) => {
+            let mut labels: Vec<&str> = labels.trim_end_matches('}').split(',').collect();
+            labels.sort_unstable();
+            format!("{name}{{{}}}", labels.join(","))
+        }
+        None => name_and_labels.to_string(),
+    }
+}
+
+/// The value of the series `name_and_labels` in an exposition.
 fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
+    let wanted = series(name_and_labels);
     text.lines()
-        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .find(|(s, _)| series(s) == wanted)
+        .and_then(|(_, v)| v.parse().ok())
 }
 
 #[tokio::test]
