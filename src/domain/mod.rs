@@ -10,6 +10,6 @@ pub mod search;
 pub use arxiv_id::ArxivId;
 pub use dates::{DateRange, parse_iso_week, parse_month};
 pub use email::Email;
-pub use markup::escape_markup;
+pub use markup::{escape_markup, xml_text};
 pub use names::{AuthorName, author_key, collapse_whitespace, fold_for_search};
 pub use paper::{DailyPaper, HfUserRef, OrganizationRef, PaperAuthorEntry, trending_score};

@@ -5,15 +5,14 @@
 //! Responses carry a strong `ETag` (a hash of the body) and `Last-Modified` (the newest paper
 //! update), and revalidation with `If-None-Match` / `If-Modified-Since` answers 304.
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
-use crate::domain::escape_markup as xml;
 use crate::domain::search::SearchQuery;
+use crate::domain::xml_text;
 use crate::entities::paper;
 use crate::graphql::{PaperFilter, scalars::Date};
 use crate::http::AppState;
@@ -325,12 +324,30 @@ impl Entry<'_> {
     }
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// A time as Atom shows it, to the second.
+fn seconds(t: DateTime<Utc>) -> chrono::DateTime<chrono::FixedOffset> {
+    use chrono::Timelike as _;
+    t.with_nanosecond(0).unwrap_or(t).fixed_offset()
+}
+
+const HF_PAPERS: &str = "https://huggingface.co/papers";
+
+fn atom_link(rel: &str, mime: &str, href: String) -> atom_syndication::Link {
+    atom_syndication::Link {
+        href,
+        rel: rel.into(),
+        mime_type: Some(mime.into()),
+        ..Default::default()
+    }
+}
+
+/// An entry's summary: its text and its upvotes.
+fn summary(e: &Entry<'_>) -> String {
+    xml_text(&format!("{} ({} upvotes)", e.summary(), e.paper.upvotes))
 }
 
 fn render_atom(
@@ -339,47 +356,55 @@ fn render_atom(
     updated: Option<DateTime<Utc>>,
     entries: &[Entry<'_>],
 ) -> String {
-    let mut out = String::with_capacity(2_048 + entries.len() * 2_048);
-    let updated = rfc3339(updated.unwrap_or(DateTime::UNIX_EPOCH));
-    let _ = write!(
-        out,
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
-         <id>{id}</id>\n<title>{title}</title>\n<updated>{updated}</updated>\n\
-         <link rel=\"self\" type=\"application/atom+xml\" href=\"{id}\"/>\n\
-         <link rel=\"alternate\" type=\"text/html\" href=\"https://huggingface.co/papers\"/>\n\
-         <author><name>papergraph</name></author>\n<generator>papergraph</generator>\n",
-        id = xml(self_url),
-        title = xml(title),
-    );
-    for e in entries {
-        let p = e.paper;
-        let _ = write!(
-            out,
-            "<entry>\n<id>{link}</id>\n<title>{title}</title>\n\
-             <link rel=\"alternate\" type=\"text/html\" href=\"{link}\"/>\n\
-             <link rel=\"related\" type=\"text/html\" href=\"https://arxiv.org/abs/{arxiv}\"/>\n\
-             <updated>{updated}</updated>\n<published>{published}</published>\n",
-            link = xml(&e.link()),
-            title = xml(&p.title),
-            arxiv = xml(&p.arxiv_id),
-            updated = rfc3339(p.updated_at),
-            published = rfc3339(p.published_at),
-        );
-        for a in &e.authors {
-            let _ = writeln!(out, "<author><name>{}</name></author>", xml(a));
-        }
-        for k in e.keywords() {
-            let _ = writeln!(out, "<category term=\"{}\"/>", xml(&k));
-        }
-        let _ = write!(
-            out,
-            "<summary type=\"text\">{} ({} upvotes)</summary>\n</entry>\n",
-            xml(e.summary()),
-            p.upvotes
-        );
-    }
-    out.push_str("</feed>\n");
-    out
+    use atom_syndication::{Category, Entry as AtomEntry, Feed, Generator, Person, Text};
+    let person = |name: &str| Person {
+        name: xml_text(name),
+        ..Default::default()
+    };
+    let feed = Feed {
+        id: xml_text(self_url),
+        title: Text::plain(xml_text(title)),
+        updated: seconds(updated.unwrap_or(DateTime::UNIX_EPOCH)),
+        links: vec![
+            atom_link("self", "application/atom+xml", xml_text(self_url)),
+            atom_link("alternate", "text/html", HF_PAPERS.into()),
+        ],
+        authors: vec![person("papergraph")],
+        generator: Some(Generator {
+            value: "papergraph".into(),
+            ..Default::default()
+        }),
+        entries: entries
+            .iter()
+            .map(|e| AtomEntry {
+                id: e.link(),
+                title: Text::plain(xml_text(&e.paper.title)),
+                links: vec![
+                    atom_link("alternate", "text/html", e.link()),
+                    atom_link(
+                        "related",
+                        "text/html",
+                        format!("https://arxiv.org/abs/{}", e.paper.arxiv_id),
+                    ),
+                ],
+                updated: seconds(e.paper.updated_at),
+                published: Some(seconds(e.paper.published_at)),
+                authors: e.authors.iter().map(|a| person(a)).collect(),
+                categories: e
+                    .keywords()
+                    .iter()
+                    .map(|k| Category {
+                        term: xml_text(k),
+                        ..Default::default()
+                    })
+                    .collect(),
+                summary: Some(Text::plain(summary(e))),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    feed.to_string()
 }
 
 fn render_rss(
@@ -388,46 +413,48 @@ fn render_rss(
     updated: Option<DateTime<Utc>>,
     entries: &[Entry<'_>],
 ) -> String {
-    let mut out = String::with_capacity(2_048 + entries.len() * 2_048);
-    let _ = write!(
-        out,
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
-         <rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n\
-         <channel>\n<title>{title}</title>\n<link>https://huggingface.co/papers</link>\n\
-         <description>{title}, from papergraph</description>\n\
-         <atom:link href=\"{url}\" rel=\"self\" type=\"application/rss+xml\"/>\n\
-         <generator>papergraph</generator>\n",
-        title = xml(title),
-        url = xml(self_url),
-    );
-    if let Some(u) = updated {
-        let _ = writeln!(out, "<lastBuildDate>{}</lastBuildDate>", http_date(u));
-    }
-    for e in entries {
-        let p = e.paper;
-        let _ = write!(
-            out,
-            "<item>\n<title>{title}</title>\n<link>{link}</link>\n\
-             <guid isPermaLink=\"true\">{link}</guid>\n<pubDate>{published}</pubDate>\n",
-            title = xml(&p.title),
-            link = xml(&e.link()),
-            published = http_date(p.published_at),
-        );
-        for a in &e.authors {
-            let _ = writeln!(out, "<dc:creator>{}</dc:creator>", xml(a));
-        }
-        for k in e.keywords() {
-            let _ = writeln!(out, "<category>{}</category>", xml(&k));
-        }
-        let _ = write!(
-            out,
-            "<description>{} ({} upvotes)</description>\n</item>\n",
-            xml(e.summary()),
-            p.upvotes
-        );
-    }
-    out.push_str("</channel>\n</rss>\n");
-    out
+    use rss::extension::atom::AtomExtension;
+    use rss::extension::dublincore::DublinCoreExtension;
+    use rss::{Category, Channel, Guid, Item};
+    let title = xml_text(title);
+    let channel = Channel {
+        description: format!("{title}, from papergraph"),
+        title,
+        link: HF_PAPERS.into(),
+        atom_ext: Some(AtomExtension {
+            links: vec![atom_link("self", "application/rss+xml", xml_text(self_url))],
+        }),
+        generator: Some("papergraph".into()),
+        last_build_date: updated.map(http_date),
+        items: entries
+            .iter()
+            .map(|e| Item {
+                title: Some(xml_text(&e.paper.title)),
+                link: Some(e.link()),
+                guid: Some(Guid {
+                    value: e.link(),
+                    permalink: true,
+                }),
+                pub_date: Some(http_date(e.paper.published_at)),
+                dublin_core_ext: (!e.authors.is_empty()).then(|| DublinCoreExtension {
+                    creators: e.authors.iter().map(|a| xml_text(a)).collect(),
+                    ..Default::default()
+                }),
+                categories: e
+                    .keywords()
+                    .iter()
+                    .map(|k| Category {
+                        name: xml_text(k),
+                        domain: None,
+                    })
+                    .collect(),
+                description: Some(summary(e)),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    channel.to_string()
 }
 
 #[cfg(test)]
@@ -437,9 +464,10 @@ mod tests {
     #[test]
     fn xml_text_is_escaped_and_stripped_of_forbidden_characters() {
         assert_eq!(
-            xml("a<b> & \"c\" 'd'\u{0}\u{1b}\te"),
+            crate::domain::escape_markup("a<b> & \"c\" 'd'\u{0}\u{1b}\te"),
             "a&lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;\te"
         );
+        assert_eq!(xml_text("a<b>\u{0}\u{1b}\te\u{FFFE}"), "a<b>\te");
     }
 
     #[test]
