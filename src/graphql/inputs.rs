@@ -31,6 +31,14 @@ pub struct PaperFilter {
     pub organization: Option<String>,
     /// `true`: papers with a code repository; `false`: papers without one.
     pub has_code: Option<bool>,
+    /// Papers submitted to Daily Papers by this Hugging Face user (username, case-insensitive).
+    pub submitter: Option<String>,
+    /// Papers with this AI keyword (the whole keyword, case-insensitive).
+    pub ai_keyword: Option<String>,
+    /// Papers whose code repository has at least this many GitHub stars.
+    pub min_github_stars: Option<i32>,
+    /// `true`: papers with a project page; `false`: papers without one.
+    pub has_project_page: Option<bool>,
 }
 
 impl PaperFilter {
@@ -76,6 +84,15 @@ impl PaperFilter {
             c.organization = Some(o);
         }
         c.has_code = self.has_code;
+        let word = |name: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("") => Err(AppError::bad_input(format!("`{name}` must not be empty"))),
+            Some(v) => Ok(Some(v.to_lowercase())),
+        };
+        c.submitter = word("submitter", &self.submitter)?;
+        c.ai_keyword = word("aiKeyword", &self.ai_keyword)?;
+        c.min_github_stars = self.min_github_stars;
+        c.has_project_page = self.has_project_page;
         Ok(c)
     }
 }

@@ -67,10 +67,15 @@ struct Request {
 }
 
 fn parse(params: &HashMap<String, String>) -> Result<Request, String> {
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 13] = [
         "q",
         "author",
+        "organization",
+        "submitter",
+        "aiKeyword",
         "minUpvotes",
+        "minGithubStars",
+        "hasProjectPage",
         "date",
         "week",
         "month",
@@ -89,6 +94,41 @@ fn parse(params: &HashMap<String, String>) -> Result<Request, String> {
     if let Some(a) = get("author") {
         filter.author = Some(a.to_string());
         described.push(format!("by {a}"));
+    }
+    if let Some(o) = get("organization") {
+        filter.organization = Some(o.to_string());
+        described.push(format!("from {o}"));
+    }
+    if let Some(u) = get("submitter") {
+        filter.submitter = Some(u.to_string());
+        described.push(format!("submitted by {u}"));
+    }
+    if let Some(k) = get("aiKeyword") {
+        filter.ai_keyword = Some(k.to_string());
+        described.push(format!("about {k}"));
+    }
+    if let Some(m) = get("minGithubStars") {
+        let n: i32 = m
+            .parse()
+            .map_err(|_| format!("`minGithubStars` must be a whole number, not `{m}`"))?;
+        filter.min_github_stars = Some(n);
+        described.push(format!("with {n}+ GitHub stars"));
+    }
+    if let Some(v) = get("hasProjectPage") {
+        let has = match v {
+            "true" => true,
+            "false" => false,
+            _ => return Err(format!("`hasProjectPage` must be true or false, not `{v}`")),
+        };
+        filter.has_project_page = Some(has);
+        described.push(
+            if has {
+                "with a project page"
+            } else {
+                "without a project page"
+            }
+            .into(),
+        );
     }
     if let Some(m) = get("minUpvotes") {
         let n: i32 = m

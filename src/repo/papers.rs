@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -29,6 +29,12 @@ pub struct PaperCriteria {
     /// Organization handle or full name, lower-cased.
     pub organization: Option<String>,
     pub has_code: Option<bool>,
+    /// The submitter's Hugging Face username, lower-cased.
+    pub submitter: Option<String>,
+    /// An AI keyword, lower-cased (matched whole, case-insensitively).
+    pub ai_keyword: Option<String>,
+    pub min_github_stars: Option<i32>,
+    pub has_project_page: Option<bool>,
 }
 
 /// The orders of `PaperOrderField`.
@@ -170,8 +176,51 @@ impl PaperCriteria {
                 .to_owned();
             c = c.add(P::OrganizationId.in_subquery(sub));
         }
+        if let Some(user) = &self.submitter {
+            let sub = Query::select()
+                .column(hf_user::Column::Id)
+                .from(hf_user::Entity)
+                .and_where(Func::lower(Expr::col(hf_user::Column::Username)).eq(user.as_str()))
+                .to_owned();
+            c = c.add(P::SubmittedById.in_subquery(sub));
+        }
+        if let Some(n) = self.min_github_stars {
+            c = c.add(P::GithubStars.gte(n));
+        }
+        if let Some(has) = self.has_project_page {
+            c = c.add(if has {
+                Condition::all()
+                    .add(P::ProjectPage.is_not_null())
+                    .add(P::ProjectPage.ne(""))
+            } else {
+                Condition::any()
+                    .add(P::ProjectPage.is_null())
+                    .add(P::ProjectPage.eq(""))
+            });
+        }
+        if let Some(k) = &self.ai_keyword {
+            // The keywords are a JSON array of strings: the keyword as a JSON string, quotes
+            // included, is in its text exactly when it is one of them (both backends print
+            // strings as written). ASCII letters fold on both; PostgreSQL folds the rest too.
+            let quoted = serde_json::Value::from(k.as_str()).to_string();
+            let pattern = format!("%{}%", like_escape(&quoted));
+            let text = Func::cast_as(Expr::col((paper::Entity, P::AiKeywords)), "TEXT");
+            c = c.add(Func::lower(text).like(LikeExpr::new(pattern).escape('\\')));
+        }
         c
     }
+}
+
+/// `s` with LIKE's wildcards and its escape character (`\\`) escaped.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Which columns of `papers` a page reads.

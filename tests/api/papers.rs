@@ -870,3 +870,136 @@ async fn papers_by_arxiv_id_answers_in_the_order_asked() {
         "BAD_USER_INPUT"
     );
 }
+
+/// `submitter`, `aiKeyword` (whole keyword, any case, LIKE's wildcards taken literally),
+/// `minGithubStars` and `hasProjectPage` narrow a list as they say, in GraphQL and in the feeds.
+#[tokio::test]
+async fn submitter_keyword_stars_and_project_page_filters() {
+    let app = spawn_app().await;
+    let keywords: [&[&str]; 4] = [
+        &["Diffusion", "video"],
+        &["diffusion models"],
+        &["50%_off", "DIFFUSION"],
+        &[],
+    ];
+    let papers: Vec<_> = (0..12u32)
+        .map(|n| {
+            let mut p = crate::helpers::paper(n, "2026-03-02", n as i32);
+            p.ai_keywords = keywords[n as usize % 4]
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            p.project_page = match n % 3 {
+                0 => Some(format!("https://example.org/p{n}")),
+                1 => Some(String::new()),
+                _ => None,
+            };
+            p.submitted_by = Some(papergraph::domain::HfUserRef {
+                username: if n % 2 == 0 { "AKhaliq" } else { "someone" }.into(),
+                hf_id: None,
+                fullname: None,
+                avatar_url: None,
+                is_pro: false,
+                kind: Some("user".into()),
+            });
+            p
+        })
+        .collect();
+    app.import("2026-03-02", &papers).await;
+    let ids = |filter: Value| {
+        let app = &app;
+        async move {
+            let d = app
+                .data(
+                    "query($f: PaperFilter) { papers(filter: $f, first: 100, orderBy: {field: UPVOTES, direction: ASC}) { nodes { arxivId } } }",
+                    json!({ "f": filter }),
+                )
+                .await;
+            d["papers"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["arxivId"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let expect = |keep: &dyn Fn(u32) -> bool| -> Vec<String> {
+        (0..12u32)
+            .filter(|n| keep(*n))
+            .map(|n| format!("2601.{n:05}"))
+            .collect()
+    };
+    assert_eq!(
+        ids(json!({"aiKeyword": "diffusion"})).await,
+        expect(&|n| n % 4 == 0 || n % 4 == 2)
+    );
+    assert_eq!(
+        ids(json!({"aiKeyword": "Diffusion Models"})).await,
+        expect(&|n| n % 4 == 1)
+    );
+    assert_eq!(
+        ids(json!({"aiKeyword": "50%_off"})).await,
+        expect(&|n| n % 4 == 2)
+    );
+    assert_eq!(ids(json!({"aiKeyword": "50%"})).await, Vec::<String>::new());
+    assert_eq!(
+        ids(json!({"aiKeyword": "diff"})).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(json!({"submitter": "akhaliq"})).await,
+        expect(&|n| n % 2 == 0)
+    );
+    // `paper()` gives even papers 3n stars.
+    assert_eq!(
+        ids(json!({"minGithubStars": 12})).await,
+        expect(&|n| n % 2 == 0 && n >= 4)
+    );
+    assert_eq!(
+        ids(json!({"hasProjectPage": true})).await,
+        expect(&|n| n % 3 == 0)
+    );
+    assert_eq!(
+        ids(json!({"hasProjectPage": false})).await,
+        expect(&|n| n % 3 != 0)
+    );
+    assert_eq!(
+        ids(json!({"submitter": "AKHALIQ", "aiKeyword": "video", "hasProjectPage": true})).await,
+        expect(&|n| n % 2 == 0 && n % 4 == 0 && n % 3 == 0)
+    );
+    for bad in [json!({"aiKeyword": " "}), json!({"submitter": ""})] {
+        assert_eq!(
+            app.error_code(
+                "query($f: PaperFilter) { papers(filter: $f) { totalCount } }",
+                json!({ "f": bad })
+            )
+            .await,
+            "BAD_USER_INPUT"
+        );
+    }
+
+    let feed = app
+        .client
+        .get(app.url("/feeds/papers.atom?submitter=akhaliq&aiKeyword=diffusion&hasProjectPage=true&limit=100"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    let body = feed.text().await.unwrap();
+    let wanted = expect(&|n| n % 2 == 0 && (n % 4 == 0 || n % 4 == 2) && n % 3 == 0);
+    assert!(!wanted.is_empty());
+    assert_eq!(body.matches("<entry>").count(), wanted.len(), "{body}");
+    for id in &wanted {
+        assert!(
+            body.contains(&format!("https://huggingface.co/papers/{id}")),
+            "{id}"
+        );
+    }
+    let bad = app
+        .client
+        .get(app.url("/feeds/papers.rss?hasProjectPage=maybe"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
