@@ -242,7 +242,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         opts.admin.clone(),
     );
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
-    AppState {
+    AppState::new(crate::http::Shared {
         http_cache_control: (opts.http_cache_max_age_secs > 0).then(|| {
             axum::http::HeaderValue::from_str(&format!(
                 "public, max-age={}",
@@ -274,7 +274,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         inflight: Arc::new(tokio::sync::Semaphore::new((pool_max as usize * 4).max(16))),
         pool_max,
         health,
-    }
+    })
 }
 
 /// Binds `addr`, with a clear message when the port is taken.

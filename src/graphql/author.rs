@@ -65,15 +65,11 @@ impl Author {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<PaperConnection> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let (sort, slice) = super::connection::paper_page(order_by, first, after, last, before)?;
         let criteria = PaperCriteria {
             author_id: Some(self.id),
             ..Default::default()
         };
-        let reading = super::connection::reading(ctx);
-        let reads = ctx.data::<super::connection::Reads>()?;
-        Ok(PaperConnection::load(db, reads, criteria, sort, slice, reading).await?)
+        super::connection::papers_of(ctx, criteria, order_by, first, after, last, before).await
     }
 
     /// The people this author wrote papers with, most shared papers first (`first`: at most

@@ -215,6 +215,24 @@ impl PaperConnection {
     }
 }
 
+/// The papers of `criteria` as a connection field of another object (an author's papers, an
+/// organization's, a user's submissions): newest listing first unless `orderBy` says otherwise.
+pub async fn papers_of(
+    ctx: &Context<'_>,
+    criteria: PaperCriteria,
+    order_by: Option<super::inputs::PaperOrder>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> ApiResult<PaperConnection> {
+    let db = ctx.data::<DatabaseConnection>()?;
+    let (sort, slice) = paper_page(order_by, first, after, last, before)?;
+    let reading = reading(ctx);
+    let reads = ctx.data::<Reads>()?;
+    Ok(PaperConnection::load(db, reads, criteria, sort, slice, reading).await?)
+}
+
 /// What a page of papers reads for the selection of its connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reading {

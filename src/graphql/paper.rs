@@ -392,6 +392,26 @@ impl Organization {
     async fn hf_url(&self) -> String {
         format!("https://huggingface.co/{}", self.0.name)
     }
+
+    /// The papers this organization claimed, newest listing first unless `orderBy` says
+    /// otherwise.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::cost::page(first, last) * child_complexity + 1")]
+    async fn papers(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        order_by: Option<super::inputs::PaperOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<super::connection::PaperConnection> {
+        let criteria = crate::repo::papers::PaperCriteria {
+            organization_id: Some(self.0.id),
+            ..Default::default()
+        };
+        super::connection::papers_of(ctx, criteria, order_by, first, after, last, before).await
+    }
 }
 
 /// A Hugging Face user account.
@@ -423,6 +443,26 @@ impl HfUser {
     /// The profile page on Hugging Face.
     async fn hf_url(&self) -> String {
         format!("https://huggingface.co/{}", self.0.username)
+    }
+
+    /// The papers this user submitted to Daily Papers, newest listing first unless `orderBy`
+    /// says otherwise.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::cost::page(first, last) * child_complexity + 1")]
+    async fn submitted_papers(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        order_by: Option<super::inputs::PaperOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<super::connection::PaperConnection> {
+        let criteria = crate::repo::papers::PaperCriteria {
+            submitter: Some(self.0.username.to_lowercase()),
+            ..Default::default()
+        };
+        super::connection::papers_of(ctx, criteria, order_by, first, after, last, before).await
     }
 }
 

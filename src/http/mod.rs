@@ -10,7 +10,7 @@ pub use graphql::{MAX_QUERY_BYTES, PersistedQueries};
 mod observe;
 mod state;
 mod validators;
-pub use state::{AppState, Limits};
+pub use state::{AppState, Limits, Shared};
 mod ws;
 
 use axum::extract::{DefaultBodyLimit, State};

@@ -7,9 +7,28 @@ use sea_orm::DatabaseConnection;
 use crate::graphql::Executor;
 use crate::http::cache::ResponseCache;
 
-/// What every request handler can reach.
+/// What every request handler can reach: one shared [`Shared`], so that the per-request clones
+/// axum makes of the state (one per handler call and extractor) cost one reference count, not
+/// one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The state's parts.
+pub struct Shared {
     pub db: DatabaseConnection,
     pub schema: Executor,
     pub graphiql: bool,

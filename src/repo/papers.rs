@@ -31,6 +31,7 @@ pub struct PaperCriteria {
     pub has_code: Option<bool>,
     /// The submitter's Hugging Face username, lower-cased.
     pub submitter: Option<String>,
+    pub organization_id: Option<i64>,
     /// An AI keyword, lower-cased (matched whole, case-insensitively).
     pub ai_keyword: Option<String>,
     pub min_github_stars: Option<i32>,
@@ -184,6 +185,9 @@ impl PaperCriteria {
                 .to_owned();
             c = c.add(P::SubmittedById.in_subquery(sub));
         }
+        if let Some(id) = self.organization_id {
+            c = c.add(P::OrganizationId.eq(id));
+        }
         if let Some(n) = self.min_github_stars {
             c = c.add(P::GithubStars.gte(n));
         }
@@ -203,24 +207,12 @@ impl PaperCriteria {
             // included, is in its text exactly when it is one of them (both backends print
             // strings as written). ASCII letters fold on both; PostgreSQL folds the rest too.
             let quoted = serde_json::Value::from(k.as_str()).to_string();
-            let pattern = format!("%{}%", like_escape(&quoted));
+            let pattern = format!("%{}%", super::like_escape(&quoted));
             let text = Func::cast_as(Expr::col((paper::Entity, P::AiKeywords)), "TEXT");
-            c = c.add(Func::lower(text).like(LikeExpr::new(pattern).escape('\\')));
+            c = c.add(Func::lower(text).like(LikeExpr::new(pattern).escape('!')));
         }
         c
     }
-}
-
-/// `s` with LIKE's wildcards and its escape character (`\\`) escaped.
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// Which columns of `papers` a page reads.

@@ -1003,3 +1003,52 @@ async fn submitter_keyword_stars_and_project_page_filters() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+/// `HfUser.submittedPapers` and `Organization.papers` list what the matching filters list.
+#[tokio::test]
+async fn a_users_submissions_and_an_organizations_papers() {
+    let app = spawn_app().await;
+    let papers: Vec<_> = (0..9u32)
+        .map(|n| {
+            let mut p = crate::helpers::paper(n, "2026-03-03", n as i32);
+            p.submitted_by = Some(papergraph::domain::HfUserRef {
+                username: if n < 4 { "Alice" } else { "bob" }.into(),
+                hf_id: None,
+                fullname: None,
+                avatar_url: None,
+                is_pro: false,
+                kind: Some("user".into()),
+            });
+            p
+        })
+        .collect();
+    app.import("2026-03-03", &papers).await;
+    let d = app
+        .data(
+            "{ papers(first: 9, orderBy: {field: UPVOTES, direction: ASC}) { nodes { arxivId
+                submittedBy { username submittedPapers(first: 10, orderBy: {field: UPVOTES, direction: ASC}) { totalCount nodes { arxivId } } }
+                organization { name papers(first: 10) { totalCount nodes { arxivId } } } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = d["papers"]["nodes"].as_array().unwrap();
+    let alice = &nodes[0]["submittedBy"];
+    assert_eq!(alice["username"], "Alice");
+    assert_eq!(alice["submittedPapers"]["totalCount"], 4);
+    let ids: Vec<&str> = alice["submittedPapers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["arxivId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["2601.00000", "2601.00001", "2601.00002", "2601.00003"]
+    );
+    assert_eq!(nodes[8]["submittedBy"]["submittedPapers"]["totalCount"], 5);
+    // `paper()` gives every third paper to `synthetic-lab`.
+    let lab = &nodes[0]["organization"];
+    assert_eq!(lab["name"], "synthetic-lab");
+    assert_eq!(lab["papers"]["totalCount"], 3);
+    assert!(nodes[1]["organization"].is_null());
+}
