@@ -4,6 +4,7 @@
 #
 #   bench/ab.sh BIN_A BIN_B DATABASE_URL [SECONDS=8] [ROUNDS=2]
 #
+# AB_CACHE_MB: the response cache of both servers (default 0: off).
 # AB_URL_B: a second database for BIN_B, a copy of the first, when B's migrations are newer than A's
 # (A refuses a database that has a migration it does not know).
 #
@@ -23,7 +24,7 @@ for bin in "$A" "$B"; do
   url="$URL"
   [ "$bin" = "$B" ] && url="${AB_URL_B:-$URL}"
   "$bin" --log warn --database-url "$url" serve --bind "127.0.0.1:$port" --graphiql false \
-    --rate-limit-cost 0 --sync false --response-cache-mb 0 &
+    --rate-limit-cost 0 --sync false --response-cache-mb "${AB_CACHE_MB:-0}" &
   pids+=($!)
   port=$((port + 1))
 done
