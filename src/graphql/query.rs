@@ -54,6 +54,19 @@ async fn load_node(db: &DatabaseConnection, id: GlobalId) -> Result<Option<Node>
     })
 }
 
+/// The papers of `keys` (arXiv ids) that exist, by arXiv id: one page, so their relations are
+/// read once for all of them.
+async fn papers_by_arxiv_id(
+    db: &DatabaseConnection,
+    keys: &[String],
+) -> Result<std::collections::HashMap<String, Paper>, AppError> {
+    let rows = repo::papers::by_arxiv_ids(db, keys).await?;
+    Ok(Paper::page(db, rows)
+        .into_iter()
+        .map(|p| (p.row.arxiv_id.clone(), p))
+        .collect())
+}
+
 #[Object]
 impl NodeQuery {
     /// Fetches any object by its global id; null when it does not exist.
@@ -79,13 +92,7 @@ impl NodeQuery {
                 _ => None,
             })
             .collect();
-        let rows = repo::papers::by_arxiv_ids(db, &paper_keys)
-            .await
-            .map_err(AppError::from)?;
-        let papers: std::collections::HashMap<String, Paper> = Paper::page(db, rows)
-            .into_iter()
-            .map(|p| (p.row.arxiv_id.clone(), p))
-            .collect();
+        let papers = papers_by_arxiv_id(db, &paper_keys).await?;
         let mut out = Vec::with_capacity(parsed.len());
         for g in parsed {
             out.push(match g {
@@ -134,14 +141,7 @@ impl PaperQuery {
         let mut keys: Vec<String> = parsed.iter().map(|a| a.as_str().to_owned()).collect();
         keys.sort_unstable();
         keys.dedup();
-        let db = db(ctx)?;
-        let rows = repo::papers::by_arxiv_ids(db, &keys)
-            .await
-            .map_err(AppError::from)?;
-        let papers: std::collections::HashMap<String, Paper> = Paper::page(db, rows)
-            .into_iter()
-            .map(|p| (p.row.arxiv_id.clone(), p))
-            .collect();
+        let papers = papers_by_arxiv_id(db(ctx)?, &keys).await?;
         Ok(parsed
             .iter()
             .map(|a| papers.get(a.as_str()).cloned())

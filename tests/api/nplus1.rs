@@ -11,17 +11,22 @@ const Q: &str = "query($n: Int) { papers(first: $n, orderBy: {field: UPVOTES}) {
   organization { name fullname } submittedBy { username fullname } upvoteHistory { upvotes }
   similar(first: 2) { score paper { arxivId } } } } }";
 
-async fn statements_for(app: &TestApp, n: i64) -> u64 {
-    // Statements other tasks run after a write (telling other servers about it) land first.
+/// The statement count once it stops moving: statements other tasks run after a write (telling
+/// other servers about it) land before a measurement starts.
+async fn settled_statements(app: &TestApp) -> u64 {
     let mut before = app.stats.statements();
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let now = app.stats.statements();
         if now == before {
-            break;
+            return now;
         }
         before = now;
     }
+}
+
+async fn statements_for(app: &TestApp, n: i64) -> u64 {
+    let before = settled_statements(app).await;
     let d = app.data(Q, json!({ "n": n })).await;
     assert_eq!(d["papers"]["nodes"].as_array().unwrap().len() as i64, n);
     app.stats.statements() - before
@@ -73,15 +78,7 @@ async fn papers_by_arxiv_id_runs_a_small_constant_number_of_statements() {
     let mut counts = Vec::new();
     for n in [5u32, 100] {
         let ids: Vec<String> = (0..n).map(|i| format!("2601.{i:05}")).collect();
-        let mut before = app.stats.statements();
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            let now = app.stats.statements();
-            if now == before {
-                break;
-            }
-            before = now;
-        }
+        let before = settled_statements(&app).await;
         let d = app.data(Q, json!({ "ids": ids })).await;
         assert_eq!(d["papersByArxivId"].as_array().unwrap().len() as u32, n);
         assert!(
