@@ -52,9 +52,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(observe::observe))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(observe::NewRequestId))
-        .layer(axum::middleware::map_request(
-            observe::drop_unusable_request_id,
-        ))
         .with_state(state)
 }
 

@@ -33,23 +33,13 @@ fn route(path: &str) -> &'static str {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// A caller's `X-Request-Id` is kept when it is short and plain (it goes into logs); any other
-/// is dropped here, so that tower-http's `SetRequestId` gives the request a new one.
-pub async fn drop_unusable_request_id(mut request: Request) -> Request {
-    let usable = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
-        });
-    if !usable {
-        request.headers_mut().remove(&REQUEST_ID);
-    }
-    request
+/// Whether a caller's `X-Request-Id` is kept: short and plain (it goes into logs).
+fn usable(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
 }
 
 /// New request ids: 16 random hex digits.
@@ -74,17 +64,20 @@ impl MakeRequestId for NewRequestId {
 /// CORS for `origins`: `*` allows any origin (without credentials), otherwise the origins
 /// listed; none allows no cross-origin caller.
 pub fn cors(origins: &[String]) -> CorsLayer {
-    let allow = if origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
+    let any = origins.iter().any(|o| o == "*");
+    let layer = if any {
+        // The answer is the same for every origin: no `Vary` to write on every response.
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::any())
+            .vary(Vec::<HeaderName>::new())
     } else {
-        AllowOrigin::list(
+        CorsLayer::new().allow_origin(AllowOrigin::list(
             origins
                 .iter()
                 .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
-        )
+        ))
     };
-    CorsLayer::new()
-        .allow_origin(allow)
+    layer
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([
             header::CONTENT_TYPE,
@@ -107,15 +100,30 @@ pub fn cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-pub async fn observe(request: Request, next: Next) -> Response {
+/// Inside tower-http's `SetRequestId` (which gives a request without an id a new one): a
+/// caller's id unfit for logs is replaced here, on the request and on the response (which
+/// `PropagateRequestId` then leaves alone).
+pub async fn observe(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = route(request.uri().path());
-    let id = request
+    let mut replaced = None;
+    let id = match request
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    {
+        Some(id) if usable(id) => id.to_string(),
+        _ => {
+            let new = NewRequestId
+                .make_request_id(&request)
+                .map(|r| r.header_value().clone())
+                .unwrap_or_else(|| HeaderValue::from_static("0"));
+            request.headers_mut().insert(REQUEST_ID, new.clone());
+            let id = new.to_str().unwrap_or("0").to_string();
+            replaced = Some(new);
+            id
+        }
+    };
     let span = tracing::info_span!(
         "request",
         id = %id,
@@ -123,7 +131,10 @@ pub async fn observe(request: Request, next: Next) -> Response {
         route,
         operation = tracing::field::Empty
     );
-    let response = next.run(request).instrument(span.clone()).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Some(new) = replaced {
+        response.headers_mut().insert(REQUEST_ID, new);
+    }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     crate::metrics::http_request(route, status, elapsed);
