@@ -84,7 +84,6 @@ fn respond(status: StatusCode, media: &'static str, body: Bytes, cache: &'static
     r
 }
 
-/// Answers from the response cache when it can, else executes and caches a clean query result.
 /// How the answer travels: whether it is validated (a GET, whose clean query answers carry an
 /// `ETag`, and `Cache-Control` when configured) and the encoding the client takes.
 #[derive(Clone, Copy)]
@@ -93,6 +92,7 @@ struct Delivery {
     encoding: Option<Encoding>,
 }
 
+/// Answers from the response cache when it can, else executes and caches a clean query result.
 async fn execute(
     state: &AppState,
     request: async_graphql::Request,

@@ -6,11 +6,12 @@ use sha2::{Digest, Sha256};
 /// A strong entity tag for `body`: the first 128 bits of its SHA-256, quoted. The same bytes
 /// give the same tag on every replica, so a CDN in front of several keeps its copies.
 pub fn etag(body: &[u8]) -> HeaderValue {
+    use std::fmt::Write as _;
     let digest = Sha256::digest(body);
     let mut tag = String::with_capacity(34);
     tag.push('"');
     for b in &digest[..16] {
-        tag.push_str(&format!("{b:02x}"));
+        let _ = write!(tag, "{b:02x}");
     }
     tag.push('"');
     HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
