@@ -1,5 +1,5 @@
 //! Opaque global ids for `Node`: base64url of `Type:key`, where the key is the natural key
-//! (arXiv id for papers, name for authors), so ids stay valid across databases and replicas.
+//! (arXiv id for papers, name for authors, handle for organizations), so ids stay valid across databases and replicas.
 use async_graphql::ID;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
@@ -9,6 +9,7 @@ use crate::error::AppError;
 pub enum GlobalId {
     Paper(String),
     Author(String),
+    Organization(String),
 }
 
 impl GlobalId {
@@ -16,6 +17,7 @@ impl GlobalId {
         let raw = match self {
             GlobalId::Paper(k) => format!("Paper:{k}"),
             GlobalId::Author(k) => format!("Author:{k}"),
+            GlobalId::Organization(k) => format!("Organization:{k}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -23,7 +25,7 @@ impl GlobalId {
     pub fn decode(id: &str) -> Result<Self, AppError> {
         let bad = || {
             AppError::bad_input(format!(
-                "`{}` is not a papergraph node id; use the `id` field of a Paper or Author",
+                "`{}` is not a papergraph node id; use the `id` field of a Paper, Author or Organization",
                 id.chars().take(80).collect::<String>()
             ))
         };
@@ -34,6 +36,7 @@ impl GlobalId {
         match raw.split_once(':') {
             Some(("Paper", k)) if !k.is_empty() => Ok(GlobalId::Paper(k.to_string())),
             Some(("Author", k)) if !k.is_empty() => Ok(GlobalId::Author(k.to_string())),
+            Some(("Organization", k)) if !k.is_empty() => Ok(GlobalId::Organization(k.to_string())),
             _ => Err(bad()),
         }
     }
@@ -48,6 +51,7 @@ mod tests {
         for g in [
             GlobalId::Paper("2401.12345".into()),
             GlobalId::Author("Zoë Ça".into()),
+            GlobalId::Organization("google".into()),
         ] {
             let id = g.encode();
             assert_eq!(GlobalId::decode(&id).unwrap(), g);

@@ -11,6 +11,7 @@ mod ids;
 mod inputs;
 mod live;
 mod order;
+mod organizations;
 mod paper;
 mod query;
 pub mod scalars;
@@ -151,6 +152,8 @@ fn is_input_error(message: &str) -> bool {
         "Failed to parse",
         "Variable \"",
         "Invalid value",
+        // An explicit or omitted-variable null for an argument that takes none.
+        "Expected input type",
     ]
     .iter()
     .any(|m| message.contains(m))

@@ -207,7 +207,7 @@ impl Paper {
             .organization(id)
             .await?
             .cloned()
-            .map(Organization))
+            .map(Organization::new))
     }
 
     /// The Hugging Face user who submitted the paper to Daily Papers.
@@ -367,30 +367,65 @@ impl PaperAuthor {
     }
 }
 
-/// A Hugging Face organization.
-pub struct Organization(pub organization::Model);
+/// A Hugging Face organization, with its paper count when the list it came from read it.
+#[derive(Clone)]
+pub struct Organization {
+    pub row: organization::Model,
+    pub paper_count: Option<i64>,
+}
+
+impl Organization {
+    pub fn new(row: organization::Model) -> Organization {
+        Organization {
+            row,
+            paper_count: None,
+        }
+    }
+}
 
 /// A Hugging Face organization.
 #[Object]
 impl Organization {
+    /// Opaque global id, for `node(id:)`.
+    pub async fn id(&self) -> async_graphql::ID {
+        super::ids::GlobalId::Organization(self.row.name.clone()).encode()
+    }
+
     /// The handle, e.g. `google`.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row.name
     }
 
     /// The display name.
     async fn fullname(&self) -> Option<&str> {
-        self.0.fullname.as_deref()
+        self.row.fullname.as_deref()
     }
 
     /// Avatar image URL.
     async fn avatar_url(&self) -> Option<&str> {
-        self.0.avatar_url.as_deref()
+        self.row.avatar_url.as_deref()
     }
 
     /// The organization page on Hugging Face.
     async fn hf_url(&self) -> String {
-        format!("https://huggingface.co/{}", self.0.name)
+        format!("https://huggingface.co/{}", self.row.name)
+    }
+
+    /// How many papers in the mirror this organization claimed.
+    async fn paper_count(&self, ctx: &async_graphql::Context<'_>) -> ApiResult<i32> {
+        let n = match self.paper_count {
+            Some(n) => n,
+            None => {
+                let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+                crate::repo::organizations::paper_counts(db, Some(&[self.row.id]))
+                    .await
+                    .map_err(crate::error::AppError::from)?
+                    .get(&self.row.id)
+                    .copied()
+                    .unwrap_or(0)
+            }
+        };
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
     /// The papers this organization claimed, newest listing first unless `orderBy` says
@@ -407,7 +442,7 @@ impl Organization {
         before: Option<String>,
     ) -> ApiResult<super::connection::PaperConnection> {
         let criteria = crate::repo::papers::PaperCriteria {
-            organization_id: Some(self.0.id),
+            organization_id: Some(self.row.id),
             ..Default::default()
         };
         super::connection::papers_of(ctx, criteria, order_by, first, after, last, before).await

@@ -21,6 +21,7 @@ use crate::repo;
 pub enum Node {
     Paper(Paper),
     Author(Author),
+    Organization(super::paper::Organization),
 }
 
 /// The root of all queries.
@@ -30,6 +31,7 @@ pub struct Query(
     PaperQuery,
     super::search::SearchQueryRoot,
     AuthorQuery,
+    super::organizations::OrganizationQuery,
     StatusQuery,
     super::digest::DigestQuery,
     super::digest::DigestSubscriptionQuery,
@@ -51,6 +53,9 @@ async fn load_node(db: &DatabaseConnection, id: GlobalId) -> Result<Option<Node>
         GlobalId::Author(k) => repo::authors::by_name(db, &k)
             .await?
             .map(|a| Node::Author(Author::from_model(&a))),
+        GlobalId::Organization(k) => repo::organizations::by_name(db, &k)
+            .await?
+            .map(|o| Node::Organization(super::paper::Organization::new(o))),
     })
 }
 

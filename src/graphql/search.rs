@@ -14,6 +14,7 @@ use crate::entities::paper;
 use crate::error::{ApiResult, AppError};
 use crate::repo::cursor::{Cursor, SortKey};
 use crate::repo::papers::PaperCriteria;
+use crate::repo::papers::TrendBy;
 use crate::search::{self, After};
 
 #[derive(Default)]
@@ -21,8 +22,9 @@ pub struct SearchQueryRoot;
 
 #[Object]
 impl SearchQueryRoot {
-    /// The papers that gained the most upvotes in the window, most gained first: velocity from
-    /// the upvote snapshots the sync records. The window ends at the mirror's latest observation
+    /// The papers that gained the most upvotes (or, `by: GITHUB_STARS`, GitHub stars; default
+    /// `UPVOTES`) in the
+    /// window, most gained first: velocity from the snapshots the sync records. The window ends at the mirror's latest observation
     /// (its newest snapshot), so a mirror that stopped syncing still answers about its last
     /// days. A paper's gain counts from its last observation before the window; without one, a
     /// paper listed inside the window (its `dailyDate`) counts from zero, and any other paper
@@ -34,6 +36,7 @@ impl SearchQueryRoot {
         &self,
         ctx: &Context<'_>,
         window: TrendingWindow,
+        by: Option<TrendingBy>,
         #[graphql(default = 20)] first: i32,
     ) -> ApiResult<Vec<TrendingPaper>> {
         if !(0..=MAX_PAGE).contains(&first) {
@@ -47,17 +50,25 @@ impl SearchQueryRoot {
             TrendingWindow::Month => chrono::Duration::days(30),
         };
         let db = ctx.data::<DatabaseConnection>()?;
-        let rows = crate::repo::papers::trending(db, span, first as u64)
+        let by = match by.unwrap_or_default() {
+            TrendingBy::Upvotes => TrendBy::Upvotes,
+            TrendingBy::GithubStars => TrendBy::GithubStars,
+        };
+        let rows = crate::repo::papers::trending(db, span, by, first as u64)
             .await
             .map_err(AppError::from)?;
-        let gained: Vec<i32> = rows.iter().map(|(_, g)| *g).collect();
-        let papers = Paper::page(db, rows.into_iter().map(|(p, _)| p).collect());
+        let gained: Vec<(i32, i32)> = rows
+            .iter()
+            .map(|t| (t.upvotes_gained, t.stars_gained))
+            .collect();
+        let papers = Paper::page(db, rows.into_iter().map(|t| t.paper).collect());
         Ok(papers
             .into_iter()
             .zip(gained)
-            .map(|(paper, upvotes_gained)| TrendingPaper {
+            .map(|(paper, (upvotes_gained, stars_gained))| TrendingPaper {
                 paper,
                 upvotes_gained,
+                stars_gained,
             })
             .collect())
     }
@@ -162,7 +173,17 @@ pub enum TrendingWindow {
     Month,
 }
 
-/// A paper with the upvotes it gained in the window.
+/// What `trendingPapers` ranks by.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum TrendingBy {
+    /// Upvotes gained in the window.
+    #[default]
+    Upvotes,
+    /// GitHub stars gained in the window (only papers with a repository).
+    GithubStars,
+}
+
+/// A paper with the upvotes and stars it gained in the window.
 #[derive(SimpleObject)]
 pub struct TrendingPaper {
     /// The paper.
@@ -171,6 +192,9 @@ pub struct TrendingPaper {
     /// listed inside the window, all its upvotes; for an older paper first seen inside it, since
     /// that first observation.
     pub upvotes_gained: i32,
+    /// GitHub stars gained in the window, counted as `upvotesGained` is (0 without a
+    /// repository).
+    pub stars_gained: i32,
 }
 
 /// A cursor belongs to one query and filter.

@@ -8,6 +8,7 @@ pub mod direct;
 pub mod health;
 pub mod import;
 pub mod keyset;
+pub mod organizations;
 pub mod paper_events;
 pub mod papers;
 pub mod rows;

@@ -624,18 +624,34 @@ pub async fn upvote_history<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Papers by upvotes gained in the `window` that ends at the mirror's latest observation (its
-/// newest upvote snapshot): the current count minus the count at the last snapshot taken at or
-/// before the window's start. Without one, a paper listed inside the window counts from zero;
-/// any other paper counts from its first snapshot, so an old paper first seen inside the window
-/// (a backfill) has gained nothing until a second observation. Only papers observed in the
-/// window that are new in it or observed twice are ranked. Most gained first, then most
-/// upvotes, then id.
+/// What `trending` ranks by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrendBy {
+    Upvotes,
+    GithubStars,
+}
+
+/// A trending paper and what it gained in the window.
+#[derive(Clone, Debug)]
+pub struct Trend {
+    pub paper: paper::Model,
+    pub upvotes_gained: i32,
+    pub stars_gained: i32,
+}
+
+/// Papers by upvotes (or GitHub stars) gained in the `window` that ends at the mirror's latest
+/// observation (its newest snapshot): the current count minus the count at the last snapshot
+/// taken at or before the window's start. Without one, a paper listed inside the window counts
+/// from zero; any other paper counts from its first snapshot, so an old paper first seen inside
+/// the window (a backfill) has gained nothing until a second observation. Only papers observed
+/// in the window that are new in it or observed twice are ranked (by stars: only papers with a
+/// repository). Most gained first, then the highest count, then id.
 pub async fn trending<C: ConnectionTrait>(
     db: &C,
     window: chrono::Duration,
+    by: TrendBy,
     limit: u64,
-) -> Result<Vec<(paper::Model, i32)>, DbErr> {
+) -> Result<Vec<Trend>, DbErr> {
     use crate::entities::upvote_snapshot as s;
     let latest: Option<DateTime<Utc>> = s::Entity::find()
         .select_only()
@@ -648,12 +664,31 @@ pub async fn trending<C: ConnectionTrait>(
         return Ok(Vec::new());
     };
     let since = latest - window;
+    let up = gained("p.upvotes", "s.upvotes");
+    let stars = gained("COALESCE(p.github_stars, 0)", "COALESCE(s.github_stars, 0)");
+    let (only, order) = match by {
+        TrendBy::Upvotes => ("", "up DESC, p.upvotes DESC"),
+        TrendBy::GithubStars => (
+            "AND p.github_stars IS NOT NULL",
+            "stars DESC, p.github_stars DESC",
+        ),
+    };
+    let sql = format!(
+        "SELECT p.id, {up} AS up, {stars} AS stars
+    FROM papers p
+    WHERE p.id IN (SELECT paper_id FROM upvote_snapshots WHERE taken_at > ?1)
+      AND (p.daily_date >= ?3
+           OR (SELECT COUNT(*) FROM upvote_snapshots s WHERE s.paper_id = p.id) >= 2)
+      {only}
+    ORDER BY {order}, p.id
+    LIMIT ?2"
+    );
     let sql = match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => TRENDING
+        sea_orm::DbBackend::Postgres => sql
             .replace("?1", "$1")
             .replace("?2", "$2")
             .replace("?3", "$3"),
-        _ => TRENDING.to_string(),
+        _ => sql,
     };
     let rows = db
         .query_all_raw(sea_orm::Statement::from_sql_and_values(
@@ -666,32 +701,42 @@ pub async fn trending<C: ConnectionTrait>(
             ],
         ))
         .await?;
-    let mut gained: Vec<(i64, i32)> = Vec::with_capacity(rows.len());
+    let mut gains: Vec<(i64, i32, i32)> = Vec::with_capacity(rows.len());
     for r in rows {
-        gained.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+        gains.push((
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(1)?,
+            r.try_get_by_index(2)?,
+        ));
     }
-    let ids: Vec<i64> = gained.iter().map(|(id, _)| *id).collect();
-    let gained: HashMap<i64, i32> = gained.into_iter().collect();
+    let ids: Vec<i64> = gains.iter().map(|g| g.0).collect();
+    let gains: HashMap<i64, (i32, i32)> =
+        gains.into_iter().map(|(id, u, s)| (id, (u, s))).collect();
     Ok(by_ids(db, &ids)
         .await?
         .into_iter()
-        .map(|p| {
-            let g = gained.get(&p.id).copied().unwrap_or(0);
-            (p, g)
+        .map(|paper| {
+            let (upvotes_gained, stars_gained) = gains.get(&paper.id).copied().unwrap_or((0, 0));
+            Trend {
+                paper,
+                upvotes_gained,
+                stars_gained,
+            }
         })
         .collect())
 }
 
-const TRENDING: &str = "SELECT p.id, CAST(p.upvotes - COALESCE(
-        (SELECT s.upvotes FROM upvote_snapshots s
+/// The gain of a count in the window: `now` (of the paper `p`) minus `then` (of the snapshot
+/// `s`) at the last snapshot before the window, else zero for a paper listed in it, else its
+/// first snapshot.
+fn gained(now: &str, then: &str) -> String {
+    format!(
+        "CAST({now} - COALESCE(
+        (SELECT {then} FROM upvote_snapshots s
             WHERE s.paper_id = p.id AND s.taken_at <= ?1 ORDER BY s.taken_at DESC LIMIT 1),
         CASE WHEN p.daily_date >= ?3 THEN 0 ELSE
-            (SELECT s.upvotes FROM upvote_snapshots s
+            (SELECT {then} FROM upvote_snapshots s
                 WHERE s.paper_id = p.id ORDER BY s.taken_at LIMIT 1) END,
-        0) AS INTEGER) AS gained
-    FROM papers p
-    WHERE p.id IN (SELECT paper_id FROM upvote_snapshots WHERE taken_at > ?1)
-      AND (p.daily_date >= ?3
-           OR (SELECT COUNT(*) FROM upvote_snapshots s WHERE s.paper_id = p.id) >= 2)
-    ORDER BY gained DESC, p.upvotes DESC, p.id
-    LIMIT ?2";
+        0) AS INTEGER)"
+    )
+}

@@ -266,6 +266,79 @@ async fn cached_answers_do_not_outlive_runs_or_similar_passes() {
 }
 
 #[tokio::test]
+async fn trending_by_github_stars_ranks_by_stars_gained_and_skips_papers_without_code() {
+    let app = spawn_app().await;
+    let t0 = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
+    // Papers 2 and 4 have repositories (6 and 12 stars); 1 has none.
+    let (a, mut b, mut d) = (
+        paper(1, "2026-05-01", 10),
+        paper(2, "2026-05-01", 50),
+        paper(4, "2026-05-01", 5),
+    );
+    let list = |ps: &[&papergraph::domain::DailyPaper]| {
+        ps.iter().map(|p| (*p).clone()).collect::<Vec<_>>()
+    };
+    import_daily_list(
+        &app.db,
+        day("2026-05-01"),
+        &list(&[&a, &b, &d]),
+        daily_list::Source::File,
+        t0,
+    )
+    .await
+    .unwrap();
+    // Two days later B gained 4 stars and D 100; B gained the most upvotes.
+    b.github_stars = Some(10);
+    b.upvotes = 90;
+    d.github_stars = Some(112);
+    d.upvotes = 6;
+    import_daily_list(
+        &app.db,
+        day("2026-05-01"),
+        &list(&[&a, &b, &d]),
+        daily_list::Source::File,
+        t0 + Duration::days(2),
+    )
+    .await
+    .unwrap();
+    let q = r#"query($by: TrendingBy) { trendingPapers(window: DAY, by: $by) { upvotesGained starsGained paper { arxivId } } }"#;
+    let stars = app.data(q, json!({ "by": "GITHUB_STARS" })).await;
+    assert_eq!(
+        stars["trendingPapers"],
+        json!([
+            { "upvotesGained": 1, "starsGained": 100, "paper": { "arxivId": "2601.00004" } },
+            { "upvotesGained": 40, "starsGained": 4, "paper": { "arxivId": "2601.00002" } },
+        ])
+    );
+    // The default still ranks by upvotes, papers without code included.
+    let up = app.data(q, json!({})).await;
+    let order: Vec<_> = up["trendingPapers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["paper"]["arxivId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(order[0], "2601.00002");
+    assert_eq!(
+        app.error_code(
+            "{ trendingPapers(window: DAY, by: FORKS) { starsGained } }",
+            json!({})
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+    // A null where the argument takes none is the caller's error too, not an internal one.
+    assert_eq!(
+        app.error_code(
+            "{ trendingPapers(window: DAY, first: null) { starsGained } }",
+            json!({})
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+}
+
+#[tokio::test]
 async fn after_a_backfill_trending_lists_only_new_papers_until_old_ones_are_observed_again() {
     let app = spawn_app().await;
     let up = crate::upstream::FakeUpstream::start().await;

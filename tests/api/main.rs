@@ -18,6 +18,7 @@ mod limits;
 mod live;
 mod nplus1;
 mod observability;
+mod organizations;
 mod pagination;
 mod papers;
 mod replicas;
