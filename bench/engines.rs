@@ -2,7 +2,7 @@
 //! both fed the same analysis (papergraph's own words, folding and Snowball stems, handed to
 //! tantivy pre-tokenised) and the same field weights, over the harness's daily-list files:
 //!
-//!   cargo run --release --example engines -- hand|tantivy DIR_OF_DAILY_LIST_JSON [SECONDS]
+//!   cargo run --release --example engines -- hand|tantivy|tantivy1 DIR_OF_DAILY_LIST_JSON [SECONDS]
 //!
 //! One engine per process, so each one's RSS is its own. Prints the build time, the RSS after
 //! the build (tantivy's counts its mmap'd files), the index on disk (tantivy), then for each
@@ -141,7 +141,10 @@ impl Engine for Index {
 
 struct Tantivy {
     reader: tantivy::IndexReader,
-    fields: [Field; 4],
+    /// The four fields with their weights, or one field where each word stands as many times
+    /// as its field's weight (`tantivy1`: one posting list per term, as the hand-built index
+    /// keeps).
+    fields: Vec<(Field, f32)>,
 }
 
 /// The page after no cursor, and the count, from the `id` fast field: what the hand-built
@@ -201,8 +204,7 @@ impl Tantivy {
         let per_field = self
             .fields
             .iter()
-            .zip(WEIGHTS)
-            .map(|(f, w)| {
+            .map(|&(ref f, w)| {
                 let q: Box<dyn Query> = match a {
                     Atom::Word {
                         word,
@@ -229,7 +231,10 @@ impl Tantivy {
                 };
                 Box::new(BoostQuery::new(q, w)) as Box<dyn Query>
             })
-            .collect();
+            .collect::<Vec<_>>();
+        if per_field.len() == 1 {
+            return per_field.into_iter().next().expect("one");
+        }
         Box::new(BooleanQuery::union(per_field))
     }
 
@@ -261,35 +266,43 @@ impl Engine for Tantivy {
     }
 }
 
-fn pre_tokenized(text: &str) -> PreTokenizedString {
-    let tokens = words(text)
-        .into_iter()
-        .enumerate()
-        .map(|(position, w)| Token {
-            offset_from: w.start,
-            offset_to: w.end,
-            position,
-            text: stem(&w.folded),
-            position_length: 1,
-        })
-        .collect();
+/// The tokens of `text`, each `times` times at its position, positions from `first` on.
+fn tokens(text: &str, times: usize, first: usize, out: &mut Vec<Token>) {
+    for (i, w) in words(text).into_iter().enumerate() {
+        let text = stem(&w.folded);
+        for _ in 0..times {
+            out.push(Token {
+                offset_from: w.start,
+                offset_to: w.end,
+                position: first + i,
+                text: text.clone(),
+                position_length: 1,
+            });
+        }
+    }
+}
+
+fn pre_tokenized(tokens: Vec<Token>) -> PreTokenizedString {
     PreTokenizedString {
         text: String::new(),
         tokens,
     }
 }
 
-fn build_tantivy(docs: &[DocText], dir: &std::path::Path) -> anyhow::Result<Tantivy> {
+fn build_tantivy(docs: &[DocText], dir: &std::path::Path, one: bool) -> anyhow::Result<Tantivy> {
     let mut schema = Schema::builder();
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    let fields = [
-        schema.add_text_field("title", text.clone()),
-        schema.add_text_field("abstract", text.clone()),
-        schema.add_text_field("authors", text.clone()),
-        schema.add_text_field("keywords", text),
-    ];
+    let fields: Vec<(Field, f32)> = if one {
+        vec![(schema.add_text_field("all", text), 1.0)]
+    } else {
+        ["title", "abstract", "authors", "keywords"]
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(name, w)| (schema.add_text_field(name, text.clone()), w))
+            .collect()
+    };
     // The author names as written, for highlights (the hand-built index keeps them too).
     let names = schema.add_text_field("names", STORED);
     let id = schema.add_i64_field("id", INDEXED | FAST);
@@ -299,8 +312,19 @@ fn build_tantivy(docs: &[DocText], dir: &std::path::Path) -> anyhow::Result<Tant
     for d in docs {
         let mut doc = TantivyDocument::new();
         doc.add_i64(id, d.paper_id);
-        for (f, t) in fields.iter().zip(&d.fields) {
-            doc.add_pre_tokenized_text(*f, pre_tokenized(t));
+        if one {
+            // A field's words start 10,000 positions after the last's, so no phrase spans two.
+            let mut all = Vec::new();
+            for (k, t) in d.fields.iter().enumerate() {
+                tokens(t, WEIGHTS[k] as usize, k * 10_000, &mut all);
+            }
+            doc.add_pre_tokenized_text(fields[0].0, pre_tokenized(all));
+        } else {
+            for ((f, _), t) in fields.iter().zip(&d.fields) {
+                let mut one_field = Vec::new();
+                tokens(t, 1, 0, &mut one_field);
+                doc.add_pre_tokenized_text(*f, pre_tokenized(one_field));
+            }
         }
         doc.add_text(names, &d.fields[2]);
         writer.add_document(doc)?;
@@ -364,7 +388,7 @@ fn run(engine: Arc<dyn Engine>, seconds: u64) {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(engine), Some(dir)) = (args.get(1), args.get(2)) else {
-        anyhow::bail!("usage: engines hand|tantivy DIR_OF_DAILY_LIST_JSON [SECONDS]");
+        anyhow::bail!("usage: engines hand|tantivy|tantivy1 DIR_OF_DAILY_LIST_JSON [SECONDS]");
     };
     let seconds = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
     let mut files: Vec<_> = std::fs::read_dir(dir)?
@@ -390,7 +414,8 @@ fn main() -> anyhow::Result<()> {
                 .collect();
             Arc::new(Index::build(batches, papers))
         }
-        "tantivy" => Arc::new(build_tantivy(&docs, scratch.path())?),
+        "tantivy" => Arc::new(build_tantivy(&docs, scratch.path(), false)?),
+        "tantivy1" => Arc::new(build_tantivy(&docs, scratch.path(), true)?),
         other => anyhow::bail!("unknown engine {other}"),
     };
     println!(
