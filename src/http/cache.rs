@@ -3,9 +3,6 @@
 //! generation they were computed under — read before execution, so a write that commits while
 //! a response is being computed makes that response stale at once — and are served only while
 //! it is current: never a stale answer after a commit.
-use std::collections::HashMap;
-use std::sync::RwLock;
-
 use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode};
 
@@ -63,73 +60,99 @@ impl Cached {
     }
 }
 
-/// A bounded map from request to response bytes.
+/// A bounded map from request to response bytes: moka's (TinyLFU admission, LRU eviction,
+/// weighed in bytes of key and body).
 pub struct ResponseCache {
     budget: usize,
-    inner: RwLock<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    map: HashMap<CacheKey, Cached>,
-    bytes: usize,
+    map: Option<moka::sync::Cache<CacheKey, Cached>>,
 }
 
 impl ResponseCache {
     /// A cache holding at most `budget` bytes of keys and bodies; 0 disables it.
     pub fn new(budget: usize) -> Self {
-        Self {
-            budget,
-            inner: RwLock::new(Inner::default()),
-        }
+        let map = (budget > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(budget as u64)
+                .weigher(|k: &CacheKey, v: &Cached| {
+                    u32::try_from(k.cost() + v.body.len()).unwrap_or(u32::MAX)
+                })
+                .build()
+        });
+        Self { budget, map }
     }
 
     pub fn enabled(&self) -> bool {
-        self.budget > 0
+        self.map.is_some()
     }
 
     /// The cached response, if one was computed under the current data generation.
     pub fn get(&self, key: &CacheKey) -> Option<Cached> {
-        if !self.enabled() {
-            return None;
-        }
         let now = events::generation();
-        let inner = self.inner.read().ok()?;
-        inner.map.get(key).filter(|c| c.generation == now).cloned()
+        self.map.as_ref()?.get(key).filter(|c| c.generation == now)
     }
 
     /// The cached response whatever its generation: served, marked stale, only while the
-    /// database cannot be reached (it was right when it was computed).
+    /// database cannot be reached (it was right when it was computed). Entries of older
+    /// generations stay until evicted, for this.
     pub fn get_stale(&self, key: &CacheKey) -> Option<Cached> {
-        if !self.enabled() {
-            return None;
-        }
-        let inner = self.inner.read().ok()?;
-        inner.map.get(key).cloned()
+        self.map.as_ref()?.get(key)
     }
 
     /// Stores a response.
     pub fn put(&self, key: CacheKey, entry: Cached) {
-        let cost = key.cost() + entry.body.len();
-        if !self.enabled() || cost > self.budget / 16 || entry.generation != events::generation() {
-            return;
-        }
-        let Ok(mut inner) = self.inner.write() else {
+        let Some(map) = &self.map else {
             return;
         };
-        if inner.bytes + cost > self.budget {
-            // Drop what is stale first; if that is not enough, start over.
-            let now = events::generation();
-            inner.map.retain(|_, c| c.generation == now);
-            inner.bytes = inner.map.iter().map(|(k, c)| k.cost() + c.body.len()).sum();
-            if inner.bytes + cost > self.budget {
-                inner.map.clear();
-                inner.bytes = 0;
-            }
+        let cost = key.cost() + entry.body.len();
+        if cost > self.budget / 16 || entry.generation != events::generation() {
+            return;
         }
-        if let Some(old) = inner.map.insert(key.clone(), entry) {
-            inner.bytes -= key.cost() + old.body.len();
+        map.insert(key, entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(bytes: usize) -> Cached {
+        Cached::new(
+            events::generation(),
+            StatusCode::OK,
+            "application/json",
+            Bytes::from(vec![b'x'; bytes]),
+            HeaderValue::from_static("\"t\""),
+        )
+    }
+
+    #[test]
+    fn holds_its_budget_and_serves_only_the_current_generation() {
+        let cache = ResponseCache::new(16_000);
+        // Over a sixteenth of the budget: not kept.
+        cache.put(CacheKey::new("big", "json"), entry(1_001));
+        assert!(cache.get_stale(&CacheKey::new("big", "json")).is_none());
+        // Many entries: the weighed total stays within the budget.
+        for i in 0..200 {
+            cache.put(CacheKey::new(&format!("q{i}"), "json"), entry(900));
         }
-        inner.bytes += cost;
+        let map = cache.map.as_ref().unwrap();
+        map.run_pending_tasks();
+        assert!(map.weighted_size() <= 16_000, "{}", map.weighted_size());
+        assert!(map.entry_count() >= 10);
+        // A hit until the data changes, then only a stale answer. (Other tests move the
+        // process's generation too, so the hit is looked for over a few tries.)
+        let key = CacheKey::new("fresh", "json");
+        let hit = (0..20).any(|_| {
+            cache.put(key.clone(), entry(10));
+            cache.get(&key).is_some()
+        });
+        assert!(hit);
+        events::bump();
+        assert!(cache.get(&key).is_none());
+        assert!(cache.get_stale(&key).is_some());
+        // Disabled: nothing kept.
+        let off = ResponseCache::new(0);
+        off.put(key.clone(), entry(10));
+        assert!(!off.enabled() && off.get_stale(&key).is_none());
     }
 }

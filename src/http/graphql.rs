@@ -386,42 +386,29 @@ const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 
 /// Automatic persisted queries (Apollo's protocol): the documents seen with their SHA-256, so a
-/// client may send only `extensions.persistedQuery.sha256Hash`.
-#[derive(Debug, Default)]
-pub struct PersistedQueries {
-    inner: std::sync::Mutex<Documents>,
+/// client may send only `extensions.persistedQuery.sha256Hash`. At most [`PERSISTED_MAX`],
+/// the least used going first.
+#[derive(Debug)]
+pub struct PersistedQueries(moka::sync::Cache<String, std::sync::Arc<str>>);
+
+/// Documents kept at most.
+const PERSISTED_MAX: u64 = 10_000;
+
+impl Default for PersistedQueries {
+    fn default() -> Self {
+        Self(moka::sync::Cache::new(PERSISTED_MAX))
+    }
 }
-
-/// Documents by hash, and the hashes oldest first.
-type Documents = (
-    std::collections::HashMap<String, std::sync::Arc<str>>,
-    std::collections::VecDeque<String>,
-);
-
-/// Documents kept at most (the oldest go first).
-const PERSISTED_MAX: usize = 10_000;
 
 impl PersistedQueries {
     fn get(&self, hash: &str) -> Option<std::sync::Arc<str>> {
-        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.0.get(hash).cloned()
+        self.0.get(hash)
     }
 
     fn put(&self, hash: String, query: &str) {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if g.0.contains_key(&hash) {
-            return;
+        if !self.0.contains_key(&hash) {
+            self.0.insert(hash, std::sync::Arc::from(query));
         }
-        while g.0.len() >= PERSISTED_MAX {
-            match g.1.pop_front() {
-                Some(old) => {
-                    g.0.remove(&old);
-                }
-                None => break,
-            }
-        }
-        g.0.insert(hash.clone(), std::sync::Arc::from(query));
-        g.1.push_back(hash);
     }
 }
 
