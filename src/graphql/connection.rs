@@ -354,6 +354,12 @@ impl PaperConnection {
             .map_err(AppError::from)?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
+
+    /// Counts over every paper matching the filter (all pages, not this one): organizations,
+    /// AI keywords, authors, submitters, listing dates and code.
+    async fn facets(&self) -> super::facets::PaperFacets {
+        super::facets::PaperFacets::of_list(self.criteria.clone())
+    }
 }
 
 /// A page of authors.

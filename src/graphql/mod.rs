@@ -7,6 +7,7 @@ mod compiled;
 mod connection;
 pub mod cost;
 mod digest;
+mod facets;
 mod ids;
 mod inputs;
 mod live;

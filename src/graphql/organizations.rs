@@ -15,8 +15,11 @@ pub struct OrganizationQuery;
 /// A page of organizations.
 #[derive(SimpleObject)]
 pub struct OrganizationConnection {
+    /// The organizations of this page with their cursors.
     pub edges: Vec<OrganizationEdge>,
+    /// The organizations of this page.
     pub nodes: Vec<Organization>,
+    /// Pagination state.
     pub page_info: PageInfo,
     /// Organizations matching the search, on all pages.
     pub total_count: i32,
@@ -25,7 +28,9 @@ pub struct OrganizationConnection {
 /// An organization and its cursor.
 #[derive(SimpleObject)]
 pub struct OrganizationEdge {
+    /// Pass as `after` to continue after this organization.
     pub cursor: String,
+    /// The organization.
     pub node: Organization,
 }
 

@@ -153,7 +153,11 @@ impl SearchQueryRoot {
             end_cursor: cursors.last().cloned(),
         };
         Ok(PaperSearchConnection {
-            shared: Arc::new(Shared { query: q, total }),
+            shared: Arc::new(Shared {
+                query: q,
+                criteria,
+                total,
+            }),
             papers,
             cursors,
             scores,
@@ -206,6 +210,7 @@ fn tag(q: &SearchQuery, criteria: &PaperCriteria) -> String {
 
 struct Shared {
     query: SearchQuery,
+    criteria: PaperCriteria,
     /// How many match in all (counted while ranking the page).
     total: u64,
 }
@@ -250,6 +255,14 @@ impl PaperSearchConnection {
     /// How many papers match the query and filter in all pages (exact).
     async fn total_count(&self) -> ApiResult<i32> {
         Ok(i32::try_from(self.shared.total).unwrap_or(i32::MAX))
+    }
+
+    /// Counts over every paper matching the query and filter (all pages, not this one).
+    async fn facets(&self) -> super::facets::PaperFacets {
+        super::facets::PaperFacets::of_search(
+            self.shared.criteria.clone(),
+            self.shared.query.clone(),
+        )
     }
 }
 

@@ -5,6 +5,7 @@ pub mod changes;
 pub mod cursor;
 pub mod deliveries;
 pub mod direct;
+pub mod facets;
 pub mod health;
 pub mod import;
 pub mod keyset;

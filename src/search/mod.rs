@@ -234,6 +234,25 @@ pub async fn hits(
     Ok((hits, total as u64))
 }
 
+/// Every paper matching `q` within `criteria`, in no order (facets over a search count them).
+pub async fn matching_ids(
+    engine: &SearchEngine,
+    q: &SearchQuery,
+    criteria: &PaperCriteria,
+) -> Result<Vec<i64>, DbErr> {
+    engine.current().await?;
+    let allowed = source::allowed_ids(&engine.db, criteria).await?;
+    let index = engine.read();
+    let filter = allowed.as_ref().map(|set| move |id: i64| set.contains(&id));
+    let mut ids = Vec::new();
+    index.evaluate(
+        q,
+        filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
+        |id, _| ids.push(id),
+    );
+    Ok(ids)
+}
+
 /// What marks a word in highlights: the query's stems, prefixes and phrases.
 struct Marker {
     stems: HashSet<String>,

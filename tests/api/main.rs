@@ -10,6 +10,7 @@ mod delivery;
 mod digest;
 mod direct;
 mod discovery;
+mod facets;
 mod feeds;
 mod helpers;
 mod http;

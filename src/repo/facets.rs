@@ -1,0 +1,158 @@
+//! Facet counts: how many papers of a set fall under each organization, AI keyword, author,
+//! submitter, listing day or code flag. The set is a list's criteria, or the ids a keyword
+//! search matched (sent as one JSON array parameter, whatever their number).
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Iden};
+
+use super::papers::PaperCriteria;
+use crate::entities::{author, hf_user, organization, paper, paper_author};
+
+/// The papers a facet counts.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    Criteria(&'a PaperCriteria),
+    /// The papers of these ids (a search's matches, already filtered).
+    Ids(&'a [i64]),
+}
+
+/// What a facet groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Facet {
+    /// The organization's handle.
+    Organizations,
+    /// An AI keyword, lowercased (the `aiKeyword` filter ignores case).
+    AiKeywords,
+    /// An author's name as printed.
+    Authors,
+    /// The submitter's username.
+    Submitters,
+}
+
+fn scoped(q: &mut SelectStatement, scope: Scope<'_>, backend: DbBackend) {
+    match scope {
+        Scope::Criteria(c) => {
+            q.cond_where(c.condition());
+        }
+        Scope::Ids(ids) => {
+            let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+            let id = format!(
+                "{}.{}",
+                paper::Entity.to_string(),
+                paper::Column::Id.to_string()
+            );
+            let sql = match backend {
+                DbBackend::Postgres => format!(
+                    "{id} IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS json)))"
+                ),
+                _ => format!("{id} IN (SELECT value FROM json_each(?))"),
+            };
+            q.and_where(Expr::cust_with_values(sql, [list]));
+        }
+    }
+}
+
+/// The `limit` most frequent values of `facet` in `scope`, with their counts: most frequent
+/// first, ties by value.
+pub async fn counts<C: ConnectionTrait>(
+    db: &C,
+    scope: Scope<'_>,
+    facet: Facet,
+    limit: u64,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut q = Query::select();
+    q.from(paper::Entity);
+    let value = match facet {
+        Facet::Organizations => {
+            q.inner_join(
+                organization::Entity,
+                Expr::col((organization::Entity, organization::Column::Id))
+                    .equals((paper::Entity, paper::Column::OrganizationId)),
+            );
+            Expr::col((organization::Entity, organization::Column::Name))
+        }
+        Facet::Submitters => {
+            q.inner_join(
+                hf_user::Entity,
+                Expr::col((hf_user::Entity, hf_user::Column::Id))
+                    .equals((paper::Entity, paper::Column::SubmittedById)),
+            );
+            Expr::col((hf_user::Entity, hf_user::Column::Username))
+        }
+        Facet::Authors => {
+            q.inner_join(
+                paper_author::Entity,
+                Expr::col((paper_author::Entity, paper_author::Column::PaperId))
+                    .equals((paper::Entity, paper::Column::Id)),
+            )
+            .inner_join(
+                author::Entity,
+                Expr::col((author::Entity, author::Column::Id))
+                    .equals((paper_author::Entity, paper_author::Column::AuthorId)),
+            );
+            Expr::col((author::Entity, author::Column::Name))
+        }
+        Facet::AiKeywords => {
+            let each = match backend {
+                DbBackend::Postgres => "json_array_elements_text",
+                _ => "json_each",
+            };
+            q.from_function(
+                Func::cust(Alias::new(each))
+                    .arg(Expr::col((paper::Entity, paper::Column::AiKeywords))),
+                Alias::new("k"),
+            );
+            Func::lower(Expr::col((Alias::new("k"), Alias::new("value")))).into()
+        }
+    };
+    q.expr_as(value.clone(), Alias::new("v"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .add_group_by([value.clone()])
+        .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
+        .order_by_expr(value, Order::Asc)
+        .limit(limit);
+    scoped(&mut q, scope, backend);
+    let rows = db.query_all_raw(backend.build(&q)).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect()
+}
+
+/// Papers per listing day in `scope`, days without papers left out.
+pub async fn by_day<C: ConnectionTrait>(
+    db: &C,
+    scope: Scope<'_>,
+) -> Result<Vec<(NaiveDate, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let day = Expr::col((paper::Entity, paper::Column::DailyDate));
+    let mut q = Query::select();
+    q.from(paper::Entity)
+        .expr(day.clone())
+        .expr(Expr::cust("COUNT(*)"))
+        .add_group_by([day]);
+    scoped(&mut q, scope, backend);
+    let rows = db.query_all_raw(backend.build(&q)).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect()
+}
+
+/// Papers in `scope` with a code repository, and without.
+pub async fn has_code<C: ConnectionTrait>(db: &C, scope: Scope<'_>) -> Result<(i64, i64), DbErr> {
+    let backend = db.get_database_backend();
+    let mut q = Query::select();
+    q.from(paper::Entity)
+        .expr(Expr::cust("COUNT(*)"))
+        .expr(Func::count(Expr::col((
+            paper::Entity,
+            paper::Column::GithubRepo,
+        ))));
+    scoped(&mut q, scope, backend);
+    let row = db.query_one_raw(backend.build(&q)).await?;
+    let (all, with): (i64, i64) = match row {
+        Some(r) => (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
+        None => (0, 0),
+    };
+    Ok((with, all - with))
+}
