@@ -259,6 +259,7 @@ const fn answers(column: Listed) -> &'static [&'static str] {
         Listed::AuthorCount => &["authorCount"],
         Listed::OrganizationId => &["organization"],
         Listed::SubmittedById => &["submittedBy"],
+        Listed::UpdatedAt => &["updatedAt"],
     }
 }
 

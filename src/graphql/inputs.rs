@@ -23,6 +23,8 @@ pub struct PaperFilter {
     pub published_from: Option<DateTime>,
     /// Papers published on arXiv at or before this instant.
     pub published_to: Option<DateTime>,
+    /// Papers whose stored fields changed at or after this instant (`Paper.updatedAt`).
+    pub updated_since: Option<DateTime>,
     /// Papers with at least this many upvotes.
     pub min_upvotes: Option<i32>,
     /// Papers with an author of this name (case- and accent-insensitive, whole name).
@@ -68,6 +70,7 @@ impl PaperFilter {
         }
         c.published_from = self.published_from.map(|t| t.0);
         c.published_to = self.published_to.map(|t| t.0);
+        c.updated_since = self.updated_since.map(|t| t.0);
         c.min_upvotes = self.min_upvotes;
         if let Some(a) = &self.author {
             let key = author_key(a);
@@ -113,6 +116,9 @@ pub enum PaperOrderField {
     PublishedAt,
     /// Daily Papers listing day (never-listed papers last in DESC).
     DailyDate,
+    /// When the paper's stored fields last changed (`Paper.updatedAt`): pollers page ASC with
+    /// `updatedSince` and keep the last `endCursor`.
+    UpdatedAt,
 }
 
 /// Sort direction.
@@ -153,6 +159,7 @@ impl PaperOrder {
             PaperOrderField::GithubStars => SortField::GithubStars,
             PaperOrderField::PublishedAt => SortField::PublishedAt,
             PaperOrderField::DailyDate => SortField::DailyDate,
+            PaperOrderField::UpdatedAt => SortField::UpdatedAt,
         };
         Sort {
             field,

@@ -57,6 +57,13 @@ impl Paper {
         GlobalId::Paper(self.row.arxiv_id.clone()).encode()
     }
 
+    /// When any stored field of the paper (figures, text, authors, links) last changed, in the
+    /// order changes were committed: a poller that pages `orderBy: {field: UPDATED_AT,
+    /// direction: ASC}` and resumes after its last cursor sees every change.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.row.updated_at)
+    }
+
     /// The arXiv identifier without version, e.g. `2401.12345`.
     async fn arxiv_id(&self) -> &str {
         &self.row.arxiv_id

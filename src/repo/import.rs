@@ -8,6 +8,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    TryIntoModel,
 };
 use sha2::{Digest, Sha256};
 
@@ -121,7 +122,8 @@ where
     }
 
     relax_commit(&*txn).await?;
-    let outcome = write_papers(&*txn, date, papers, fetched_at).await?;
+    let stamp = change_stamp(&*txn, fetched_at).await?;
+    let outcome = write_papers(&*txn, date, papers, fetched_at, stamp).await?;
 
     let list = daily_list::ActiveModel {
         date: Set(date),
@@ -162,11 +164,12 @@ where
 {
     let txn = crate::repo::begin_write(db).await?;
     relax_commit(&*txn).await?;
+    let stamp = change_stamp(&*txn, fetched_at).await?;
     let previous = daily_list::Entity::find_by_id(date).one(&*txn).await?;
     let mut outcome = if new_papers.is_empty() {
         ImportOutcome::default()
     } else {
-        write_papers(&*txn, date, new_papers, fetched_at).await?
+        write_papers(&*txn, date, new_papers, fetched_at, stamp).await?
     };
     let fresh: BTreeSet<&str> = new_papers.iter().map(|p| p.arxiv_id.as_str()).collect();
     let known: Vec<String> = cards
@@ -212,7 +215,7 @@ where
                 paper::Column::TrendingScore,
                 velocity.get(&old.id).copied().unwrap_or(old.trending_score),
             )
-            .value(paper::Column::UpdatedAt, fetched_at)
+            .value(paper::Column::UpdatedAt, stamp)
             .and_where(paper::Column::Id.eq(old.id))
             .to_owned();
         txn.execute(&stmt).await?;
@@ -279,6 +282,32 @@ async fn relax_commit<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// The time this transaction's changes are stamped with (`papers.updated_at`): its fetch time,
+/// or just after the latest stamp stored when that is later, so stamps grow in commit order
+/// and a poller that resumes after the last stamp it saw misses no change. On PostgreSQL the
+/// writers of papers take turns (a transaction-scoped advisory lock) from here to their commit;
+/// SQLite's writers already do (`BEGIN IMMEDIATE`). Called before the transaction's first write.
+async fn change_stamp<C: ConnectionTrait>(
+    txn: &C,
+    fetched_at: DateTime<Utc>,
+) -> Result<DateTime<Utc>, DbErr> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(726173)")
+            .await?;
+    }
+    let latest: Option<DateTime<Utc>> = paper::Entity::find()
+        .select_only()
+        .column_as(paper::Column::UpdatedAt.max(), "latest")
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(txn)
+        .await?
+        .flatten();
+    Ok(match latest {
+        Some(l) if l >= fetched_at => l + chrono::Duration::microseconds(1),
+        _ => fetched_at,
+    })
+}
+
 /// Upserts `papers` (listed on `date`) with their organizations, users and author slots, and
 /// appends a snapshot for every paper that is new or whose figures moved.
 async fn write_papers<C: ConnectionTrait>(
@@ -286,6 +315,7 @@ async fn write_papers<C: ConnectionTrait>(
     date: NaiveDate,
     papers: &[DailyPaper],
     fetched_at: DateTime<Utc>,
+    stamp: DateTime<Utc>,
 ) -> Result<ImportOutcome, DbErr> {
     let org_ids = upsert_organizations(txn, papers).await?;
     let user_ids = upsert_users(txn, papers).await?;
@@ -346,7 +376,7 @@ async fn write_papers<C: ConnectionTrait>(
             }
             Some(_) => {}
         }
-        rows.push(paper::ActiveModel {
+        let mut row = paper::ActiveModel {
             id: NotSet,
             arxiv_id: Set(id),
             title: Set(p.title.clone()),
@@ -396,8 +426,18 @@ async fn write_papers<C: ConnectionTrait>(
                 .as_ref()
                 .and_then(|u| user_ids.get(&u.username).copied())),
             created_at: Set(old.map(|o| o.created_at).unwrap_or(fetched_at)),
-            updated_at: Set(fetched_at),
-        });
+            updated_at: Set(stamp),
+        };
+        // A paper whose stored fields are all as they were keeps its stamp.
+        if let Some(o) = old {
+            let mut probe = row.clone();
+            probe.id = Set(o.id);
+            probe.updated_at = Set(o.updated_at);
+            if probe.try_into_model().is_ok_and(|m| m == *o) {
+                row.updated_at = Set(o.updated_at);
+            }
+        }
+        rows.push(row);
     }
     use paper::Column as P;
     // The byte cap is for PostgreSQL's TCP path (see `rows_per_insert`); SQLite is in-process.
@@ -479,6 +519,15 @@ async fn write_papers<C: ConnectionTrait>(
     crate::repo::paper_events::record(txn, &changes, Utc::now()).await?;
 
     let mut reindex = replace_authors(txn, papers, &paper_ids, &user_ids).await?;
+    // A changed author list is a change of the paper.
+    let authors_changed: Vec<i64> = reindex.iter().copied().collect();
+    for chunk in authors_changed.chunks(CHUNK) {
+        paper::Entity::update_many()
+            .col_expr(paper::Column::UpdatedAt, Expr::value(stamp))
+            .filter(paper::Column::Id.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await?;
+    }
     reindex.extend(
         text_changed
             .iter()

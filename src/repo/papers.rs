@@ -36,6 +36,8 @@ pub struct PaperCriteria {
     pub ai_keyword: Option<String>,
     pub min_github_stars: Option<i32>,
     pub has_project_page: Option<bool>,
+    /// Papers whose stored fields changed at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// The orders of `PaperOrderField`.
@@ -47,6 +49,7 @@ pub enum SortField {
     GithubStars,
     PublishedAt,
     DailyDate,
+    UpdatedAt,
 }
 
 impl SortField {
@@ -58,6 +61,7 @@ impl SortField {
             SortField::GithubStars => "P:GITHUB_STARS",
             SortField::PublishedAt => "P:PUBLISHED_AT",
             SortField::DailyDate => "P:DAILY_DATE",
+            SortField::UpdatedAt => "P:UPDATED_AT",
         }
     }
 
@@ -71,6 +75,7 @@ impl SortField {
             SortField::GithubStars => Expr::cust("COALESCE(github_stars, -1)"),
             SortField::PublishedAt => Expr::col((paper::Entity, paper::Column::PublishedAt)),
             SortField::DailyDate => Expr::cust("COALESCE(daily_date, '0001-01-01')"),
+            SortField::UpdatedAt => Expr::col((paper::Entity, paper::Column::UpdatedAt)),
         }
     }
 
@@ -85,6 +90,7 @@ impl SortField {
                 p.daily_date
                     .unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default()),
             ),
+            SortField::UpdatedAt => SortKey::Time(p.updated_at),
         }
     }
 }
@@ -131,6 +137,9 @@ impl PaperCriteria {
         }
         if let Some(t) = self.published_to {
             c = c.add(P::PublishedAt.lte(t));
+        }
+        if let Some(t) = self.updated_since {
+            c = c.add(P::UpdatedAt.gte(t));
         }
         if let Some(n) = self.min_upvotes {
             c = c.add(P::Upvotes.gte(n));

@@ -51,7 +51,7 @@ macro_rules! paper_columns {
             organization_id: OrganizationId opt listed,
             submitted_by_id: SubmittedById opt listed,
             created_at: CreatedAt req,
-            updated_at: UpdatedAt req,
+            updated_at: UpdatedAt req listed,
         }
     };
 }

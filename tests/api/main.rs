@@ -22,6 +22,7 @@ mod observability;
 mod organizations;
 mod pagination;
 mod papers;
+mod polling;
 mod replicas;
 mod resilience;
 mod schema;
