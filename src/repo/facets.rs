@@ -3,10 +3,10 @@
 //! search matched (sent as one JSON array parameter, whatever their number).
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Iden};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, Iden, QueryFilter, QuerySelect};
 
 use super::papers::PaperCriteria;
-use crate::entities::{author, hf_user, organization, paper, paper_author};
+use crate::entities::{hf_user, organization, paper, paper_author};
 
 /// The papers a facet counts.
 #[derive(Clone, Copy, Debug)]
@@ -29,27 +29,89 @@ pub enum Facet {
     Submitters,
 }
 
+/// `column IN ids`, the ids sent as one parameter: a PostgreSQL array (an index scan of
+/// `= ANY`) or a JSON array read by SQLite's `json_each`.
+fn among(column: &str, ids: &[i64], backend: DbBackend) -> Expr {
+    match backend {
+        DbBackend::Postgres => {
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            Expr::cust_with_values(
+                format!("{column} = ANY(CAST($1 AS BIGINT[]))"),
+                [format!("{{{list}}}")],
+            )
+        }
+        _ => Expr::cust_with_values(
+            format!("{column} IN (SELECT value FROM json_each(?))"),
+            [serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())],
+        ),
+    }
+}
+
 fn scoped(q: &mut SelectStatement, scope: Scope<'_>, backend: DbBackend) {
     match scope {
         Scope::Criteria(c) => {
             q.cond_where(c.condition());
         }
         Scope::Ids(ids) => {
-            let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
             let id = format!(
                 "{}.{}",
                 paper::Entity.to_string(),
                 paper::Column::Id.to_string()
             );
-            let sql = match backend {
-                DbBackend::Postgres => format!(
-                    "{id} IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS json)))"
-                ),
-                _ => format!("{id} IN (SELECT value FROM json_each(?))"),
-            };
-            q.and_where(Expr::cust_with_values(sql, [list]));
+            q.and_where(among(&id, ids, backend));
         }
     }
+}
+
+/// The ids of the papers in `scope`.
+async fn ids_of<C: ConnectionTrait>(db: &C, scope: Scope<'_>) -> Result<Vec<i64>, DbErr> {
+    match scope {
+        Scope::Ids(ids) => Ok(ids.to_vec()),
+        Scope::Criteria(c) => {
+            paper::Entity::find()
+                .select_only()
+                .column(paper::Column::Id)
+                .filter(c.condition())
+                .into_tuple()
+                .all(db)
+                .await
+        }
+    }
+}
+
+/// Authors by name as printed on their papers' slots, grouped over the slots of the set's ids
+/// (an index scan of the slots by paper; PostgreSQL plans a join with the set as a scan of
+/// every slot, three to four times slower on the 100k harness).
+async fn authors<C: ConnectionTrait>(
+    db: &C,
+    scope: Scope<'_>,
+    limit: u64,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let ids = ids_of(db, scope).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let name = Expr::col((paper_author::Entity, paper_author::Column::Name));
+    let column = format!(
+        "{}.{}",
+        paper_author::Entity.to_string(),
+        paper_author::Column::PaperId.to_string()
+    );
+    let q = Query::select()
+        .from(paper_author::Entity)
+        .expr(name.clone())
+        .expr(Expr::cust("COUNT(*)"))
+        .and_where(among(&column, &ids, backend))
+        .add_group_by([name.clone()])
+        .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
+        .order_by_expr(name, Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let rows = db.query_all_raw(backend.build(&q)).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect()
 }
 
 /// The `limit` most frequent values of `facet` in `scope`, with their counts: most frequent
@@ -80,19 +142,7 @@ pub async fn counts<C: ConnectionTrait>(
             );
             Expr::col((hf_user::Entity, hf_user::Column::Username))
         }
-        Facet::Authors => {
-            q.inner_join(
-                paper_author::Entity,
-                Expr::col((paper_author::Entity, paper_author::Column::PaperId))
-                    .equals((paper::Entity, paper::Column::Id)),
-            )
-            .inner_join(
-                author::Entity,
-                Expr::col((author::Entity, author::Column::Id))
-                    .equals((paper_author::Entity, paper_author::Column::AuthorId)),
-            );
-            Expr::col((author::Entity, author::Column::Name))
-        }
+        Facet::Authors => return authors(db, scope, limit).await,
         Facet::AiKeywords => {
             let each = match backend {
                 DbBackend::Postgres => "json_array_elements_text",
