@@ -81,6 +81,7 @@ pub fn build_schema(
     admin: admin::Admin,
 ) -> Executor {
     let limiter = Arc::new(digest::SubscribeLimiter::default());
+    let suggester = crate::search::suggest::Suggester::new(db.clone());
     let with_data = |builder: SchemaBuilder<Query, Mutation, Subscription>| {
         let builder = if introspection {
             builder
@@ -93,6 +94,7 @@ pub fn build_schema(
             .data(bus.clone())
             .data(admin.clone())
             .data(search.clone())
+            .data(suggester.clone())
             .data(digest::Digests(digest.clone()))
             .data(limiter.clone())
             .finish()

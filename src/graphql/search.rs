@@ -73,6 +73,61 @@ impl SearchQueryRoot {
             .collect())
     }
 
+    /// Suggestions as you type: organizations, authors, AI keywords and paper titles with a word
+    /// that starts with the last word of `prefix` (case- and accent-insensitive; earlier words
+    /// must each start a word too), each kind's most popular first (papers, organizations and
+    /// authors by upvotes or papers, keywords by papers), the kinds taking turns in that order.
+    /// `first` defaults to 8, at most 50; `prefix` at most 100 characters.
+    #[graphql(complexity = "super::cost::items(first.unwrap_or(8)) * child_complexity + 1")]
+    async fn suggest(
+        &self,
+        ctx: &Context<'_>,
+        prefix: String,
+        first: Option<i32>,
+    ) -> ApiResult<Vec<Suggestion>> {
+        let first = first.unwrap_or(8);
+        if !(0..=50).contains(&first) {
+            return Err(AppError::bad_input("`first` must be between 0 and 50").into());
+        }
+        if prefix.chars().count() > search::suggest::MAX_PREFIX {
+            return Err(AppError::bad_input(format!(
+                "`prefix` is longer than {} characters",
+                search::suggest::MAX_PREFIX
+            ))
+            .into());
+        }
+        let suggester = ctx.data::<Arc<search::suggest::Suggester>>()?;
+        let found = suggester
+            .suggest(&prefix, first as usize)
+            .await
+            .map_err(AppError::from)?;
+        Ok(found
+            .into_iter()
+            .map(|s| {
+                use super::ids::GlobalId;
+                let (kind, id) = match s.kind {
+                    search::suggest::Kind::Paper => {
+                        (SuggestionKind::Paper, Some(GlobalId::Paper(s.key).encode()))
+                    }
+                    search::suggest::Kind::Author => (
+                        SuggestionKind::Author,
+                        Some(GlobalId::Author(s.key).encode()),
+                    ),
+                    search::suggest::Kind::Organization => (
+                        SuggestionKind::Organization,
+                        Some(GlobalId::Organization(s.key).encode()),
+                    ),
+                    search::suggest::Kind::Keyword => (SuggestionKind::Keyword, None),
+                };
+                Suggestion {
+                    kind,
+                    text: s.text,
+                    id,
+                }
+            })
+            .collect())
+    }
+
     /// Papers matching a keyword query, best match first, with a relevance `score` and the
     /// matched fragments per edge. The query searches titles, abstracts, author names and AI
     /// keywords (a title match ranks above an abstract match), with stemming ("transformers"
@@ -175,6 +230,30 @@ pub enum TrendingWindow {
     Week,
     /// The last 30 days.
     Month,
+}
+
+/// What a suggestion names.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SuggestionKind {
+    /// A paper (by its title).
+    Paper,
+    /// An author.
+    Author,
+    /// An organization (display name and handle).
+    Organization,
+    /// An AI keyword (lowercase), for the `aiKeyword` filter.
+    Keyword,
+}
+
+/// A completion of what the user typed.
+#[derive(SimpleObject)]
+pub struct Suggestion {
+    /// What it names.
+    pub kind: SuggestionKind,
+    /// The text to show.
+    pub text: String,
+    /// The node id of the paper, author or organization (for `node(id:)`); null for a keyword.
+    pub id: Option<async_graphql::ID>,
 }
 
 /// What `trendingPapers` ranks by.

@@ -17,6 +17,7 @@ pub mod search_source;
 pub mod similar;
 pub mod status;
 pub mod subscriptions;
+pub mod suggest_source;
 pub mod sync_lock;
 
 /// Starts a transaction that writes. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,

@@ -6,6 +6,7 @@
 //! it answers a search. A page is read in two steps: the ranked ids, then the highlights of
 //! those ids only, computed from their stored text.
 pub mod index;
+pub mod suggest;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -28,5 +28,6 @@ mod resilience;
 mod schema;
 mod search;
 mod smtp;
+mod suggest;
 mod sync;
 mod upstream;
