@@ -128,6 +128,88 @@ impl SearchQueryRoot {
             .collect())
     }
 
+    /// Papers most like the `positive` seed papers and unlike the `negative` ones, best first,
+    /// seeds left out, within `filter` (e.g. only this week): "more like these". Seeds are
+    /// arXiv ids in any form `paper` accepts, at most 100 in all; ids not in the mirror are
+    /// ignored (no known positive seed: an empty list). Each seed is a tf-idf vector of its
+    /// title and abstract, as for `Paper.similar`; their Rocchio mean (negatives subtracted) is
+    /// scored against every paper with the keyword index's BM25. `first` defaults to 10, at
+    /// most 100.
+    #[graphql(complexity = "super::cost::items(first.unwrap_or(10)) * child_complexity + 1")]
+    async fn recommend_papers(
+        &self,
+        ctx: &Context<'_>,
+        positive: Vec<String>,
+        negative: Option<Vec<String>>,
+        filter: Option<PaperFilter>,
+        first: Option<i32>,
+    ) -> ApiResult<Vec<RecommendedPaper>> {
+        let first = first.unwrap_or(10);
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(
+                AppError::bad_input(format!("`first` must be between 0 and {MAX_PAGE}")).into(),
+            );
+        }
+        let negative = negative.unwrap_or_default();
+        if positive.is_empty() {
+            return Err(AppError::bad_input("give at least one `positive` seed paper").into());
+        }
+        if positive.len() + negative.len() > MAX_PAGE as usize {
+            return Err(AppError::bad_input(format!(
+                "at most {MAX_PAGE} seed papers in all (`positive` and `negative`)"
+            ))
+            .into());
+        }
+        let parse = |ids: &[String], name: &str| {
+            ids.iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    crate::domain::ArxivId::parse(s)
+                        .map(|a| a.as_str().to_string())
+                        .map_err(|e| AppError::bad_input(format!("`{name}[{i}]`: {e}")))
+                })
+                .collect::<Result<Vec<String>, AppError>>()
+        };
+        let (pos, neg) = (parse(&positive, "positive")?, parse(&negative, "negative")?);
+        let criteria = filter.unwrap_or_default().criteria()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let engine = ctx.data::<Arc<search::SearchEngine>>()?;
+        let known = crate::repo::papers::by_arxiv_ids(db, &[pos.clone(), neg.clone()].concat())
+            .await
+            .map_err(AppError::from)?;
+        let ids_of = |keys: &[String]| -> Vec<i64> {
+            known
+                .iter()
+                .filter(|p| keys.contains(&p.arxiv_id))
+                .map(|p| p.id)
+                .collect()
+        };
+        let (pos, neg) = (ids_of(&pos), ids_of(&neg));
+        if pos.is_empty() || first == 0 {
+            return Ok(Vec::new());
+        }
+        let hits = search::recommend(engine, &pos, &neg, &criteria, first as usize)
+            .await
+            .map_err(AppError::from)?;
+        let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
+        let mut rows = crate::repo::papers::by_ids(db, &ids)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .peekable();
+        let ordered: Vec<(f64, paper::Model)> = hits
+            .into_iter()
+            .filter_map(|h| rows.next_if(|p| p.id == h.paper_id).map(|p| (h.score, p)))
+            .collect();
+        let scores: Vec<f64> = ordered.iter().map(|(s, _)| *s).collect();
+        let papers = Paper::page(db, ordered.into_iter().map(|(_, p)| p).collect());
+        Ok(papers
+            .into_iter()
+            .zip(scores)
+            .map(|(paper, score)| RecommendedPaper { score, paper })
+            .collect())
+    }
+
     /// Papers matching a keyword query, best match first, with a relevance `score` and the
     /// matched fragments per edge. The query searches titles, abstracts, author names and AI
     /// keywords (a title match ranks above an abstract match), with stemming ("transformers"
@@ -230,6 +312,15 @@ pub enum TrendingWindow {
     Week,
     /// The last 30 days.
     Month,
+}
+
+/// A recommended paper and how strongly it matches the seeds (comparable within one call).
+#[derive(SimpleObject)]
+pub struct RecommendedPaper {
+    /// Higher is more like the positive seeds.
+    pub score: f64,
+    /// The paper.
+    pub paper: Paper,
 }
 
 /// What a suggestion names.

@@ -254,6 +254,75 @@ pub async fn matching_ids(
     Ok(ids)
 }
 
+/// Terms kept in a recommendation query (the heaviest by absolute weight).
+const RECOMMEND_TERMS: usize = 40;
+/// How much the negative seeds count against the positive ones (Rocchio's gamma).
+const NEGATIVE_WEIGHT: f64 = 0.75;
+
+/// Papers most like the `positive` seeds and unlike the `negative` ones (paper ids), seeds
+/// excluded, within `criteria`, best `limit` first. Each seed is a unit tf-idf vector of its
+/// title (counted twice) and abstract, as `Paper.similar` builds them; the query is the mean
+/// of the positive vectors less `NEGATIVE_WEIGHT` times the mean of the negative ones
+/// (Rocchio), cut to its heaviest terms, and every paper is scored against it with the keyword
+/// index's BM25: papers that no single seed's neighbour list holds are found too.
+pub async fn recommend(
+    engine: &SearchEngine,
+    positive: &[i64],
+    negative: &[i64],
+    criteria: &PaperCriteria,
+    limit: usize,
+) -> Result<Vec<Hit>, DbErr> {
+    engine.current().await?;
+    let seeds: Vec<i64> = positive.iter().chain(negative).copied().collect();
+    let texts = source::load_texts(&engine.db, &seeds).await?;
+    let allowed = source::allowed_ids(&engine.db, criteria).await?;
+    let index = engine.read();
+    let vector = |id: &i64| -> Option<std::collections::HashMap<u32, f64>> {
+        let d = texts.get(id)?;
+        let mut counts = index.term_counts(&d.fields[0]);
+        for c in counts.values_mut() {
+            *c *= 2.0;
+        }
+        for (t, c) in index.term_counts(&d.fields[1]) {
+            *counts.entry(t).or_default() += c;
+        }
+        let mut v: std::collections::HashMap<u32, f64> = counts
+            .into_iter()
+            .map(|(t, c)| (t, (1.0 + c.ln()) * index.idf(t)))
+            .collect();
+        let norm = v.values().map(|w| w * w).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            v.values_mut().for_each(|w| *w /= norm);
+        }
+        Some(v)
+    };
+    let mut query: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
+    for (ids, factor) in [(positive, 1.0), (negative, -NEGATIVE_WEIGHT)] {
+        let vectors: Vec<_> = ids.iter().filter_map(vector).collect();
+        let n = vectors.len().max(1) as f64;
+        for v in vectors {
+            for (t, w) in v {
+                *query.entry(t).or_default() += factor * w / n;
+            }
+        }
+    }
+    let mut weights: Vec<(u32, f64)> = query.into_iter().filter(|(_, w)| *w != 0.0).collect();
+    weights.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+    weights.truncate(RECOMMEND_TERMS);
+    if !weights.iter().any(|(_, w)| *w > 0.0) {
+        return Ok(Vec::new());
+    }
+    let seeds: HashSet<i64> = seeds.into_iter().collect();
+    let filter = |id: i64| !seeds.contains(&id) && allowed.as_ref().is_none_or(|a| a.contains(&id));
+    let mut top = TopK::new(None, limit);
+    index.score_terms(&weights, Some(&filter), |id, score| top.offer(id, score));
+    Ok(top
+        .into_sorted()
+        .into_iter()
+        .map(|(paper_id, score)| Hit { paper_id, score })
+        .collect())
+}
+
 /// What marks a word in highlights: the query's stems, prefixes and phrases.
 struct Marker {
     stems: HashSet<String>,

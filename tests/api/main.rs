@@ -23,6 +23,7 @@ mod organizations;
 mod pagination;
 mod papers;
 mod polling;
+mod recommend;
 mod replicas;
 mod resilience;
 mod schema;

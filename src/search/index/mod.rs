@@ -41,6 +41,7 @@ mod cursor;
 mod evaluate;
 mod postings;
 mod segment;
+mod similar;
 #[cfg(test)]
 mod tests;
 mod topk;
