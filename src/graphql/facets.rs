@@ -19,7 +19,7 @@ const MAX_VALUES: i32 = 100;
 #[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
 pub struct FacetCount {
     /// What the matching filter takes: an organization's handle, an AI keyword (lowercase), an
-    /// author's name as printed, a submitter's username, a date bucket (`2026-01-30`,
+    /// author's name (`Author.name`), a submitter's username, a date bucket (`2026-01-30`,
     /// `2026-W05`, `2026-01`), or `true` / `false`.
     pub value: String,
     /// Papers of the set with that value.
@@ -148,7 +148,7 @@ impl PaperFacets {
         self.top(ctx, Facet::AiKeywords, first).await
     }
 
-    /// Authors, by name as printed (the `author` filter's value).
+    /// Authors, by name (`Author.name`, the `author` filter's value).
     #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
     async fn authors(
         &self,

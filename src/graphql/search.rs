@@ -191,17 +191,8 @@ impl SearchQueryRoot {
         let hits = search::recommend(engine, &pos, &neg, &criteria, first as usize)
             .await
             .map_err(AppError::from)?;
-        let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
-        let mut rows = crate::repo::papers::by_ids(db, &ids)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .peekable();
-        let ordered: Vec<(f64, paper::Model)> = hits
-            .into_iter()
-            .filter_map(|h| rows.next_if(|p| p.id == h.paper_id).map(|p| (h.score, p)))
-            .collect();
-        let scores: Vec<f64> = ordered.iter().map(|(s, _)| *s).collect();
+        let ordered = rows_of(db, hits).await?;
+        let scores: Vec<f64> = ordered.iter().map(|(h, _)| h.score).collect();
         let papers = Paper::page(db, ordered.into_iter().map(|(_, p)| p).collect());
         Ok(papers
             .into_iter()
@@ -259,17 +250,7 @@ impl SearchQueryRoot {
             .map_err(AppError::from)?;
         let has_next_page = hits.len() > first as usize;
         hits.truncate(first as usize);
-        let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
-        // In hit order; a paper gone since ranking is left out with its hit.
-        let mut rows = crate::repo::papers::by_ids(db, &ids)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .peekable();
-        let ordered: Vec<(search::Hit, paper::Model)> = hits
-            .into_iter()
-            .filter_map(|h| rows.next_if(|p| p.id == h.paper_id).map(|p| (h, p)))
-            .collect();
+        let ordered = rows_of(db, hits).await?;
         let cursors: Vec<String> = ordered
             .iter()
             .map(|(h, _)| {
@@ -369,6 +350,23 @@ pub struct TrendingPaper {
     /// GitHub stars gained in the window, counted as `upvotesGained` is (0 without a
     /// repository).
     pub stars_gained: i32,
+}
+
+/// The stored rows of ranked hits, in hit order; a paper gone since ranking is left out with
+/// its hit.
+async fn rows_of(
+    db: &DatabaseConnection,
+    hits: Vec<search::Hit>,
+) -> Result<Vec<(search::Hit, paper::Model)>, AppError> {
+    let ids: Vec<i64> = hits.iter().map(|h| h.paper_id).collect();
+    let mut rows = crate::repo::papers::by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .peekable();
+    Ok(hits
+        .into_iter()
+        .filter_map(|h| rows.next_if(|p| p.id == h.paper_id).map(|p| (h, p)))
+        .collect())
 }
 
 /// A cursor belongs to one query and filter.

@@ -1,12 +1,14 @@
 //! Facet counts: how many papers of a set fall under each organization, AI keyword, author,
 //! submitter, listing day or code flag. The set is a list's criteria, or the ids a keyword
 //! search matched (sent as one JSON array parameter, whatever their number).
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, Iden, QueryFilter, QuerySelect};
 
 use super::papers::PaperCriteria;
-use crate::entities::{hf_user, organization, paper, paper_author};
+use crate::entities::{author, hf_user, organization, paper, paper_author};
 
 /// The papers a facet counts.
 #[derive(Clone, Copy, Debug)]
@@ -23,7 +25,7 @@ pub enum Facet {
     Organizations,
     /// An AI keyword, lowercased (the `aiKeyword` filter ignores case).
     AiKeywords,
-    /// An author's name as printed.
+    /// An author's name (as `Author.name`).
     Authors,
     /// The submitter's username.
     Submitters,
@@ -79,9 +81,10 @@ async fn ids_of<C: ConnectionTrait>(db: &C, scope: Scope<'_>) -> Result<Vec<i64>
     }
 }
 
-/// Authors by name as printed on their papers' slots, grouped over the slots of the set's ids
-/// (an index scan of the slots by paper; PostgreSQL plans a join with the set as a scan of
-/// every slot, three to four times slower on the 100k harness).
+/// Authors by name, counted over the slots of the set's papers: the slots' author ids are read
+/// by paper (an index scan; PostgreSQL planned a join with the set as a scan of every slot) and
+/// counted here, which is cheaper than the database grouping the names; then the names of the
+/// authors at or above the last place's count are read, so that ties go by name.
 async fn authors<C: ConnectionTrait>(
     db: &C,
     scope: Scope<'_>,
@@ -89,29 +92,49 @@ async fn authors<C: ConnectionTrait>(
 ) -> Result<Vec<(String, i64)>, DbErr> {
     let backend = db.get_database_backend();
     let ids = ids_of(db, scope).await?;
-    if ids.is_empty() {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if ids.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let name = Expr::col((paper_author::Entity, paper_author::Column::Name));
-    let column = format!(
-        "{}.{}",
-        paper_author::Entity.to_string(),
-        paper_author::Column::PaperId.to_string()
-    );
+    let column =
+        |c: paper_author::Column| format!("{}.{}", paper_author::Entity.to_string(), c.to_string());
     let q = Query::select()
         .from(paper_author::Entity)
-        .expr(name.clone())
-        .expr(Expr::cust("COUNT(*)"))
-        .and_where(among(&column, &ids, backend))
-        .add_group_by([name.clone()])
-        .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
-        .order_by_expr(name, Order::Asc)
-        .limit(limit)
+        .column(paper_author::Column::AuthorId)
+        .and_where(among(&column(paper_author::Column::PaperId), &ids, backend))
         .to_owned();
-    let rows = db.query_all_raw(backend.build(&q)).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-        .collect()
+    let mut counts: HashMap<i64, i64> = HashMap::new();
+    for r in db.query_all_raw(backend.build(&q)).await? {
+        *counts.entry(r.try_get_by_index::<i64>(0)?).or_default() += 1;
+    }
+    let mut sizes: Vec<i64> = counts.values().copied().collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let Some(&cut) = sizes.get(limit.min(sizes.len()).saturating_sub(1)) else {
+        return Ok(Vec::new());
+    };
+    let candidates: Vec<i64> = counts
+        .iter()
+        .filter(|(_, n)| **n >= cut)
+        .map(|(id, _)| *id)
+        .collect();
+    let id = format!(
+        "{}.{}",
+        author::Entity.to_string(),
+        author::Column::Id.to_string()
+    );
+    let q = Query::select()
+        .from(author::Entity)
+        .columns([author::Column::Id, author::Column::Name])
+        .and_where(among(&id, &candidates, backend))
+        .to_owned();
+    let mut out: Vec<(String, i64)> = Vec::with_capacity(candidates.len());
+    for r in db.query_all_raw(backend.build(&q)).await? {
+        let (author_id, name): (i64, String) = (r.try_get_by_index(0)?, r.try_get_by_index(1)?);
+        out.push((name, counts.get(&author_id).copied().unwrap_or(0)));
+    }
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out.truncate(limit);
+    Ok(out)
 }
 
 /// The `limit` most frequent values of `facet` in `scope`, with their counts: most frequent
