@@ -26,6 +26,8 @@ pub struct PaperBatch {
     author_entities: OnceCell<HashMap<i64, author::Model>>,
     author_users: OnceCell<HashMap<i64, hf_user::Model>>,
     organizations: OnceCell<HashMap<i64, organization::Model>>,
+    /// Papers per organization of the page (`Organization.paperCount`).
+    organization_counts: OnceCell<HashMap<i64, i64>>,
     submitters: OnceCell<HashMap<i64, hf_user::Model>>,
     history: OnceCell<HashMap<i64, Vec<upvote_snapshot::Model>>>,
     similar: OnceCell<Similar>,
@@ -63,6 +65,7 @@ impl PaperBatch {
             author_entities: OnceCell::new(),
             author_users: OnceCell::new(),
             organizations: OnceCell::new(),
+            organization_counts: OnceCell::new(),
             submitters: OnceCell::new(),
             history: OnceCell::new(),
             similar: OnceCell::new(),
@@ -124,6 +127,18 @@ impl PaperBatch {
             })
             .await?;
         Ok(map.get(&id))
+    }
+
+    /// How many papers the organization `id` (one of the page's) claimed: one statement for
+    /// every organization of the page.
+    pub async fn organization_paper_count(&self, id: i64) -> Result<i64, AppError> {
+        let map = self
+            .organization_counts
+            .get_or_try_init(|| {
+                repo::organizations::paper_counts(&self.db, Some(&self.organization_ids))
+            })
+            .await?;
+        Ok(map.get(&id).copied().unwrap_or(0))
     }
 
     pub async fn submitter(&self, id: i64) -> Result<Option<&hf_user::Model>, AppError> {

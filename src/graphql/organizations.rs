@@ -4,7 +4,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::DatabaseConnection;
 
 use super::connection::{DEFAULT_PAGE, MAX_PAGE, PageInfo};
-use super::paper::Organization;
+use super::paper::{Organization, PaperCount};
 use crate::domain::fold_for_search;
 use crate::error::{ApiResult, AppError};
 use crate::repo;
@@ -124,7 +124,7 @@ impl OrganizationQuery {
                 (
                     Organization {
                         row,
-                        paper_count: Some(n),
+                        paper_count: PaperCount::Known(n),
                     },
                     c,
                 )

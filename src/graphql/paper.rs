@@ -214,7 +214,10 @@ impl Paper {
             .organization(id)
             .await?
             .cloned()
-            .map(Organization::new))
+            .map(|row| Organization {
+                row,
+                paper_count: PaperCount::OfPage(self.batch.clone()),
+            }))
     }
 
     /// The Hugging Face user who submitted the paper to Daily Papers.
@@ -374,18 +377,29 @@ impl PaperAuthor {
     }
 }
 
-/// A Hugging Face organization, with its paper count when the list it came from read it.
+/// A Hugging Face organization, and where its paper count comes from.
 #[derive(Clone)]
 pub struct Organization {
     pub row: organization::Model,
-    pub paper_count: Option<i64>,
+    pub paper_count: PaperCount,
+}
+
+/// Where `Organization.paperCount` comes from.
+#[derive(Clone)]
+pub enum PaperCount {
+    /// Read with the list the organization came from.
+    Known(i64),
+    /// Read for every organization of a page of papers at once, when asked.
+    OfPage(Arc<PaperBatch>),
+    /// Read for this organization alone, when asked.
+    Alone,
 }
 
 impl Organization {
     pub fn new(row: organization::Model) -> Organization {
         Organization {
             row,
-            paper_count: None,
+            paper_count: PaperCount::Alone,
         }
     }
 }
@@ -420,9 +434,10 @@ impl Organization {
 
     /// How many papers in the mirror this organization claimed.
     async fn paper_count(&self, ctx: &async_graphql::Context<'_>) -> ApiResult<i32> {
-        let n = match self.paper_count {
-            Some(n) => n,
-            None => {
+        let n = match &self.paper_count {
+            PaperCount::Known(n) => *n,
+            PaperCount::OfPage(batch) => batch.organization_paper_count(self.row.id).await?,
+            PaperCount::Alone => {
                 let db = ctx.data::<sea_orm::DatabaseConnection>()?;
                 crate::repo::organizations::paper_counts(db, Some(&[self.row.id]))
                     .await

@@ -1,6 +1,5 @@
-//! No N+1: a page of papers with authors, organizations, submitters, history and similar papers
-//! costs a constant number
-//! of SQL statements, whatever its size.
+//! No N+1: a page of papers with authors, organizations (and their paper counts), submitters,
+//! history and similar papers costs a constant number of SQL statements, whatever its size.
 use papergraph::domain::HfUserRef;
 use serde_json::json;
 
@@ -8,7 +7,7 @@ use crate::helpers::{TestApp, paper, spawn_app};
 
 const Q: &str = "query($n: Int) { papers(first: $n, orderBy: {field: UPVOTES}) { totalCount nodes {
   arxivId authors { name position hidden claimStatus author { id name paperCount } hfUser { username } }
-  organization { name fullname } submittedBy { username fullname } upvoteHistory { upvotes }
+  organization { name fullname paperCount } submittedBy { username fullname } upvoteHistory { upvotes }
   similar(first: 2) { score paper { arxivId } } } } }";
 
 /// The statement count once it stops moving: statements other tasks run after a write (telling
