@@ -12,8 +12,9 @@ use crate::error::{ApiResult, AppError};
 use crate::repo::facets::{self, Facet, Scope};
 use crate::repo::papers::PaperCriteria;
 
-/// Most values a facet lists.
+/// Most values a facet lists, and how many when not told.
 const MAX_VALUES: i32 = 100;
+const DEFAULT_VALUES: i32 = 10;
 
 /// A value and how many papers of the set have it.
 #[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
@@ -76,7 +77,12 @@ impl PaperFacets {
         Ok(Scope::Ids(ids))
     }
 
-    async fn top(&self, ctx: &Context<'_>, facet: Facet, first: i32) -> ApiResult<Vec<FacetCount>> {
+    async fn top(
+        &self,
+        ctx: &Context<'_>,
+        facet: Facet,
+        first: Option<i32>,
+    ) -> ApiResult<Vec<FacetCount>> {
         let limit = limit(first)?;
         let scope = self.scope(ctx).await?;
         let db = ctx.data::<DatabaseConnection>()?;
@@ -89,7 +95,9 @@ impl PaperFacets {
     }
 }
 
-fn limit(first: i32) -> Result<usize, AppError> {
+/// `first` of a facet (10 when not given: an omitted variable reads as not given).
+fn limit(first: Option<i32>) -> Result<usize, AppError> {
+    let first = first.unwrap_or(DEFAULT_VALUES);
     if !(0..=MAX_VALUES).contains(&first) {
         return Err(AppError::bad_input(format!(
             "`first` of a facet must be between 0 and {MAX_VALUES}"
@@ -129,53 +137,59 @@ fn ranked(mut v: Vec<FacetCount>, limit: usize) -> Vec<FacetCount> {
 #[Object]
 impl PaperFacets {
     /// Organizations, by handle (the `organization` filter's value).
-    #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
+    #[graphql(
+        complexity = "super::cost::items(first.unwrap_or(DEFAULT_VALUES)) * child_complexity + 1"
+    )]
     async fn organizations(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10)] first: i32,
+        first: Option<i32>,
     ) -> ApiResult<Vec<FacetCount>> {
         self.top(ctx, Facet::Organizations, first).await
     }
 
     /// AI keywords, lowercase (the `aiKeyword` filter's value).
-    #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
+    #[graphql(
+        complexity = "super::cost::items(first.unwrap_or(DEFAULT_VALUES)) * child_complexity + 1"
+    )]
     async fn ai_keywords(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10)] first: i32,
+        first: Option<i32>,
     ) -> ApiResult<Vec<FacetCount>> {
         self.top(ctx, Facet::AiKeywords, first).await
     }
 
     /// Authors, by name (`Author.name`, the `author` filter's value).
-    #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
-    async fn authors(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default = 10)] first: i32,
-    ) -> ApiResult<Vec<FacetCount>> {
+    #[graphql(
+        complexity = "super::cost::items(first.unwrap_or(DEFAULT_VALUES)) * child_complexity + 1"
+    )]
+    async fn authors(&self, ctx: &Context<'_>, first: Option<i32>) -> ApiResult<Vec<FacetCount>> {
         self.top(ctx, Facet::Authors, first).await
     }
 
     /// Submitters, by Hugging Face username (the `submitter` filter's value).
-    #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
+    #[graphql(
+        complexity = "super::cost::items(first.unwrap_or(DEFAULT_VALUES)) * child_complexity + 1"
+    )]
     async fn submitters(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10)] first: i32,
+        first: Option<i32>,
     ) -> ApiResult<Vec<FacetCount>> {
         self.top(ctx, Facet::Submitters, first).await
     }
 
     /// Listing days grouped by `bucket` (default `DAY`): `2026-01-30`, `2026-W05` (ISO week)
     /// or `2026-01`.
-    #[graphql(complexity = "super::cost::items(first) * child_complexity + 1")]
+    #[graphql(
+        complexity = "super::cost::items(first.unwrap_or(DEFAULT_VALUES)) * child_complexity + 1"
+    )]
     async fn daily_dates(
         &self,
         ctx: &Context<'_>,
         bucket: Option<DateBucket>,
-        #[graphql(default = 10)] first: i32,
+        first: Option<i32>,
     ) -> ApiResult<Vec<FacetCount>> {
         let limit = limit(first)?;
         let by = bucket.unwrap_or_default();

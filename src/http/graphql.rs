@@ -406,9 +406,9 @@ impl PersistedQueries {
     }
 
     fn put(&self, hash: String, query: &str) {
-        if !self.0.contains_key(&hash) {
-            self.0.insert(hash, std::sync::Arc::from(query));
-        }
+        self.0
+            .entry(hash)
+            .or_insert_with(|| std::sync::Arc::from(query));
     }
 }
 

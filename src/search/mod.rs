@@ -161,6 +161,13 @@ impl SearchEngine {
         Ok((changed.len(), last))
     }
 
+    /// Brings the index up to date, then reads the ids `criteria` allows (`None`: any), as
+    /// every query of the index starts.
+    async fn ready(&self, criteria: &PaperCriteria) -> Result<Option<HashSet<i64>>, DbErr> {
+        self.current().await?;
+        source::allowed_ids(&self.db, criteria).await
+    }
+
     /// The scored matches of `q` within `criteria`, best first after `after`, at most `limit`,
     /// and how many match in all.
     async fn run(
@@ -170,8 +177,7 @@ impl SearchEngine {
         after: Option<After>,
         limit: usize,
     ) -> Result<(Vec<Hit>, usize), DbErr> {
-        self.current().await?;
-        let allowed = source::allowed_ids(&self.db, criteria).await?;
+        let allowed = self.ready(criteria).await?;
         let index = self.read();
         let filter = allowed.as_ref().map(|set| move |id: i64| set.contains(&id));
         let mut top = TopK::new(after.map(|a| (a.score, a.paper_id)), limit);
@@ -241,8 +247,7 @@ pub async fn matching_ids(
     q: &SearchQuery,
     criteria: &PaperCriteria,
 ) -> Result<Vec<i64>, DbErr> {
-    engine.current().await?;
-    let allowed = source::allowed_ids(&engine.db, criteria).await?;
+    let allowed = engine.ready(criteria).await?;
     let index = engine.read();
     let filter = allowed.as_ref().map(|set| move |id: i64| set.contains(&id));
     let mut ids = Vec::new();
@@ -272,10 +277,9 @@ pub async fn recommend(
     criteria: &PaperCriteria,
     limit: usize,
 ) -> Result<Vec<Hit>, DbErr> {
-    engine.current().await?;
+    let allowed = engine.ready(criteria).await?;
     let seeds: Vec<i64> = positive.iter().chain(negative).copied().collect();
     let texts = source::load_texts(&engine.db, &seeds).await?;
-    let allowed = source::allowed_ids(&engine.db, criteria).await?;
     let index = engine.read();
     let vector = |id: &i64| -> Option<std::collections::HashMap<u32, f64>> {
         let d = texts.get(id)?;

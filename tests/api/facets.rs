@@ -134,6 +134,20 @@ async fn facets_count_the_whole_filtered_or_searched_set_not_the_page() {
             { "value": "false", "count": 0 }, { "value": "true", "count": 0 } ] } })
     );
 
+    // An omitted variable for `first` reads as not given (10 values at most).
+    let d = app
+        .data(
+            "query($n: Int) { papers { facets { aiKeywords(first: $n) { value } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["papers"]["facets"]["aiKeywords"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     // `first` bounds the values; outside 0..=100 is the caller's error.
     let d = app
         .data(
