@@ -10,6 +10,7 @@ mod m20261126_000005_digest_delivery;
 mod m20261126_000006_paper_events;
 mod m20261206_000007_day_rechecks;
 mod m20261206_000008_updated_at_index;
+mod m20261206_000009_paper_details;
 
 /// Applies every migration in order; `papergraph migrate` and `serve` both run it.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_paper_events::Migration),
             Box::new(m20261206_000007_day_rechecks::Migration),
             Box::new(m20261206_000008_updated_at_index::Migration),
+            Box::new(m20261206_000009_paper_details::Migration),
         ]
     }
 }

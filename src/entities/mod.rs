@@ -8,5 +8,8 @@ pub mod hf_user;
 pub mod organization;
 pub mod paper;
 pub mod paper_author;
+pub mod paper_comment;
+pub mod paper_detail;
+pub mod paper_link;
 pub mod sync_run;
 pub mod upvote_snapshot;

@@ -18,14 +18,14 @@ use crate::entities::{
 };
 
 /// Keys per `IN (…)` lookup; SQLite's limit on bound parameters is 32,766.
-const CHUNK: usize = 500;
+pub(super) const CHUNK: usize = 500;
 
 /// Rows per multi-row INSERT, about 400 parameters a statement.
 ///
 /// Statements are also kept under ~6 KB: sqlx (0.9) does not set TCP_NODELAY, so a message that
 /// leaves in several writes waits for PostgreSQL's delayed ACK (~40 ms a statement, measured:
 /// 250 author slots or 12 papers with abstracts took 35-42 ms, a 6 KB statement under 1 ms).
-const fn rows_per_insert(columns: usize) -> usize {
+pub(super) const fn rows_per_insert(columns: usize) -> usize {
     let rows = 400 / columns;
     if rows == 0 { 1 } else { rows }
 }
@@ -274,7 +274,7 @@ where
 
 /// On PostgreSQL, lets the transaction's commit skip the WAL flush: a mirror can re-fetch what a
 /// power cut loses. (Atomicity is unchanged, and a killed process loses nothing committed.)
-async fn relax_commit<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+pub(super) async fn relax_commit<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
             .await?;
@@ -287,7 +287,7 @@ async fn relax_commit<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
 /// and a poller that resumes after the last stamp it saw misses no change. On PostgreSQL the
 /// writers of papers take turns (a transaction-scoped advisory lock) from here to their commit;
 /// SQLite's writers already do (`BEGIN IMMEDIATE`). Called before the transaction's first write.
-async fn change_stamp<C: ConnectionTrait>(
+pub(super) async fn change_stamp<C: ConnectionTrait>(
     txn: &C,
     fetched_at: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, DbErr> {
@@ -782,6 +782,14 @@ async fn upsert_users<C: ConnectionTrait>(
             users.insert(u.username.as_str(), u);
         }
     }
+    upsert_user_refs(db, users).await
+}
+
+/// Upserts Hub accounts by username (the newer fields win); their ids by username.
+pub(super) async fn upsert_user_refs<C: ConnectionTrait>(
+    db: &C,
+    users: BTreeMap<&str, &HfUserRef>,
+) -> Result<HashMap<String, i64>, DbErr> {
     if users.is_empty() {
         return Ok(HashMap::new());
     }

@@ -4,6 +4,7 @@ pub mod authors;
 pub mod changes;
 pub mod cursor;
 pub mod deliveries;
+pub mod details;
 pub mod direct;
 pub mod facets;
 pub mod health;

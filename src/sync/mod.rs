@@ -2,6 +2,7 @@
 //! over the shared write path (`repo::import`), the upstream client and the worker that syncs days.
 pub mod files;
 pub mod html;
+pub mod hub;
 pub mod leader;
 pub mod parse;
 pub mod scheduler;

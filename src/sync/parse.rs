@@ -255,6 +255,13 @@ fn into_domain(item: WireItem) -> Result<DailyPaper, String> {
     })
 }
 
+/// A Hub account object (`{_id, name, fullname, avatarUrl, isPro, type}`), if it names one.
+pub(super) fn user_from_value(v: &serde_json::Value) -> Option<HfUserRef> {
+    serde_json::from_value::<WireUser>(v.clone())
+        .ok()
+        .and_then(user_ref)
+}
+
 fn user_ref(u: WireUser) -> Option<HfUserRef> {
     let username = non_empty(u.user.or(u.name))?;
     Some(HfUserRef {
@@ -288,7 +295,7 @@ fn clamp_count(n: Option<i64>) -> i32 {
     n.unwrap_or(0).clamp(0, i64::from(i32::MAX)) as i32
 }
 
-fn timestamp(s: &str) -> Option<DateTime<Utc>> {
+pub(super) fn timestamp(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))

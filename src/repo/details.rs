@@ -1,0 +1,467 @@
+//! The detail queue and what it stores: which papers' Hub details are due, in which order, and
+//! writing a batch of fetched details (linked repos, comments, totals) in one transaction.
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::sea_query::{Alias, CaseStatement, Cond, Expr, ExprTrait, Func, OnConflict, Order, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, TransactionTrait,
+};
+
+use super::import::{CHUNK, change_stamp, relax_commit, rows_per_insert, upsert_user_refs};
+use crate::domain::{HfUserRef, PaperNeighbourhood, RepoKind};
+use crate::entities::{hf_user, paper, paper_comment, paper_detail, paper_link};
+
+/// When papers are due again.
+#[derive(Clone, Copy, Debug)]
+pub struct Refresh {
+    /// A fetched paper is refreshed after this long even when nothing moved.
+    pub every: Duration,
+    /// A paper first stored within this long is "new" and goes first.
+    pub new_within: Duration,
+}
+
+/// A paper whose detail is due.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct DueDetail {
+    pub paper_id: i64,
+    pub arxiv_id: String,
+    /// 0 new, 1 moved, 2 backlog (never fetched, failed, or older than the refresh period).
+    pub tier: i32,
+}
+
+impl DueDetail {
+    pub fn reason(&self) -> &'static str {
+        match self.tier {
+            0 => "new",
+            1 => "moved",
+            _ => "backlog",
+        }
+    }
+}
+
+fn d(c: paper_detail::Column) -> Expr {
+    Expr::col((paper_detail::Entity, c))
+}
+
+fn p(c: paper::Column) -> Expr {
+    Expr::col((paper::Entity, c))
+}
+
+/// The stored counts moved since the detail was fetched (a list brought new comments).
+fn moved() -> Cond {
+    use paper::Column as P;
+    use paper_detail::Column as D;
+    let differs = |seen: D, now: P| {
+        Func::coalesce([d(seen), Expr::val(-1)]).ne(Func::coalesce([p(now), Expr::val(-1)]))
+    };
+    Cond::all().add(d(D::Status).eq("ok")).add(
+        Cond::any()
+            .add(differs(D::CommentsSeen, P::NumComments))
+            .add(differs(D::ModelsSeen, P::NumLinkedModels))
+            .add(differs(D::DatasetsSeen, P::NumLinkedDatasets))
+            .add(differs(D::SpacesSeen, P::NumLinkedSpaces)),
+    )
+}
+
+fn due_condition(now: DateTime<Utc>, refresh: Refresh) -> Cond {
+    use paper_detail::Column as D;
+    Cond::any().add(d(D::PaperId).is_null()).add(
+        Cond::all()
+            .add(Func::coalesce([d(D::RetryAt), d(D::CheckedAt)]).lte(Expr::val(now)))
+            .add(
+                Cond::any()
+                    .add(d(D::Status).eq("failed"))
+                    .add(d(D::CheckedAt).lte(Expr::val(now - refresh.every)))
+                    .add(moved()),
+            ),
+    )
+}
+
+fn due_query(
+    now: DateTime<Utc>,
+    refresh: Refresh,
+    days: Option<&[NaiveDate]>,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut q = Query::select();
+    q.from(paper::Entity)
+        .left_join(
+            paper_detail::Entity,
+            d(paper_detail::Column::PaperId).equals((paper::Entity, paper::Column::Id)),
+        )
+        .cond_where(due_condition(now, refresh));
+    if let Some(days) = days {
+        q.and_where(p(paper::Column::DailyDate).is_in(days.iter().copied()));
+    }
+    q
+}
+
+/// Up to `limit` due papers, most urgent first: new papers never fetched, then papers whose
+/// counts moved, then the rest by popularity. `days`: only the papers listed on those days.
+pub async fn due<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    refresh: Refresh,
+    days: Option<&[NaiveDate]>,
+    limit: u64,
+) -> Result<Vec<DueDetail>, DbErr> {
+    let tier = CaseStatement::new()
+        .case(
+            Cond::all()
+                .add(d(paper_detail::Column::PaperId).is_null())
+                .add(p(paper::Column::CreatedAt).gte(Expr::val(now - refresh.new_within))),
+            Expr::val(0),
+        )
+        .case(moved(), Expr::val(1))
+        .finally(Expr::val(2));
+    let mut q = due_query(now, refresh, days);
+    q.expr_as(p(paper::Column::Id), Alias::new("paper_id"))
+        .expr_as(p(paper::Column::ArxivId), Alias::new("arxiv_id"))
+        .expr_as(tier, Alias::new("tier"))
+        .order_by(Alias::new("tier"), Order::Asc)
+        .order_by((paper::Entity, paper::Column::Upvotes), Order::Desc)
+        .order_by((paper::Entity, paper::Column::Id), Order::Desc)
+        .limit(limit);
+    let backend = db.get_database_backend();
+    DueDetail::find_by_statement(backend.build(&q)).all(db).await
+}
+
+/// How many papers are due now.
+pub async fn due_count<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    refresh: Refresh,
+) -> Result<i64, DbErr> {
+    let mut q = due_query(now, refresh, None);
+    q.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
+    let row = db.query_one(&q).await?;
+    row.map(|r| r.try_get::<i64>("", "n")).transpose().map(Option::unwrap_or_default)
+}
+
+/// The queue's figures for `syncStatus`.
+#[derive(Clone, Debug, Default)]
+pub struct QueueStatus {
+    pub pending: i64,
+    pub done_last_24h: i64,
+    pub not_indexed: i64,
+    pub failing: i64,
+    pub next: Option<DueDetail>,
+}
+
+pub async fn queue_status<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    refresh: Refresh,
+) -> Result<QueueStatus, DbErr> {
+    use paper_detail::{Column as D, Entity as Details, Status};
+    use sea_orm::PaginatorTrait;
+    let count = |c: Cond| Details::find().filter(c).count(db);
+    Ok(QueueStatus {
+        pending: due_count(db, now, refresh).await?,
+        done_last_24h: count(
+            Cond::all()
+                .add(D::CheckedAt.gte(now - Duration::hours(24)))
+                .add(D::Status.ne(Status::Failed)),
+        )
+        .await? as i64,
+        not_indexed: count(Cond::all().add(D::Status.eq(Status::NotIndexed))).await? as i64,
+        failing: count(Cond::all().add(D::Status.eq(Status::Failed))).await? as i64,
+        next: due(db, now, refresh, None, 1).await?.into_iter().next(),
+    })
+}
+
+/// What fetching one paper's detail gave.
+#[derive(Clone, Debug)]
+pub enum DetailOutcome {
+    Fetched(PaperNeighbourhood),
+    /// 404: the Hub does not index the paper.
+    NotIndexed,
+    /// The fetch failed or the answer was unusable (the reason); nothing is changed.
+    Failed(String),
+}
+
+/// A failed paper waits 15 minutes, doubling per failure in a row, at most a day.
+fn retry_wait(attempts: i32) -> Duration {
+    Duration::minutes(15 << attempts.clamp(0, 7)).min(Duration::days(1))
+}
+
+/// Stores a batch of outcomes in one transaction: a fetched paper's linked lists (per kind the
+/// answer had a usable list for), comments (when the answer had them) and totals replace the
+/// stored ones; a 404 or a failure only updates the queue's record of the paper.
+pub async fn store<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    batch: &[(i64, DetailOutcome)],
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let txn = super::begin_write(db).await?;
+    relax_commit(&*txn).await?;
+    let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+    let mut papers: HashMap<i64, paper::Model> = HashMap::new();
+    let mut previous: HashMap<i64, paper_detail::Model> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        for row in paper::Entity::find()
+            .filter(paper::Column::Id.is_in(chunk.iter().copied()))
+            .all(&*txn)
+            .await?
+        {
+            papers.insert(row.id, row);
+        }
+        for row in paper_detail::Entity::find()
+            .filter(paper_detail::Column::PaperId.is_in(chunk.iter().copied()))
+            .all(&*txn)
+            .await?
+        {
+            previous.insert(row.paper_id, row);
+        }
+    }
+    // Comment authors are Hub accounts like submitters: one row per username.
+    let mut users: BTreeMap<&str, &HfUserRef> = BTreeMap::new();
+    for (_, o) in batch {
+        if let DetailOutcome::Fetched(n) = o {
+            for c in n.comments.iter().flatten() {
+                if let Some(u) = &c.author {
+                    users.insert(u.username.as_str(), u);
+                }
+            }
+        }
+    }
+    let user_ids = upsert_user_refs(&*txn, users).await?;
+    let mut stamp = None;
+    let mut links = Vec::new();
+    let mut comments = Vec::new();
+    let mut records = Vec::new();
+    for (paper_id, outcome) in batch {
+        // A paper deleted since it was picked has nothing to update.
+        let Some(row) = papers.get(paper_id) else {
+            continue;
+        };
+        let before = previous.get(paper_id);
+        let mut record = paper_detail::ActiveModel {
+            paper_id: Set(*paper_id),
+            checked_at: Set(at),
+            synced_at: Set(before.and_then(|b| b.synced_at)),
+            retry_at: Set(None),
+            attempts: Set(0),
+            comments_seen: Set(before.and_then(|b| b.comments_seen)),
+            models_seen: Set(before.and_then(|b| b.models_seen)),
+            datasets_seen: Set(before.and_then(|b| b.datasets_seen)),
+            spaces_seen: Set(before.and_then(|b| b.spaces_seen)),
+            error: Set(None),
+            status: Set(paper_detail::Status::Ok),
+        };
+        match outcome {
+            DetailOutcome::NotIndexed => record.status = Set(paper_detail::Status::NotIndexed),
+            DetailOutcome::Failed(reason) => {
+                let attempts = before
+                    .filter(|b| b.status == paper_detail::Status::Failed)
+                    .map_or(0, |b| b.attempts);
+                record.status = Set(paper_detail::Status::Failed);
+                record.attempts = Set(attempts + 1);
+                record.retry_at = Set(Some(at + retry_wait(attempts)));
+                record.error = Set(Some(reason.chars().take(500).collect()));
+            }
+            DetailOutcome::Fetched(n) => {
+                let old = [
+                    row.num_linked_models,
+                    row.num_linked_datasets,
+                    row.num_linked_spaces,
+                ];
+                let totals: Vec<Option<i32>> = n
+                    .linked
+                    .iter()
+                    .zip(old)
+                    .map(|(l, o)| l.total.or(o))
+                    .collect();
+                if totals != old {
+                    let stamp = match stamp {
+                        Some(s) => s,
+                        None => *stamp.insert(change_stamp(&*txn, at).await?),
+                    };
+                    paper::Entity::update_many()
+                        .col_expr(paper::Column::NumLinkedModels, Expr::val(totals[0]).into())
+                        .col_expr(paper::Column::NumLinkedDatasets, Expr::val(totals[1]).into())
+                        .col_expr(paper::Column::NumLinkedSpaces, Expr::val(totals[2]).into())
+                        .col_expr(paper::Column::UpdatedAt, Expr::val(stamp).into())
+                        .filter(paper::Column::Id.eq(*paper_id))
+                        .exec(&*txn)
+                        .await?;
+                }
+                for (kind, list) in RepoKind::ALL.into_iter().zip(&n.linked) {
+                    let Some(repos) = &list.repos else { continue };
+                    paper_link::Entity::delete_many()
+                        .filter(paper_link::Column::PaperId.eq(*paper_id))
+                        .filter(paper_link::Column::Kind.eq(kind as i16))
+                        .exec(&*txn)
+                        .await?;
+                    links.extend(repos.iter().enumerate().map(|(i, r)| paper_link::ActiveModel {
+                        paper_id: Set(*paper_id),
+                        kind: Set(kind as i16),
+                        position: Set(i as i32),
+                        repo_id: Set(r.id.clone()),
+                        author: Set(r.author.clone()),
+                        downloads: Set(r.downloads),
+                        likes: Set(r.likes),
+                        pipeline_tag: Set(r.pipeline_tag.clone()),
+                        gated: Set(r.gated.clone()),
+                        last_modified: Set(r.last_modified),
+                        emoji: Set(r.emoji.clone()),
+                        running: Set(r.running),
+                    }));
+                }
+                if let Some(thread) = &n.comments {
+                    paper_comment::Entity::delete_many()
+                        .filter(paper_comment::Column::PaperId.eq(*paper_id))
+                        .exec(&*txn)
+                        .await?;
+                    comments.extend(thread.iter().enumerate().map(|(i, c)| {
+                        paper_comment::ActiveModel {
+                            paper_id: Set(*paper_id),
+                            position: Set(i as i32),
+                            hub_id: Set(c.hub_id.clone()),
+                            parent_id: Set(c.parent_id.clone()),
+                            author_id: Set(c
+                                .author
+                                .as_ref()
+                                .and_then(|u| user_ids.get(&u.username).copied())),
+                            deleted: Set(c.author.is_none()),
+                            created_at: Set(c.created_at),
+                            edited_at: Set(c.edited_at),
+                            body: Set(c.body.clone()),
+                            hidden: Set(c.hidden),
+                            hidden_reason: Set(c.hidden_reason.clone()),
+                            reactions: Set(serde_json::Value::Array(
+                                c.reactions
+                                    .iter()
+                                    .map(|(e, n)| serde_json::json!({ "emoji": e, "count": n }))
+                                    .collect(),
+                            )),
+                        }
+                    }));
+                    record.comments_seen = Set(Some(row.num_comments));
+                }
+                record.synced_at = Set(Some(at));
+                record.models_seen = Set(totals[0]);
+                record.datasets_seen = Set(totals[1]);
+                record.spaces_seen = Set(totals[2]);
+                // A paper whose answer had no comments key is not "moved" for that.
+                if n.comments.is_none() && before.is_none() {
+                    record.comments_seen = Set(Some(row.num_comments));
+                }
+            }
+        }
+        records.push(record);
+    }
+    for chunk in links.chunks(rows_per_insert(12)) {
+        paper_link::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&*txn)
+            .await?;
+    }
+    for chunk in comments.chunks(rows_per_insert(13)) {
+        paper_comment::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&*txn)
+            .await?;
+    }
+    use paper_detail::Column as D;
+    for chunk in records.chunks(rows_per_insert(11)) {
+        paper_detail::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(D::PaperId)
+                    .update_columns([
+                        D::Status,
+                        D::CheckedAt,
+                        D::SyncedAt,
+                        D::RetryAt,
+                        D::Attempts,
+                        D::CommentsSeen,
+                        D::ModelsSeen,
+                        D::DatasetsSeen,
+                        D::SpacesSeen,
+                        D::Error,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&*txn)
+            .await?;
+    }
+    txn.commit().await
+}
+
+/// The queue's record of each of `paper_ids` that has one.
+pub async fn records<C: ConnectionTrait>(
+    db: &C,
+    paper_ids: &[i64],
+) -> Result<HashMap<i64, paper_detail::Model>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in paper_ids.chunks(CHUNK) {
+        for row in paper_detail::Entity::find()
+            .filter(paper_detail::Column::PaperId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            out.insert(row.paper_id, row);
+        }
+    }
+    Ok(out)
+}
+
+/// The linked repos of `kind` of each of `paper_ids`, most liked first (then the upstream's
+/// order).
+pub async fn links<C: ConnectionTrait>(
+    db: &C,
+    paper_ids: &[i64],
+    kind: RepoKind,
+) -> Result<HashMap<i64, Vec<paper_link::Model>>, DbErr> {
+    let mut out: HashMap<i64, Vec<paper_link::Model>> = HashMap::new();
+    for chunk in paper_ids.chunks(CHUNK) {
+        for row in paper_link::Entity::find()
+            .filter(paper_link::Column::PaperId.is_in(chunk.iter().copied()))
+            .filter(paper_link::Column::Kind.eq(kind as i16))
+            .all(db)
+            .await?
+        {
+            out.entry(row.paper_id).or_default().push(row);
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|l| (std::cmp::Reverse(l.likes.unwrap_or(-1)), l.position));
+    }
+    Ok(out)
+}
+
+/// The comments of each of `paper_ids` in thread order, with their authors' accounts.
+pub async fn comments<C: ConnectionTrait>(
+    db: &C,
+    paper_ids: &[i64],
+) -> Result<(HashMap<i64, Vec<paper_comment::Model>>, HashMap<i64, hf_user::Model>), DbErr> {
+    use sea_orm::QueryOrder;
+    let mut out: HashMap<i64, Vec<paper_comment::Model>> = HashMap::new();
+    for chunk in paper_ids.chunks(CHUNK) {
+        for row in paper_comment::Entity::find()
+            .filter(paper_comment::Column::PaperId.is_in(chunk.iter().copied()))
+            .order_by_asc(paper_comment::Column::PaperId)
+            .order_by_asc(paper_comment::Column::Position)
+            .all(db)
+            .await?
+        {
+            out.entry(row.paper_id).or_default().push(row);
+        }
+    }
+    let mut user_ids: Vec<i64> = out.values().flatten().filter_map(|c| c.author_id).collect();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    let mut users = HashMap::new();
+    for chunk in user_ids.chunks(CHUNK) {
+        for u in hf_user::Entity::find()
+            .filter(hf_user::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            users.insert(u.id, u);
+        }
+    }
+    Ok((out, users))
+}
