@@ -39,6 +39,8 @@ pub struct HttpOptions {
     /// The connection's statement counter (from [`connect`]), for the statements that bypass
     /// the pool (`repo::direct`).
     pub db_stats: Option<Arc<DbStats>>,
+    /// Days before fetched paper details are due again (`syncStatus.detailQueue` counts by it).
+    pub detail_refresh_days: u32,
 }
 
 impl Default for HttpOptions {
@@ -54,6 +56,7 @@ impl Default for HttpOptions {
             db_stats: None,
             request_timeout: Duration::from_secs(30),
             http_cache_max_age_secs: 0,
+            detail_refresh_days: 7,
         }
     }
 }
@@ -240,6 +243,7 @@ pub fn state(db: DatabaseConnection, opts: &HttpOptions) -> AppState {
         bus.clone(),
         opts.introspection,
         opts.admin.clone(),
+        crate::repo::details::Refresh::days(opts.detail_refresh_days),
     );
     let cache = Arc::new(ResponseCache::new(opts.response_cache_bytes));
     AppState::new(crate::http::Shared {
@@ -426,6 +430,7 @@ pub async fn run_server(mut db_opts: DbOpts, opts: crate::config::ServeOpts) -> 
         introspection: opts.introspection,
         request_timeout: std::time::Duration::from_secs(opts.request_timeout_secs.max(1)),
         http_cache_max_age_secs: opts.http_cache_max_age_secs,
+        detail_refresh_days: opts.upstream.detail_refresh_days,
         rate_limit: (opts.rate_limit_cost > 0).then(|| crate::config::RateLimitOptions {
             budget: opts.rate_limit_cost,
             window: std::time::Duration::from_secs(opts.rate_limit_window_secs.max(1)),
@@ -454,6 +459,9 @@ pub async fn run_server(mut db_opts: DbOpts, opts: crate::config::ServeOpts) -> 
             interval: std::time::Duration::from_secs(opts.sync_interval_secs.max(1)),
             backfill_days: opts.backfill_days,
             refresh_days: opts.refresh_days,
+            details: opts
+                .details
+                .then(|| crate::repo::details::Refresh::days(opts.upstream.detail_refresh_days)),
         };
         let stop = crate::sync::worker::Stop::on(stop_rx);
         Some(tokio::spawn(crate::sync::scheduler::run(

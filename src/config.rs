@@ -96,6 +96,10 @@ pub struct UpstreamOpts {
     /// Retries of a failed request (408, 429, 5xx, timeouts) before the day counts as failed.
     #[arg(long, env = "PAPERGRAPH_UPSTREAM_RETRIES", default_value_t = 4)]
     pub upstream_retries: u32,
+    /// Days before a paper's Hub details (linked repos, comments) are fetched again when
+    /// nothing about it moved (0: whenever asked).
+    #[arg(long, env = "PAPERGRAPH_DETAIL_REFRESH_DAYS", default_value_t = 7)]
+    pub detail_refresh_days: u32,
 }
 
 impl Default for UpstreamOpts {
@@ -107,6 +111,7 @@ impl Default for UpstreamOpts {
             upstream_budget: 450,
             upstream_retries: 4,
             sync_source: Source::Auto,
+            detail_refresh_days: 7,
         }
     }
 }
@@ -128,6 +133,9 @@ pub struct SyncOpts {
     /// The last N days, ending today (UTC).
     #[arg(long)]
     pub days: Option<u32>,
+    /// Also fetch the Hub details (linked repos, comments) of the days' papers that are due.
+    #[arg(long)]
+    pub details: bool,
 }
 
 impl SyncOpts {
@@ -240,6 +248,10 @@ pub struct ServeOpts {
     /// Days backfilled when the database is empty.
     #[arg(long, env = "PAPERGRAPH_BACKFILL_DAYS", default_value_t = 30)]
     pub backfill_days: u32,
+    /// Work the detail queue (papers' linked repos and comments) between sync passes, inside
+    /// the request budget the daily lists leave.
+    #[arg(long, env = "PAPERGRAPH_DETAILS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub details: bool,
     /// Recent days re-fetched every pass to refresh upvotes, comments and stars.
     #[arg(long, env = "PAPERGRAPH_REFRESH_DAYS", default_value_t = 3)]
     pub refresh_days: u32,
@@ -311,6 +323,7 @@ impl Default for ServeOpts {
             sync_interval_secs: 900,
             backfill_days: 30,
             refresh_days: 3,
+            details: true,
             shutdown_grace_secs: 20,
             introspection: true,
             cors_origins: vec!["*".into()],

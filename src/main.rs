@@ -133,6 +133,9 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
             .rate_limit_waits
             .load(std::sync::atomic::Ordering::Relaxed),
     );
+    if opts.details && !report.unreachable {
+        details(&db, &upstream, &opts).await?;
+    }
     if report.unreachable {
         anyhow::bail!(
             "the upstream at {} is unreachable ({}); check PAPERGRAPH_UPSTREAM_URL and the network",
@@ -151,6 +154,46 @@ async fn sync(db_opts: DbOpts, opts: SyncOpts) -> anyhow::Result<()> {
         anyhow::bail!(
             "{} days failed; they are recorded and will be retried by the next sync",
             report.days_failed
+        );
+    }
+    Ok(())
+}
+
+/// `sync --details`: the Hub details of the synced days' papers that are due, after their lists.
+async fn details(
+    db: &sea_orm::DatabaseConnection,
+    upstream: &std::sync::Arc<papergraph::sync::upstream::Upstream>,
+    opts: &SyncOpts,
+) -> anyhow::Result<()> {
+    use papergraph::sync::details::{self, DetailPass};
+    let pass = DetailPass {
+        refresh: papergraph::repo::details::Refresh::days(opts.upstream.detail_refresh_days),
+        days: Some(
+            opts.dates(chrono::Utc::now().date_naive())
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        keep: 0,
+        until: None,
+    };
+    let due = details::due_count(db, &pass).await?;
+    let progress = indicatif::ProgressBar::new(due.max(0) as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} paper details · {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let stop = papergraph::sync::worker::Stop::never();
+    let report = details::run(db, upstream, &pass, &stop, &|| false, &progress).await?;
+    progress.finish_and_clear();
+    println!(
+        "paper details: {} stored, {} not indexed (404), {} failed (retried later)",
+        report.fetched, report.not_indexed, report.failed
+    );
+    if report.unreachable {
+        anyhow::bail!(
+            "the upstream at {} is unreachable for paper details; check PAPERGRAPH_UPSTREAM_URL and the network",
+            opts.upstream.upstream_url
         );
     }
     Ok(())

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::OnceCell;
 
-use crate::entities::{author, hf_user, organization, paper, upvote_snapshot};
+use crate::domain::RepoKind;
+use crate::entities::{
+    author, hf_user, organization, paper, paper_comment, paper_detail, paper_link, upvote_snapshot,
+};
 use crate::error::AppError;
 use crate::repo::{
     self,
@@ -31,7 +34,17 @@ pub struct PaperBatch {
     submitters: OnceCell<HashMap<i64, hf_user::Model>>,
     history: OnceCell<HashMap<i64, Vec<upvote_snapshot::Model>>>,
     similar: OnceCell<Similar>,
+    /// Linked repos per kind (`RepoKind` order).
+    links: [OnceCell<HashMap<i64, Vec<paper_link::Model>>>; 3],
+    comments: OnceCell<Comments>,
+    details: OnceCell<HashMap<i64, paper_detail::Model>>,
 }
+
+/// The comments of a page's papers (thread order) and their authors' accounts.
+type Comments = (
+    HashMap<i64, Vec<paper_comment::Model>>,
+    HashMap<i64, hf_user::Model>,
+);
 
 /// The stored neighbours of a page's papers, with the neighbour papers themselves.
 struct Similar {
@@ -69,6 +82,9 @@ impl PaperBatch {
             submitters: OnceCell::new(),
             history: OnceCell::new(),
             similar: OnceCell::new(),
+            links: Default::default(),
+            comments: OnceCell::new(),
+            details: OnceCell::new(),
         })
     }
 
@@ -164,6 +180,42 @@ impl PaperBatch {
 }
 
 impl PaperBatch {
+    /// A paper's linked repos of `kind`, most liked first: one statement per kind for the page.
+    pub async fn links(
+        &self,
+        paper_id: i64,
+        kind: RepoKind,
+    ) -> Result<&[paper_link::Model], AppError> {
+        let map = self.links[kind as usize]
+            .get_or_try_init(|| repo::details::links(&self.db, &self.paper_ids, kind))
+            .await?;
+        Ok(map.get(&paper_id).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// A paper's comments in thread order, and the accounts of the page's comment authors.
+    pub async fn comments(
+        &self,
+        paper_id: i64,
+    ) -> Result<(&[paper_comment::Model], &HashMap<i64, hf_user::Model>), AppError> {
+        let (map, users) = self
+            .comments
+            .get_or_try_init(|| repo::details::comments(&self.db, &self.paper_ids))
+            .await?;
+        Ok((
+            map.get(&paper_id).map(Vec::as_slice).unwrap_or_default(),
+            users,
+        ))
+    }
+
+    /// The detail queue's record of a paper of this page.
+    pub async fn detail(&self, paper_id: i64) -> Result<Option<&paper_detail::Model>, AppError> {
+        let map = self
+            .details
+            .get_or_try_init(|| repo::details::records(&self.db, &self.paper_ids))
+            .await?;
+        Ok(map.get(&paper_id))
+    }
+
     /// The most similar papers of a paper of this page, best first, with their scores (one
     /// statement for the lists of the whole page and one for the papers in them).
     pub async fn similar(&self, paper_id: i64) -> Result<Vec<(paper::Model, f64)>, AppError> {

@@ -35,7 +35,11 @@ async fn read_page<C: ConnectionTrait>(
     slice: &Slice,
     reading: Reading,
 ) -> Result<PageRows, DbErr> {
-    let columns = reading.columns;
+    let columns = if sort.field.listed() {
+        reading.columns
+    } else {
+        PaperColumns::All
+    };
     Ok(if let Some(read) = reading.authors {
         let page =
             repo::papers::page_with_authors(db, criteria, sort, slice, columns, read).await?;
@@ -244,7 +248,16 @@ pub struct Reading {
 /// keys among them). A column added to [`Listed`] does not compile until it is named here.
 const fn answers(column: Listed) -> &'static [&'static str] {
     match column {
-        Listed::Id => &["authors", "similar", "upvoteHistory"],
+        Listed::Id => &[
+            "authors",
+            "similar",
+            "upvoteHistory",
+            "linkedModels",
+            "linkedDatasets",
+            "linkedSpaces",
+            "comments",
+            "detailsSyncedAt",
+        ],
         Listed::ArxivId => &["id", "arxivId", "hfUrl", "arxivUrl", "pdfUrl"],
         Listed::Title => &["title"],
         Listed::Abstract => &["abstract"],

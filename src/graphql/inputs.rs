@@ -41,6 +41,15 @@ pub struct PaperFilter {
     pub min_github_stars: Option<i32>,
     /// `true`: papers with a project page; `false`: papers without one.
     pub has_project_page: Option<bool>,
+    /// Papers cited by this Hub repo (model, dataset or Space id), e.g. `meta-llama/Llama-3.1-8B`.
+    pub linked_repo: Option<String>,
+    /// `true`: papers cited by at least one Hub model; `false`: papers cited by none (or not
+    /// fetched yet).
+    pub has_linked_models: Option<bool>,
+    /// `true`: papers cited by at least one Hub dataset; `false`: by none.
+    pub has_linked_datasets: Option<bool>,
+    /// `true`: papers cited by at least one Hub Space; `false`: by none.
+    pub has_linked_spaces: Option<bool>,
 }
 
 impl PaperFilter {
@@ -96,6 +105,26 @@ impl PaperFilter {
         c.ai_keyword = word("aiKeyword", &self.ai_keyword)?;
         c.min_github_stars = self.min_github_stars;
         c.has_project_page = self.has_project_page;
+        c.linked_repo = match self.linked_repo.as_deref().map(str::trim) {
+            None => None,
+            Some(r)
+                if r.split_once('/')
+                    .is_some_and(|(o, n)| !o.is_empty() && !n.is_empty()) =>
+            {
+                Some(r.to_string())
+            }
+            Some(r) => {
+                return Err(AppError::bad_input(format!(
+                    "`linkedRepo` must be a Hub repo id `owner/name`, not `{}`",
+                    r.chars().take(100).collect::<String>()
+                )));
+            }
+        };
+        c.has_linked = [
+            self.has_linked_models,
+            self.has_linked_datasets,
+            self.has_linked_spaces,
+        ];
         Ok(c)
     }
 }
@@ -119,6 +148,8 @@ pub enum PaperOrderField {
     /// When the paper's stored fields last changed (`Paper.updatedAt`): pollers page ASC with
     /// `updatedSince` and keep the last `endCursor`.
     UpdatedAt,
+    /// Hub models citing the paper (`numLinkedModels`; papers not fetched yet last in DESC).
+    LinkedModels,
 }
 
 /// Sort direction.
@@ -160,6 +191,7 @@ impl PaperOrder {
             PaperOrderField::PublishedAt => SortField::PublishedAt,
             PaperOrderField::DailyDate => SortField::DailyDate,
             PaperOrderField::UpdatedAt => SortField::UpdatedAt,
+            PaperOrderField::LinkedModels => SortField::LinkedModels,
         };
         Sort {
             field,

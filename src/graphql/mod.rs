@@ -8,6 +8,7 @@ mod connection;
 pub mod cost;
 mod digest;
 mod facets;
+mod hub;
 mod ids;
 mod inputs;
 mod live;
@@ -71,6 +72,7 @@ fn planned_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema with its database handle and keyword search index.
+#[allow(clippy::too_many_arguments)]
 pub fn build_schema(
     db: DatabaseConnection,
     direct: Option<Arc<crate::repo::direct::Direct>>,
@@ -79,6 +81,7 @@ pub fn build_schema(
     bus: Arc<crate::live::Bus>,
     introspection: bool,
     admin: admin::Admin,
+    detail_refresh: crate::repo::details::Refresh,
 ) -> Executor {
     let limiter = Arc::new(digest::SubscribeLimiter::default());
     let suggester = crate::search::suggest::Suggester::new(db.clone());
@@ -97,6 +100,7 @@ pub fn build_schema(
             .data(suggester.clone())
             .data(digest::Digests(digest.clone()))
             .data(limiter.clone())
+            .data(detail_refresh)
             .finish()
     };
     Executor {

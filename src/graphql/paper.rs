@@ -8,6 +8,7 @@ use super::author::Author;
 use super::batch::PaperBatch;
 use super::ids::GlobalId;
 use super::scalars::{Date, DateTime};
+use crate::domain::RepoKind;
 use crate::entities::{hf_user, organization, paper};
 use crate::error::{ApiResult, AppError};
 use crate::repo::papers::AuthorSlot;
@@ -202,6 +203,84 @@ impl Paper {
     /// Spaces on the Hugging Face Hub citing this paper (null until fetched).
     async fn num_linked_spaces(&self) -> Option<i32> {
         self.row.num_linked_spaces
+    }
+
+    /// Models on the Hub citing this paper, most liked first (`first` default 10, at most
+    /// 100); empty until the paper's details were fetched (`detailsSyncedAt`).
+    #[graphql(complexity = "super::cost::items(first.unwrap_or(10)) * child_complexity + 1")]
+    async fn linked_models(
+        &self,
+        #[graphql(default = 10)] first: Option<i32>,
+    ) -> ApiResult<Vec<super::hub::HubModel>> {
+        let n = super::hub::linked_first(first)?;
+        let rows = self.batch.links(self.row.id, RepoKind::Model).await?;
+        Ok(rows
+            .iter()
+            .take(n)
+            .cloned()
+            .map(super::hub::HubModel)
+            .collect())
+    }
+
+    /// Datasets on the Hub citing this paper, most liked first (`first` default 10, at most
+    /// 100).
+    #[graphql(complexity = "super::cost::items(first.unwrap_or(10)) * child_complexity + 1")]
+    async fn linked_datasets(
+        &self,
+        #[graphql(default = 10)] first: Option<i32>,
+    ) -> ApiResult<Vec<super::hub::HubDataset>> {
+        let n = super::hub::linked_first(first)?;
+        let rows = self.batch.links(self.row.id, RepoKind::Dataset).await?;
+        Ok(rows
+            .iter()
+            .take(n)
+            .cloned()
+            .map(super::hub::HubDataset)
+            .collect())
+    }
+
+    /// Spaces on the Hub citing this paper, most liked first (`first` default 10, at most 100).
+    #[graphql(complexity = "super::cost::items(first.unwrap_or(10)) * child_complexity + 1")]
+    async fn linked_spaces(
+        &self,
+        #[graphql(default = 10)] first: Option<i32>,
+    ) -> ApiResult<Vec<super::hub::HubSpace>> {
+        let n = super::hub::linked_first(first)?;
+        let rows = self.batch.links(self.row.id, RepoKind::Space).await?;
+        Ok(rows
+            .iter()
+            .take(n)
+            .cloned()
+            .map(super::hub::HubSpace)
+            .collect())
+    }
+
+    /// The discussion under the paper on Hugging Face: top-level comments oldest first, each
+    /// with its replies (Relay; `first` default 20, at most 100). Empty until the paper's
+    /// details were fetched.
+    #[graphql(complexity = "super::cost::page(first, None) * child_complexity + 1")]
+    async fn comments(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<super::hub::CommentConnection> {
+        let (rows, users) = self.batch.comments(self.row.id).await?;
+        Ok(super::hub::page(
+            super::hub::threads(rows, users),
+            first,
+            after.as_deref(),
+        )?)
+    }
+
+    /// When the paper's details on the Hub (linked repos, comments) were last fetched; null
+    /// until then.
+    async fn details_synced_at(&self) -> ApiResult<Option<DateTime>> {
+        Ok(self
+            .batch
+            .detail(self.row.id)
+            .await?
+            .and_then(|d| d.synced_at)
+            .map(DateTime))
     }
 
     /// The Hugging Face organization that claimed the paper.

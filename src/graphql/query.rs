@@ -323,6 +323,29 @@ impl SyncStatus {
             .collect())
     }
 
+    /// The detail queue: papers whose Hub details (linked repos, comments) are due, what the
+    /// detail pass did in the last 24 hours, and the paper it fetches next.
+    async fn detail_queue(&self, ctx: &Context<'_>) -> ApiResult<DetailQueue> {
+        let refresh = ctx
+            .data_opt::<repo::details::Refresh>()
+            .copied()
+            .unwrap_or_else(|| repo::details::Refresh::days(7));
+        let q = repo::details::queue_status(db(ctx)?, Utc::now(), refresh)
+            .await
+            .map_err(AppError::from)?;
+        let n = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        Ok(DetailQueue {
+            pending: n(q.pending),
+            done_last_24h: n(q.done_last_24h),
+            not_indexed: n(q.not_indexed),
+            failing: n(q.failing),
+            next: q.next.map(|d| DetailDue {
+                reason: d.reason().to_string(),
+                arxiv_id: d.arxiv_id,
+            }),
+        })
+    }
+
     /// Papers in the mirror.
     async fn paper_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
         let n = repo::status::paper_total(db(ctx)?)
@@ -397,6 +420,32 @@ impl From<daily_list::Model> for DailyListState {
             source: d.source.as_str().to_string(),
         }
     }
+}
+
+/// Where the detail queue stands.
+#[derive(SimpleObject)]
+pub struct DetailQueue {
+    /// Papers whose details are due now.
+    pub pending: i32,
+    /// Papers whose details were fetched (or found not indexed) in the last 24 hours.
+    #[graphql(name = "doneLast24h")]
+    pub done_last_24h: i32,
+    /// Papers the Hub does not index (404); asked again after the refresh period.
+    pub not_indexed: i32,
+    /// Papers whose last detail fetch failed; retried with a backoff.
+    pub failing: i32,
+    /// The paper the detail pass fetches next.
+    pub next: Option<DetailDue>,
+}
+
+/// A paper due in the detail queue.
+#[derive(SimpleObject)]
+pub struct DetailDue {
+    /// Its arXiv id.
+    pub arxiv_id: String,
+    /// `new` (never fetched, stored in the last 2 days), `moved` (its comment or linked counts
+    /// changed since), or `backlog` (never fetched, failed, or due a refresh).
+    pub reason: String,
 }
 
 /// A day the sync is re-checking.

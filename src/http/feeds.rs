@@ -1,7 +1,8 @@
 //! Feeds: `GET /feeds/papers.atom` (Atom 1.0) and `GET /feeds/papers.rss` (RSS 2.0) over the same
 //! filters as the GraphQL API: `q` (keyword search, ranked by relevance), `author`, `minUpvotes`,
-//! `date` / `week` / `month`, `order` (`date`, `trending`, `upvotes`, `comments`, `stars`,
-//! `published`; newest listing day first by default) and `limit` (1–100, default 30).
+//! `date` / `week` / `month`, `linkedRepo`, `hasLinkedModels` / `hasLinkedDatasets` /
+//! `hasLinkedSpaces`, `order` (`date`, `trending`, `upvotes`, `comments`, `stars`, `published`,
+//! `linkedModels`; newest listing day first by default) and `limit` (1–100, default 30).
 //! Responses carry a strong `ETag` (a hash of the body) and `Last-Modified` (the newest paper
 //! update), and revalidation with `If-None-Match` / `If-Modified-Since` answers 304.
 use std::collections::HashMap;
@@ -67,8 +68,12 @@ struct Request {
 }
 
 fn parse(params: &HashMap<String, String>) -> Result<Request, String> {
-    const KNOWN: [&str; 13] = [
+    const KNOWN: [&str; 17] = [
         "q",
+        "linkedRepo",
+        "hasLinkedModels",
+        "hasLinkedDatasets",
+        "hasLinkedSpaces",
         "author",
         "organization",
         "submitter",
@@ -130,6 +135,33 @@ fn parse(params: &HashMap<String, String>) -> Result<Request, String> {
             .into(),
         );
     }
+    if let Some(r) = get("linkedRepo") {
+        filter.linked_repo = Some(r.to_string());
+        described.push(format!("cited by {r}"));
+    }
+    for (key, kind, slot) in [
+        ("hasLinkedModels", "models", &mut filter.has_linked_models),
+        (
+            "hasLinkedDatasets",
+            "datasets",
+            &mut filter.has_linked_datasets,
+        ),
+        ("hasLinkedSpaces", "Spaces", &mut filter.has_linked_spaces),
+    ] {
+        if let Some(v) = get(key) {
+            let has = match v {
+                "true" => true,
+                "false" => false,
+                _ => return Err(format!("`{key}` must be true or false, not `{v}`")),
+            };
+            *slot = Some(has);
+            described.push(if has {
+                format!("cited by Hub {kind}")
+            } else {
+                format!("not cited by Hub {kind}")
+            });
+        }
+    }
     if let Some(m) = get("minUpvotes") {
         let n: i32 = m
             .parse()
@@ -178,9 +210,10 @@ fn parse(params: &HashMap<String, String>) -> Result<Request, String> {
         Some("comments") => SortField::Comments,
         Some("stars") => SortField::GithubStars,
         Some("published") => SortField::PublishedAt,
+        Some("linkedModels") => SortField::LinkedModels,
         Some(other) => {
             return Err(format!(
-                "`order` must be date, trending, upvotes, comments, stars or published, not `{other}`"
+                "`order` must be date, trending, upvotes, comments, stars, published or linkedModels, not `{other}`"
             ));
         }
     };

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::sea_query::{Alias, CaseStatement, Cond, Expr, ExprTrait, Func, OnConflict, Order, Query};
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Cond, Expr, ExprTrait, Func, OnConflict, Order, Query,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, TransactionTrait,
@@ -20,6 +22,16 @@ pub struct Refresh {
     pub every: Duration,
     /// A paper first stored within this long is "new" and goes first.
     pub new_within: Duration,
+}
+
+impl Refresh {
+    /// Fetched papers refreshed after `days` days; papers stored in the last two days are new.
+    pub fn days(days: u32) -> Self {
+        Refresh {
+            every: Duration::days(i64::from(days)),
+            new_within: Duration::days(2),
+        }
+    }
 }
 
 /// A paper whose detail is due.
@@ -124,7 +136,9 @@ pub async fn due<C: ConnectionTrait>(
         .order_by((paper::Entity, paper::Column::Id), Order::Desc)
         .limit(limit);
     let backend = db.get_database_backend();
-    DueDetail::find_by_statement(backend.build(&q)).all(db).await
+    DueDetail::find_by_statement(backend.build(&q))
+        .all(db)
+        .await
 }
 
 /// How many papers are due now.
@@ -132,11 +146,14 @@ pub async fn due_count<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     refresh: Refresh,
+    days: Option<&[NaiveDate]>,
 ) -> Result<i64, DbErr> {
-    let mut q = due_query(now, refresh, None);
+    let mut q = due_query(now, refresh, days);
     q.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
     let row = db.query_one(&q).await?;
-    row.map(|r| r.try_get::<i64>("", "n")).transpose().map(Option::unwrap_or_default)
+    row.map(|r| r.try_get::<i64>("", "n"))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 /// The queue's figures for `syncStatus`.
@@ -158,7 +175,7 @@ pub async fn queue_status<C: ConnectionTrait>(
     use sea_orm::PaginatorTrait;
     let count = |c: Cond| Details::find().filter(c).count(db);
     Ok(QueueStatus {
-        pending: due_count(db, now, refresh).await?,
+        pending: due_count(db, now, refresh, None).await?,
         done_last_24h: count(
             Cond::all()
                 .add(D::CheckedAt.gte(now - Duration::hours(24)))
@@ -282,10 +299,10 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                         None => *stamp.insert(change_stamp(&*txn, at).await?),
                     };
                     paper::Entity::update_many()
-                        .col_expr(paper::Column::NumLinkedModels, Expr::val(totals[0]).into())
-                        .col_expr(paper::Column::NumLinkedDatasets, Expr::val(totals[1]).into())
-                        .col_expr(paper::Column::NumLinkedSpaces, Expr::val(totals[2]).into())
-                        .col_expr(paper::Column::UpdatedAt, Expr::val(stamp).into())
+                        .col_expr(paper::Column::NumLinkedModels, Expr::val(totals[0]))
+                        .col_expr(paper::Column::NumLinkedDatasets, Expr::val(totals[1]))
+                        .col_expr(paper::Column::NumLinkedSpaces, Expr::val(totals[2]))
+                        .col_expr(paper::Column::UpdatedAt, Expr::val(stamp))
                         .filter(paper::Column::Id.eq(*paper_id))
                         .exec(&*txn)
                         .await?;
@@ -297,20 +314,25 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                         .filter(paper_link::Column::Kind.eq(kind as i16))
                         .exec(&*txn)
                         .await?;
-                    links.extend(repos.iter().enumerate().map(|(i, r)| paper_link::ActiveModel {
-                        paper_id: Set(*paper_id),
-                        kind: Set(kind as i16),
-                        position: Set(i as i32),
-                        repo_id: Set(r.id.clone()),
-                        author: Set(r.author.clone()),
-                        downloads: Set(r.downloads),
-                        likes: Set(r.likes),
-                        pipeline_tag: Set(r.pipeline_tag.clone()),
-                        gated: Set(r.gated.clone()),
-                        last_modified: Set(r.last_modified),
-                        emoji: Set(r.emoji.clone()),
-                        running: Set(r.running),
-                    }));
+                    links.extend(
+                        repos
+                            .iter()
+                            .enumerate()
+                            .map(|(i, r)| paper_link::ActiveModel {
+                                paper_id: Set(*paper_id),
+                                kind: Set(kind as i16),
+                                position: Set(i as i32),
+                                repo_id: Set(r.id.clone()),
+                                author: Set(r.author.clone()),
+                                downloads: Set(r.downloads),
+                                likes: Set(r.likes),
+                                pipeline_tag: Set(r.pipeline_tag.clone()),
+                                gated: Set(r.gated.clone()),
+                                last_modified: Set(r.last_modified),
+                                emoji: Set(r.emoji.clone()),
+                                running: Set(r.running),
+                            }),
+                    );
                 }
                 if let Some(thread) = &n.comments {
                     paper_comment::Entity::delete_many()
@@ -436,7 +458,13 @@ pub async fn links<C: ConnectionTrait>(
 pub async fn comments<C: ConnectionTrait>(
     db: &C,
     paper_ids: &[i64],
-) -> Result<(HashMap<i64, Vec<paper_comment::Model>>, HashMap<i64, hf_user::Model>), DbErr> {
+) -> Result<
+    (
+        HashMap<i64, Vec<paper_comment::Model>>,
+        HashMap<i64, hf_user::Model>,
+    ),
+    DbErr,
+> {
     use sea_orm::QueryOrder;
     let mut out: HashMap<i64, Vec<paper_comment::Model>> = HashMap::new();
     for chunk in paper_ids.chunks(CHUNK) {

@@ -13,7 +13,7 @@ use super::keyset;
 pub use super::keyset::{Page, Slice};
 pub use super::rows::{AuthorSlot, LISTED, Listed};
 use super::rows::{AuthorSlotRow, PaperRow, PaperWithSlotsRow};
-use crate::entities::{author, hf_user, organization, paper, paper_author};
+use crate::entities::{author, hf_user, organization, paper, paper_author, paper_link};
 
 /// Which papers a list holds. Every field narrows the set; `None` means no constraint.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,6 +38,10 @@ pub struct PaperCriteria {
     pub has_project_page: Option<bool>,
     /// Papers whose stored fields changed at or after this instant.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Papers cited by this Hub repo (`owner/name`).
+    pub linked_repo: Option<String>,
+    /// Per `RepoKind`: `true` papers with linked repos of that kind, `false` papers without.
+    pub has_linked: [Option<bool>; 3],
 }
 
 /// The orders of `PaperOrderField`.
@@ -50,6 +54,7 @@ pub enum SortField {
     PublishedAt,
     DailyDate,
     UpdatedAt,
+    LinkedModels,
 }
 
 impl SortField {
@@ -62,6 +67,7 @@ impl SortField {
             SortField::PublishedAt => "P:PUBLISHED_AT",
             SortField::DailyDate => "P:DAILY_DATE",
             SortField::UpdatedAt => "P:UPDATED_AT",
+            SortField::LinkedModels => "P:LINKED_MODELS",
         }
     }
 
@@ -76,6 +82,7 @@ impl SortField {
             SortField::PublishedAt => Expr::col((paper::Entity, paper::Column::PublishedAt)),
             SortField::DailyDate => Expr::cust("COALESCE(daily_date, '0001-01-01')"),
             SortField::UpdatedAt => Expr::col((paper::Entity, paper::Column::UpdatedAt)),
+            SortField::LinkedModels => Expr::cust("COALESCE(num_linked_models, -1)"),
         }
     }
 
@@ -91,7 +98,13 @@ impl SortField {
                     .unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default()),
             ),
             SortField::UpdatedAt => SortKey::Time(p.updated_at),
+            SortField::LinkedModels => SortKey::Int(p.num_linked_models.unwrap_or(-1).into()),
         }
+    }
+
+    /// Whether the listed columns (`PaperColumns::Listed`) hold the sort key.
+    pub fn listed(self) -> bool {
+        !matches!(self, SortField::LinkedModels)
     }
 }
 
@@ -210,6 +223,24 @@ impl PaperCriteria {
                     .add(P::ProjectPage.is_null())
                     .add(P::ProjectPage.eq(""))
             });
+        }
+        if let Some(repo) = &self.linked_repo {
+            let sub = Query::select()
+                .column(paper_link::Column::PaperId)
+                .from(paper_link::Entity)
+                .and_where(Expr::col(paper_link::Column::RepoId).eq(repo.as_str()))
+                .to_owned();
+            c = c.add(P::Id.in_subquery(sub));
+        }
+        let totals = [P::NumLinkedModels, P::NumLinkedDatasets, P::NumLinkedSpaces];
+        for (has, col) in self.has_linked.iter().zip(totals) {
+            if let Some(has) = has {
+                c = c.add(if *has {
+                    Condition::all().add(col.gt(0))
+                } else {
+                    Condition::any().add(col.is_null()).add(col.eq(0))
+                });
+            }
         }
         if let Some(k) = &self.ai_keyword {
             // The keywords are a JSON array of strings: the keyword as a JSON string, quotes

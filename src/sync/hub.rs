@@ -55,14 +55,18 @@ pub fn merge_full_lists(into: &mut PaperNeighbourhood, body: &Value) -> Result<(
     let Some(obj) = body.as_object() else {
         return Err("expected an object of repo lists".into());
     };
-    for (kind, key) in RepoKind::ALL.into_iter().zip(["models", "datasets", "spaces"]) {
+    for (kind, key) in RepoKind::ALL
+        .into_iter()
+        .zip(["models", "datasets", "spaces"])
+    {
         let Some(items) = obj.get(key).and_then(Value::as_array) else {
             continue;
         };
         let mut full = repos_of(items, &mut into.skipped);
         let linked = &mut into.linked[kind as usize];
         if let Some(sample) = &linked.repos {
-            let by_id: HashMap<&str, &HubRepo> = sample.iter().map(|r| (r.id.as_str(), r)).collect();
+            let by_id: HashMap<&str, &HubRepo> =
+                sample.iter().map(|r| (r.id.as_str(), r)).collect();
             for r in &mut full {
                 if let Some(s) = by_id.get(r.id.as_str()) {
                     r.gated = r.gated.take().or_else(|| s.gated.clone());
@@ -132,8 +136,7 @@ fn text(v: Option<&Value>) -> Option<String> {
 fn thread(items: &[Value], skipped: &mut usize) -> Vec<PaperComment> {
     let mut all: Vec<PaperComment> = Vec::new();
     let mut seen = HashSet::new();
-    let mut stack: Vec<(&Value, Option<String>)> =
-        items.iter().rev().map(|v| (v, None)).collect();
+    let mut stack: Vec<(&Value, Option<String>)> = items.iter().rev().map(|v| (v, None)).collect();
     while let Some((v, parent)) = stack.pop() {
         let replies = v.get("replies").and_then(Value::as_array);
         match comment(v, parent) {
@@ -154,19 +157,22 @@ fn thread(items: &[Value], skipped: &mut usize) -> Vec<PaperComment> {
             c.parent_id = None;
         }
     }
-    // Stable sorts keep the upstream's order among equal times.
+    // Ties in time go by id, so that every shape of the same thread reads alike.
     let (mut top, replies): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.parent_id.is_none());
-    top.sort_by_key(|c| c.created_at);
+    top.sort_by(|a, b| (a.created_at, &a.hub_id).cmp(&(b.created_at, &b.hub_id)));
     let mut children: HashMap<String, Vec<PaperComment>> = HashMap::new();
     for r in replies {
-        children.entry(r.parent_id.clone().unwrap_or_default()).or_default().push(r);
+        children
+            .entry(r.parent_id.clone().unwrap_or_default())
+            .or_default()
+            .push(r);
     }
     let mut out = Vec::new();
     // Replies of replies follow their own parent, depth first.
     let mut stack: Vec<PaperComment> = top.into_iter().rev().collect();
     while let Some(c) = stack.pop() {
         if let Some(mut kids) = children.remove(&c.hub_id) {
-            kids.sort_by_key(|k| k.created_at);
+            kids.sort_by(|a, b| (a.created_at, &a.hub_id).cmp(&(b.created_at, &b.hub_id)));
             stack.extend(kids.into_iter().rev());
         }
         out.push(c);
@@ -179,9 +185,16 @@ fn comment(v: &Value, nested_parent: Option<String>) -> Option<PaperComment> {
         return None;
     }
     let hub_id = text(v.get("id"))?;
-    let created_at = v.get("createdAt").and_then(Value::as_str).and_then(timestamp)?;
+    let created_at = v
+        .get("createdAt")
+        .and_then(Value::as_str)
+        .and_then(timestamp)?;
     let data = v.get("data");
-    let flag = |k: &str| data.and_then(|d| d.get(k)).and_then(Value::as_bool).unwrap_or(false);
+    let flag = |k: &str| {
+        data.and_then(|d| d.get(k))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
     let latest = data.and_then(|d| d.get("latest"));
     let hidden = flag("hidden");
     let reactions = data
@@ -192,7 +205,9 @@ fn comment(v: &Value, nested_parent: Option<String>) -> Option<PaperComment> {
                 .filter_map(|r| {
                     let emoji = text(r.get("reaction"))?;
                     let count = r.get("count").and_then(Value::as_i64).or_else(|| {
-                        r.get("users").and_then(Value::as_array).map(|u| u.len() as i64)
+                        r.get("users")
+                            .and_then(Value::as_array)
+                            .map(|u| u.len() as i64)
                     })?;
                     (count > 0).then_some((emoji, count))
                 })
@@ -235,7 +250,10 @@ mod tests {
     use super::*;
 
     fn sample(rel: &str) -> Value {
-        let path = format!("{}/../shared/upstream/samples/{rel}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../shared/upstream/samples/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     }
 
@@ -248,14 +266,21 @@ mod tests {
         let mut n = parse_neighbourhood(&sample("api/papers_2411.09702.json")).unwrap();
         let totals: Vec<_> = n.linked.iter().map(|l| l.total).collect();
         assert_eq!(totals, [Some(37), Some(3), Some(14)]);
-        let lens: Vec<_> = n.linked.iter().map(|l| l.repos.as_ref().map(Vec::len)).collect();
+        let lens: Vec<_> = n
+            .linked
+            .iter()
+            .map(|l| l.repos.as_ref().map(Vec::len))
+            .collect();
         assert_eq!(lens, [Some(10), Some(3), Some(10)]);
         assert!(n.linked[0].is_capped() && !n.linked[1].is_capped());
         assert_eq!(n.comments, None, "no comments key: comments unknown");
         let gated = n.linked[0].repos.as_ref().unwrap()[0].gated.clone();
         merge_full_lists(&mut n, &sample("api/arxiv_2411.09702_repos.json")).unwrap();
         let full = sample("api/arxiv_2411.09702_repos.json");
-        for (kind, key) in RepoKind::ALL.into_iter().zip(["models", "datasets", "spaces"]) {
+        for (kind, key) in RepoKind::ALL
+            .into_iter()
+            .zip(["models", "datasets", "spaces"])
+        {
             let want: Vec<&str> = full[key]
                 .as_array()
                 .unwrap()
@@ -273,7 +298,11 @@ mod tests {
     #[test]
     fn malformed_linked_lists_drop_what_does_not_parse_and_keep_the_rest() {
         let n = parse_neighbourhood(&sample("bad/papers_linked-malformed.json")).unwrap();
-        assert_eq!(n.linked[0], LinkedList::default(), "an object and a string total");
+        assert_eq!(
+            n.linked[0],
+            LinkedList::default(),
+            "an object and a string total"
+        );
         assert_eq!(n.linked[1], LinkedList::default(), "null list, no total");
         assert_eq!(ids(&n.linked[2]), ["orbital-research/golden-compare"]);
         assert_eq!(n.linked[2].total, Some(1));
@@ -296,9 +325,20 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            [(false, false, false), (true, false, false), (false, true, false), (true, false, true)]
+            [
+                (false, false, false),
+                (true, false, false),
+                (false, true, false),
+                (true, false, true)
+            ]
         );
-        assert!(nested[0].body.as_deref().unwrap().contains("A&amp;B <b>literal</b>"));
+        assert!(
+            nested[0]
+                .body
+                .as_deref()
+                .unwrap()
+                .contains("A&amp;B <b>literal</b>")
+        );
         assert_eq!(nested[0].reactions.len(), 2);
         assert!(nested[1].edited_at.is_some() && nested[0].edited_at.is_none());
         assert_eq!(nested[3].body, None, "hidden text is withheld");
@@ -311,7 +351,11 @@ mod tests {
         let ids: Vec<&str> = c.iter().map(|c| c.hub_id.as_str()).collect();
         assert_eq!(
             ids,
-            ["69cee32e72015415fefc3f78", "69d039220b2ef0ef804a45cd", "69d03dd2c531823b36fef1e8"],
+            [
+                "69cee32e72015415fefc3f78",
+                "69d039220b2ef0ef804a45cd",
+                "69d03dd2c531823b36fef1e8"
+            ],
             "the status change and the reply without a time are skipped"
         );
         let orphan = &c[1];

@@ -1,5 +1,6 @@
 //! Everything that brings upstream data in: parsers of the upstream formats, and file imports
 //! over the shared write path (`repo::import`), the upstream client and the worker that syncs days.
+pub mod details;
 pub mod files;
 pub mod html;
 pub mod hub;

@@ -23,6 +23,8 @@ pub struct Schedule {
     pub backfill_days: u32,
     /// Recent days re-fetched every pass, for upvotes, comments and stars.
     pub refresh_days: u32,
+    /// Work the detail queue between passes, with this refresh period.
+    pub details: Option<crate::repo::details::Refresh>,
 }
 
 impl Default for Schedule {
@@ -31,6 +33,7 @@ impl Default for Schedule {
             interval: Duration::from_secs(15 * 60),
             backfill_days: 30,
             refresh_days: 3,
+            details: None,
         }
     }
 }
@@ -123,15 +126,24 @@ pub async fn run(
         }
         let leading = leadership.check(&db).await;
         gate.set_leading(leading);
+        let started = std::time::Instant::now();
         if leading {
             crate::metrics::sync_pass();
-            let _turn = gate.pass().await;
+            let turn = gate.pass().await;
             if let Err(e) = pass(&db, &upstream, &schedule, &stop).await {
                 tracing::error!(error = %format!("{e:#}"), "sync pass failed; retrying at the next interval");
             }
+            drop(turn);
+            if let Some(refresh) = schedule.details {
+                let until = started + schedule.interval;
+                let busy = || gate.busy();
+                if let Err(e) = details(&db, &upstream, refresh, until, &stop, &busy).await {
+                    tracing::warn!(error = %format!("{e:#}"), "detail pass failed; the next one resumes the queue");
+                }
+            }
         }
         tokio::select! {
-            () = tokio::time::sleep(schedule.interval) => {}
+            () = tokio::time::sleep(schedule.interval.saturating_sub(started.elapsed())) => {}
             () = stop.wait() => break,
         }
     }
@@ -209,6 +221,29 @@ async fn pass(
             }
         });
     }
+    Ok(())
+}
+
+/// Works the detail queue until the next pass is due, keeping a tenth of each budget window
+/// (at least 10 requests) for the daily lists.
+async fn details(
+    db: &DatabaseConnection,
+    upstream: &Arc<Upstream>,
+    refresh: crate::repo::details::Refresh,
+    until: std::time::Instant,
+    stop: &Stop,
+    busy: &(dyn Fn() -> bool + Send + Sync),
+) -> anyhow::Result<()> {
+    let pass = super::details::DetailPass {
+        refresh,
+        days: None,
+        keep: (upstream.budget() / 10)
+            .max(10)
+            .min(upstream.budget() / 2)
+            .max(1),
+        until: Some(until),
+    };
+    super::details::run(db, upstream, &pass, stop, busy, &ProgressBar::hidden()).await?;
     Ok(())
 }
 

@@ -232,6 +232,33 @@ impl Upstream {
         }
     }
 
+    /// A paper's detail with its comments (`/api/papers/{id}?field=comments`: the detail's
+    /// linked repos and the discussion in one request); `None` when the Hub does not index it.
+    pub async fn paper_neighbourhood(&self, arxiv_id: &str) -> Result<Option<Value>, FetchError> {
+        let url = format!("{}/api/papers/{arxiv_id}?field=comments", self.base_url());
+        match self.get_json(&url).await {
+            Ok(v) => Ok(Some(v)),
+            Err(FetchError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every Hub repo citing a paper (`/api/arxiv/{id}/repos`), uncapped.
+    pub async fn linked_repos(&self, arxiv_id: &str) -> Result<Value, FetchError> {
+        let url = format!("{}/api/arxiv/{arxiv_id}/repos", self.base_url());
+        self.get_json(&url).await
+    }
+
+    /// Requests left in the current budget window.
+    pub fn budget_left(&self) -> u64 {
+        self.budget.peek(&()).remaining
+    }
+
+    /// Requests allowed per window.
+    pub fn budget(&self) -> u64 {
+        self.budget.budget
+    }
+
     /// The HTML page of the daily list of `date`.
     pub async fn daily_page(&self, date: NaiveDate) -> Result<String, FetchError> {
         let url = format!("{}/papers/date/{date}", self.base_url());

@@ -386,6 +386,7 @@ fn start_schedule(
         interval: Duration::from_millis(300),
         backfill_days,
         refresh_days: 2,
+        details: None,
     };
     let upstream = Arc::new(Upstream::new(config(up)).unwrap());
     let worker = tokio::spawn(run(
