@@ -64,6 +64,10 @@ pub fn merge_full_lists(into: &mut PaperNeighbourhood, body: &Value) -> Result<(
         };
         let mut full = repos_of(items, &mut into.skipped);
         let linked = &mut into.linked[kind as usize];
+        // A full list shorter than the sample (the endpoint lagging) does not replace it.
+        if linked.repos.as_ref().is_some_and(|s| s.len() > full.len()) {
+            continue;
+        }
         if let Some(sample) = &linked.repos {
             let by_id: HashMap<&str, &HubRepo> =
                 sample.iter().map(|r| (r.id.as_str(), r)).collect();
@@ -250,10 +254,7 @@ mod tests {
     use super::*;
 
     fn sample(rel: &str) -> Value {
-        let path = format!(
-            "{}/../shared/upstream/samples/{rel}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/fixtures/upstream/{rel}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     }
 

@@ -7,6 +7,7 @@ mod admin;
 mod browser;
 mod compiled;
 mod delivery;
+mod details;
 mod digest;
 mod direct;
 mod discovery;

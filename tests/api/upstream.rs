@@ -37,8 +37,18 @@ pub struct FakeState {
     /// Days whose HTML page has neither island nor cards (a challenge page).
     pub html_bare: Mutex<std::collections::HashSet<String>>,
     pub html_requests: AtomicUsize,
-    /// Bare paper objects served at `/api/papers/{id}` (others answer 404).
+    /// Bare paper objects served at `/api/papers/{id}` (others answer 404, unless
+    /// `default_detail` is set: then it is served with the paper's id).
     pub details: Mutex<HashMap<String, Value>>,
+    pub default_detail: Mutex<Option<Value>>,
+    /// `comments` arrays added to a detail asked with `?field=comments`.
+    pub comments: Mutex<HashMap<String, Value>>,
+    /// Bodies of `/api/arxiv/{id}/repos` (others answer empty lists, as the Hub does).
+    pub repos: Mutex<HashMap<String, Value>>,
+    /// Applied to every detail request of that paper until removed.
+    pub detail_faults: Mutex<HashMap<String, Fault>>,
+    /// Every request's path and query, in arrival order.
+    pub log: Mutex<Vec<String>>,
     pub requests: AtomicUsize,
     pub in_flight: AtomicUsize,
     pub peak: AtomicUsize,
@@ -68,6 +78,7 @@ impl FakeUpstream {
             .route("/api/daily_papers", axum::routing::get(daily_papers))
             .route("/papers/date/{date}", axum::routing::get(daily_page))
             .route("/api/papers/{id}", axum::routing::get(paper_details))
+            .route("/api/arxiv/{id}/repos", axum::routing::get(linked_repos))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -90,6 +101,12 @@ impl FakeUpstream {
     pub fn requests(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
     }
+
+    /// The requests so far whose path starts with `prefix`.
+    pub fn logged(&self, prefix: &str) -> usize {
+        let log = self.state.log.lock().unwrap();
+        log.iter().filter(|l| l.starts_with(prefix)).count()
+    }
 }
 
 async fn daily_papers(
@@ -97,6 +114,10 @@ async fn daily_papers(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     s.requests.fetch_add(1, Ordering::SeqCst);
+    s.log.lock().unwrap().push(format!(
+        "/api/daily_papers?date={}",
+        q.get("date").cloned().unwrap_or_default()
+    ));
     let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     s.peak.fetch_max(now, Ordering::SeqCst);
     let delay = *s.delay.lock().unwrap();
@@ -127,9 +148,36 @@ async fn daily_papers(
 async fn paper_details(
     State(s): State<Arc<FakeState>>,
     axum::extract::Path(id): axum::extract::Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match s.details.lock().unwrap().get(&id) {
-        Some(v) => axum::Json(v.clone()).into_response(),
+    let with_comments = q.get("field").map(String::as_str) == Some("comments");
+    s.log.lock().unwrap().push(format!(
+        "/api/papers/{id}{}",
+        if with_comments { "?field=comments" } else { "" }
+    ));
+    let delay = *s.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let fault = s.detail_faults.lock().unwrap().get(&id).cloned();
+    if let Some(f) = fault {
+        return fault_response(&s, f).await;
+    }
+    let detail = s.details.lock().unwrap().get(&id).cloned().or_else(|| {
+        let mut d = s.default_detail.lock().unwrap().clone()?;
+        d["id"] = json!(id);
+        Some(d)
+    });
+    match detail {
+        Some(mut v) => {
+            if with_comments && let Some(c) = s.comments.lock().unwrap().get(&id) {
+                v["comments"] = c.clone();
+            }
+            if !with_comments && let Some(o) = v.as_object_mut() {
+                o.remove("comments");
+            }
+            axum::Json(v).into_response()
+        }
         None => (
             StatusCode::NOT_FOUND,
             [("x-error-code", "EntryNotFound")],
@@ -137,6 +185,21 @@ async fn paper_details(
         )
             .into_response(),
     }
+}
+
+async fn linked_repos(
+    State(s): State<Arc<FakeState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    s.log.lock().unwrap().push(format!("/api/arxiv/{id}/repos"));
+    let body = s
+        .repos
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| json!({ "models": [], "datasets": [], "spaces": [] }));
+    axum::Json(body).into_response()
 }
 
 /// The day as the site renders it: the items in a `DailyPapers` island, attribute-escaped.
