@@ -184,11 +184,16 @@ async fn details(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let stop = papergraph::sync::worker::Stop::never();
+    let started = std::time::Instant::now();
     let report = details::run(db, upstream, &pass, &stop, &|| false, &progress).await?;
     progress.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
     println!(
-        "paper details: {} stored, {} not indexed (404), {} failed (retried later)",
-        report.fetched, report.not_indexed, report.failed
+        "paper details: {} stored, {} not indexed (404), {} failed (retried later) in {secs:.1} s ({:.0} papers/s)",
+        report.fetched,
+        report.not_indexed,
+        report.failed,
+        report.papers() as f64 / secs.max(0.001)
     );
     if report.unreachable {
         anyhow::bail!(

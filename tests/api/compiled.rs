@@ -240,6 +240,10 @@ async fn every_listed_field_answers_as_a_full_read_does() {
             "submittedBy" => "submittedBy { username }".to_string(),
             "similar" => "similar(first: 2) { score paper { arxivId } }".to_string(),
             "upvoteHistory" => "upvoteHistory { upvotes }".to_string(),
+            "linkedModels" => "linkedModels { id }".to_string(),
+            "linkedDatasets" => "linkedDatasets { id }".to_string(),
+            "linkedSpaces" => "linkedSpaces { id }".to_string(),
+            "comments" => "comments { totalCount nodes { id } }".to_string(),
             scalar => scalar.to_string(),
         })
         .collect();
