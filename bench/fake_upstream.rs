@@ -49,7 +49,7 @@ async fn paper(
     axum::Json(d).into_response()
 }
 
-async fn repos(State(s): State<Arc<Served>>) -> axum::response::Response {
+async fn full_repos(State(s): State<Arc<Served>>) -> axum::response::Response {
     axum::Json(s.repos.clone()).into_response()
 }
 
@@ -78,7 +78,7 @@ async fn main() -> std::io::Result<()> {
     let app = axum::Router::new()
         .route("/api/daily_papers", axum::routing::get(daily_papers))
         .route("/api/papers/{id}", axum::routing::get(paper))
-        .route("/api/arxiv/{id}/repos", axum::routing::get(repos))
+        .route("/api/arxiv/{id}/repos", axum::routing::get(full_repos))
         .with_state(Arc::new(Served { dir, detail, repos }));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     axum::serve(listener, app).await

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::import::{CHUNK, change_stamp, relax_commit, rows_per_insert, upsert_user_refs};
-use crate::domain::{HfUserRef, PaperNeighbourhood, RepoKind};
+use crate::domain::{HfUserRef, HubRepo, PaperComment, PaperNeighbourhood, RepoKind};
 use crate::entities::{hf_user, paper, paper_comment, paper_detail, paper_link};
 
 /// When papers are due again.
@@ -235,6 +235,35 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
             previous.insert(row.paper_id, row);
         }
     }
+    let fetched: Vec<i64> = batch
+        .iter()
+        .filter(|(_, o)| matches!(o, DetailOutcome::Fetched(_)))
+        .map(|(id, _)| *id)
+        .collect();
+    let mut stored_links: HashMap<(i64, i16), Vec<paper_link::Model>> = HashMap::new();
+    let mut stored_comments: HashMap<i64, Vec<paper_comment::Model>> = HashMap::new();
+    for chunk in fetched.chunks(CHUNK) {
+        use sea_orm::QueryOrder;
+        for row in paper_link::Entity::find()
+            .filter(paper_link::Column::PaperId.is_in(chunk.iter().copied()))
+            .order_by_asc(paper_link::Column::Position)
+            .all(&*txn)
+            .await?
+        {
+            stored_links
+                .entry((row.paper_id, row.kind))
+                .or_default()
+                .push(row);
+        }
+        for row in paper_comment::Entity::find()
+            .filter(paper_comment::Column::PaperId.is_in(chunk.iter().copied()))
+            .order_by_asc(paper_comment::Column::Position)
+            .all(&*txn)
+            .await?
+        {
+            stored_comments.entry(row.paper_id).or_default().push(row);
+        }
+    }
     // Comment authors are Hub accounts like submitters: one row per username.
     let mut users: BTreeMap<&str, &HfUserRef> = BTreeMap::new();
     for (_, o) in batch {
@@ -293,7 +322,37 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                     .zip(old)
                     .map(|(l, o)| l.total.or(o))
                     .collect();
-                if totals != old {
+                let mut changed = totals != old;
+                for (kind, list) in RepoKind::ALL.into_iter().zip(&n.linked) {
+                    let Some(repos) = &list.repos else { continue };
+                    let fresh = link_rows(*paper_id, kind, repos);
+                    let stored = stored_links.get(&(*paper_id, kind as i16));
+                    if stored.map_or(fresh.is_empty(), |s| *s == fresh) {
+                        continue;
+                    }
+                    changed = true;
+                    paper_link::Entity::delete_many()
+                        .filter(paper_link::Column::PaperId.eq(*paper_id))
+                        .filter(paper_link::Column::Kind.eq(kind as i16))
+                        .exec(&*txn)
+                        .await?;
+                    links.extend(fresh.into_iter().map(paper_link::ActiveModel::from));
+                }
+                if let Some(thread) = &n.comments {
+                    let fresh = comment_rows(*paper_id, thread, &user_ids);
+                    let stored = stored_comments.get(paper_id);
+                    if !stored.map_or(fresh.is_empty(), |s| *s == fresh) {
+                        changed = true;
+                        paper_comment::Entity::delete_many()
+                            .filter(paper_comment::Column::PaperId.eq(*paper_id))
+                            .exec(&*txn)
+                            .await?;
+                        comments.extend(fresh.into_iter().map(paper_comment::ActiveModel::from));
+                    }
+                }
+                // Pollers of `updatedSince` see a paper whose neighbourhood changed; a refresh
+                // that changes nothing moves nothing.
+                if changed {
                     let stamp = match stamp {
                         Some(s) => s,
                         None => *stamp.insert(change_stamp(&*txn, at).await?),
@@ -307,72 +366,13 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                         .exec(&*txn)
                         .await?;
                 }
-                for (kind, list) in RepoKind::ALL.into_iter().zip(&n.linked) {
-                    let Some(repos) = &list.repos else { continue };
-                    paper_link::Entity::delete_many()
-                        .filter(paper_link::Column::PaperId.eq(*paper_id))
-                        .filter(paper_link::Column::Kind.eq(kind as i16))
-                        .exec(&*txn)
-                        .await?;
-                    links.extend(
-                        repos
-                            .iter()
-                            .enumerate()
-                            .map(|(i, r)| paper_link::ActiveModel {
-                                paper_id: Set(*paper_id),
-                                kind: Set(kind as i16),
-                                position: Set(i as i32),
-                                repo_id: Set(r.id.clone()),
-                                author: Set(r.author.clone()),
-                                downloads: Set(r.downloads),
-                                likes: Set(r.likes),
-                                pipeline_tag: Set(r.pipeline_tag.clone()),
-                                gated: Set(r.gated.clone()),
-                                last_modified: Set(r.last_modified),
-                                emoji: Set(r.emoji.clone()),
-                                running: Set(r.running),
-                            }),
-                    );
-                }
-                if let Some(thread) = &n.comments {
-                    paper_comment::Entity::delete_many()
-                        .filter(paper_comment::Column::PaperId.eq(*paper_id))
-                        .exec(&*txn)
-                        .await?;
-                    comments.extend(thread.iter().enumerate().map(|(i, c)| {
-                        paper_comment::ActiveModel {
-                            paper_id: Set(*paper_id),
-                            position: Set(i as i32),
-                            hub_id: Set(c.hub_id.clone()),
-                            parent_id: Set(c.parent_id.clone()),
-                            author_id: Set(c
-                                .author
-                                .as_ref()
-                                .and_then(|u| user_ids.get(&u.username).copied())),
-                            deleted: Set(c.author.is_none()),
-                            created_at: Set(c.created_at),
-                            edited_at: Set(c.edited_at),
-                            body: Set(c.body.clone()),
-                            hidden: Set(c.hidden),
-                            hidden_reason: Set(c.hidden_reason.clone()),
-                            reactions: Set(serde_json::Value::Array(
-                                c.reactions
-                                    .iter()
-                                    .map(|(e, n)| serde_json::json!({ "emoji": e, "count": n }))
-                                    .collect(),
-                            )),
-                        }
-                    }));
-                    record.comments_seen = Set(Some(row.num_comments));
-                }
                 record.synced_at = Set(Some(at));
+                // What the queue compares with later: the counts as of this fetch (an answer
+                // without comments does not keep the paper "moved" forever).
+                record.comments_seen = Set(Some(row.num_comments));
                 record.models_seen = Set(totals[0]);
                 record.datasets_seen = Set(totals[1]);
                 record.spaces_seen = Set(totals[2]);
-                // A paper whose answer had no comments key is not "moved" for that.
-                if n.comments.is_none() && before.is_none() {
-                    record.comments_seen = Set(Some(row.num_comments));
-                }
             }
         }
         records.push(record);
@@ -410,6 +410,60 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
             .await?;
     }
     txn.commit().await
+}
+
+fn link_rows(paper_id: i64, kind: RepoKind, repos: &[HubRepo]) -> Vec<paper_link::Model> {
+    repos
+        .iter()
+        .enumerate()
+        .map(|(i, r)| paper_link::Model {
+            paper_id,
+            kind: kind as i16,
+            position: i as i32,
+            repo_id: r.id.clone(),
+            author: r.author.clone(),
+            downloads: r.downloads,
+            likes: r.likes,
+            pipeline_tag: r.pipeline_tag.clone(),
+            gated: r.gated.clone(),
+            last_modified: r.last_modified,
+            emoji: r.emoji.clone(),
+            running: r.running,
+        })
+        .collect()
+}
+
+fn comment_rows(
+    paper_id: i64,
+    thread: &[PaperComment],
+    user_ids: &HashMap<String, i64>,
+) -> Vec<paper_comment::Model> {
+    thread
+        .iter()
+        .enumerate()
+        .map(|(i, c)| paper_comment::Model {
+            paper_id,
+            position: i as i32,
+            hub_id: c.hub_id.clone(),
+            parent_id: c.parent_id.clone(),
+            author_id: c
+                .author
+                .as_ref()
+                .and_then(|u| user_ids.get(&u.username).copied()),
+            deleted: c.author.is_none(),
+            created_at: c.created_at,
+            edited_at: c.edited_at,
+            body: c.body.clone(),
+            hidden: c.hidden,
+            hidden_reason: c.hidden_reason.clone(),
+            reactions: serde_json::Value::Array(
+                c.reactions
+                    .iter()
+                    .map(|(e, n)| serde_json::json!({ "emoji": e, "count": n }))
+                    .collect(),
+            ),
+        })
+        .collect()
 }
 
 /// The queue's record of each of `paper_ids` that has one.

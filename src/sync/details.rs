@@ -68,6 +68,8 @@ pub async fn run(
     progress: &ProgressBar,
 ) -> anyhow::Result<DetailReport> {
     let mut report = DetailReport::default();
+    // Due as of the pass's start: a paper fetched in this pass is not due again in it.
+    let started = Utc::now();
     loop {
         if stop.requested() || yield_to() || pass.until.is_some_and(|t| Instant::now() >= t) {
             break;
@@ -81,9 +83,8 @@ pub async fn run(
             }
             limit = limit.min(spendable);
         }
-        let due =
-            crate::repo::details::due(db, Utc::now(), pass.refresh, pass.days.as_deref(), limit)
-                .await?;
+        let due = crate::repo::details::due(db, started, pass.refresh, pass.days.as_deref(), limit)
+            .await?;
         if due.is_empty() {
             break;
         }

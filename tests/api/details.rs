@@ -42,9 +42,19 @@ async fn cli_sync_details(app: &TestApp, up: &FakeUpstream, date: &str) -> std::
 
 /// One detail pass of the papers listed on `days`, through the library.
 async fn detail_pass(app: &TestApp, up: &FakeUpstream, days: &[&str]) -> DetailReport {
+    detail_pass_every(app, up, days, 7).await
+}
+
+/// [`detail_pass`] with papers due again after `refresh_days`.
+async fn detail_pass_every(
+    app: &TestApp,
+    up: &FakeUpstream,
+    days: &[&str],
+    refresh_days: u32,
+) -> DetailReport {
     let upstream = Arc::new(Upstream::new(config(up)).unwrap());
     let pass = DetailPass {
-        refresh: Refresh::days(7),
+        refresh: Refresh::days(refresh_days),
         days: Some(days.iter().map(|d| d.parse().unwrap()).collect()),
         keep: 0,
         until: None,
@@ -629,4 +639,38 @@ async fn a_detail_pass_killed_with_sigkill_resumes_with_nothing_lost() {
         .map(|c| 1 + c["replies"].as_array().unwrap().len() as i64)
         .sum::<i64>();
     assert_eq!(rows, 120 * per_paper, "no comment lost or doubled");
+}
+
+#[tokio::test]
+async fn a_changed_neighbourhood_moves_updated_at_and_an_unchanged_refresh_moves_nothing() {
+    let app = spawn_app().await;
+    let up = FakeUpstream::start().await;
+    let date = "2026-04-05";
+    up.set_day(date, day_with(date, 44, &["2601.25962"], 1));
+    let mut detail = sample("api/papers_2601.25962_field-comments.json");
+    serve_detail(&up, "2601.25962", &detail);
+    run(&app, config(&up), &[date]).await;
+    const Q: &str = r#"{ paper(arxivId: "2601.25962") { updatedAt detailsSyncedAt comments { nodes { body } } } }"#;
+    let listed = app.data(Q, json!({})).await["paper"].clone();
+    assert_eq!(detail_pass(&app, &up, &[date]).await.fetched, 1);
+    let first = app.data(Q, json!({})).await["paper"].clone();
+    assert!(first["updatedAt"].as_str() > listed["updatedAt"].as_str());
+
+    // Due again at once (refresh 0 days), the same answer: nothing moves but the fetch time.
+    assert_eq!(detail_pass_every(&app, &up, &[date], 0).await.fetched, 1);
+    let again = app.data(Q, json!({})).await["paper"].clone();
+    assert_eq!(again["updatedAt"], first["updatedAt"]);
+    assert_eq!(again["comments"], first["comments"]);
+    assert!(again["detailsSyncedAt"].as_str() > first["detailsSyncedAt"].as_str());
+
+    // An edited comment: the new text, and a later updatedAt.
+    detail["comments"][0]["data"]["latest"]["raw"] = json!("edited <i>text</i> & more");
+    serve_detail(&up, "2601.25962", &detail);
+    assert_eq!(detail_pass_every(&app, &up, &[date], 0).await.fetched, 1);
+    let edited = app.data(Q, json!({})).await["paper"].clone();
+    assert_eq!(
+        edited["comments"]["nodes"][0]["body"],
+        "edited <i>text</i> & more"
+    );
+    assert!(edited["updatedAt"].as_str() > first["updatedAt"].as_str());
 }
