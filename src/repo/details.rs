@@ -278,6 +278,9 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
     let user_ids = upsert_user_refs(&*txn, users).await?;
     let mut stamp = None;
     let mut links = Vec::new();
+    // The papers whose stored rows are replaced, deleted per kind in one statement each.
+    let mut stale_links: [Vec<i64>; 3] = Default::default();
+    let mut stale_comments: Vec<i64> = Vec::new();
     let mut comments = Vec::new();
     let mut records = Vec::new();
     for (paper_id, outcome) in batch {
@@ -331,11 +334,9 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                         continue;
                     }
                     changed = true;
-                    paper_link::Entity::delete_many()
-                        .filter(paper_link::Column::PaperId.eq(*paper_id))
-                        .filter(paper_link::Column::Kind.eq(kind as i16))
-                        .exec(&*txn)
-                        .await?;
+                    if stored.is_some() {
+                        stale_links[kind as usize].push(*paper_id);
+                    }
                     links.extend(fresh.into_iter().map(paper_link::ActiveModel::from));
                 }
                 if let Some(thread) = &n.comments {
@@ -343,10 +344,9 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                     let stored = stored_comments.get(paper_id);
                     if !stored.map_or(fresh.is_empty(), |s| *s == fresh) {
                         changed = true;
-                        paper_comment::Entity::delete_many()
-                            .filter(paper_comment::Column::PaperId.eq(*paper_id))
-                            .exec(&*txn)
-                            .await?;
+                        if stored.is_some() {
+                            stale_comments.push(*paper_id);
+                        }
                         comments.extend(fresh.into_iter().map(paper_comment::ActiveModel::from));
                     }
                 }
@@ -376,6 +376,21 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
             }
         }
         records.push(record);
+    }
+    for (kind, ids) in RepoKind::ALL.into_iter().zip(&stale_links) {
+        for chunk in ids.chunks(CHUNK) {
+            paper_link::Entity::delete_many()
+                .filter(paper_link::Column::PaperId.is_in(chunk.iter().copied()))
+                .filter(paper_link::Column::Kind.eq(kind as i16))
+                .exec(&*txn)
+                .await?;
+        }
+    }
+    for chunk in stale_comments.chunks(CHUNK) {
+        paper_comment::Entity::delete_many()
+            .filter(paper_comment::Column::PaperId.is_in(chunk.iter().copied()))
+            .exec(&*txn)
+            .await?;
     }
     for chunk in links.chunks(rows_per_insert(12)) {
         paper_link::Entity::insert_many(chunk.to_vec())

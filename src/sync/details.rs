@@ -46,6 +46,12 @@ impl DetailReport {
     }
 }
 
+/// A batch being stored: its papers and the task storing them.
+type Storing = (
+    Vec<i64>,
+    tokio::task::JoinHandle<Result<(), sea_orm::DbErr>>,
+);
+
 /// The papers due per batch: a few rounds of the upstream's concurrency.
 fn batch_size(up: &Upstream) -> u64 {
     (up.concurrency() as u64 * 16).clamp(16, 256)
@@ -70,6 +76,9 @@ pub async fn run(
     let mut report = DetailReport::default();
     // Due as of the pass's start: a paper fetched in this pass is not due again in it.
     let started = Utc::now();
+    // One batch is stored while the next is fetched (one writer at a time); its papers are
+    // left out of the next batch until it commits.
+    let mut storing: Option<Storing> = None;
     loop {
         if stop.requested() || yield_to() || pass.until.is_some_and(|t| Instant::now() >= t) {
             break;
@@ -83,8 +92,20 @@ pub async fn run(
             }
             limit = limit.min(spendable);
         }
-        let due = crate::repo::details::due(db, started, pass.refresh, pass.days.as_deref(), limit)
-            .await?;
+        let in_store: &[i64] = storing.as_ref().map_or(&[], |(ids, _)| ids);
+        let due = crate::repo::details::due(
+            db,
+            started,
+            pass.refresh,
+            pass.days.as_deref(),
+            limit + in_store.len() as u64,
+        )
+        .await?;
+        let due: Vec<DueDetail> = due
+            .into_iter()
+            .filter(|d| !in_store.contains(&d.paper_id))
+            .take(limit as usize)
+            .collect();
         if due.is_empty() {
             break;
         }
@@ -107,12 +128,25 @@ pub async fn run(
         }
         let batch: Vec<(i64, DetailOutcome)> =
             results.into_iter().map(|(id, o, _)| (id, o)).collect();
-        crate::repo::details::store(db, &batch, Utc::now()).await?;
-        progress.inc(batch.len() as u64);
+        if let Some((_, previous)) = storing.take() {
+            previous.await??;
+        }
+        let ids = batch.iter().map(|(id, _)| *id).collect();
+        let (db2, n) = (db.clone(), batch.len() as u64);
+        storing = Some((
+            ids,
+            tokio::spawn(
+                async move { crate::repo::details::store(&db2, &batch, Utc::now()).await },
+            ),
+        ));
+        progress.inc(n);
         progress.set_message(format!(
             "{} stored, {} not indexed, {} failed",
             report.fetched, report.not_indexed, report.failed
         ));
+    }
+    if let Some((_, last)) = storing.take() {
+        last.await??;
     }
     if report.papers() > 0 {
         tracing::info!(
