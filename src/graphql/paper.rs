@@ -43,6 +43,17 @@ impl Paper {
             .collect()
     }
 
+    /// The first `first` (default 10) of the paper's linked repos of `kind`.
+    async fn linked(
+        &self,
+        kind: RepoKind,
+        first: Option<i32>,
+    ) -> Result<impl Iterator<Item = crate::entities::paper_link::Model> + '_, AppError> {
+        let n = super::hub::linked_first(first)?;
+        let rows = self.batch.links(self.row.id, kind).await?;
+        Ok(rows.iter().take(n).cloned())
+    }
+
     /// A paper on its own.
     pub fn single(db: &DatabaseConnection, row: paper::Model) -> Paper {
         let batch = PaperBatch::new(db.clone(), std::slice::from_ref(&row));
@@ -212,12 +223,9 @@ impl Paper {
         &self,
         #[graphql(default = 10)] first: Option<i32>,
     ) -> ApiResult<Vec<super::hub::HubModel>> {
-        let n = super::hub::linked_first(first)?;
-        let rows = self.batch.links(self.row.id, RepoKind::Model).await?;
-        Ok(rows
-            .iter()
-            .take(n)
-            .cloned()
+        Ok(self
+            .linked(RepoKind::Model, first)
+            .await?
             .map(super::hub::HubModel)
             .collect())
     }
@@ -229,12 +237,9 @@ impl Paper {
         &self,
         #[graphql(default = 10)] first: Option<i32>,
     ) -> ApiResult<Vec<super::hub::HubDataset>> {
-        let n = super::hub::linked_first(first)?;
-        let rows = self.batch.links(self.row.id, RepoKind::Dataset).await?;
-        Ok(rows
-            .iter()
-            .take(n)
-            .cloned()
+        Ok(self
+            .linked(RepoKind::Dataset, first)
+            .await?
             .map(super::hub::HubDataset)
             .collect())
     }
@@ -245,12 +250,9 @@ impl Paper {
         &self,
         #[graphql(default = 10)] first: Option<i32>,
     ) -> ApiResult<Vec<super::hub::HubSpace>> {
-        let n = super::hub::linked_first(first)?;
-        let rows = self.batch.links(self.row.id, RepoKind::Space).await?;
-        Ok(rows
-            .iter()
-            .take(n)
-            .cloned()
+        Ok(self
+            .linked(RepoKind::Space, first)
+            .await?
             .map(super::hub::HubSpace)
             .collect())
     }

@@ -71,6 +71,12 @@ async fn detail_pass_every(
     .unwrap()
 }
 
+/// `syncStatus.detailQueue` with `fields`.
+async fn queue(app: &TestApp, fields: &str) -> Value {
+    let q = format!("{{ syncStatus {{ detailQueue {{ {fields} }} }} }}");
+    app.data(&q, json!({})).await["syncStatus"]["detailQueue"].clone()
+}
+
 /// A day whose first items are the papers `ids`.
 fn day_with(date: &str, seed: u32, ids: &[&str], n: usize) -> Vec<Value> {
     let mut items = day_items(date, seed, n);
@@ -298,14 +304,12 @@ async fn sync_details_stores_each_papers_linked_repos_and_comments_as_served() {
     assert_eq!(p["numLinkedModels"], Value::Null);
     assert_eq!(p["comments"]["totalCount"], 0);
 
-    let q = app
-        .data(
-            "{ syncStatus { detailQueue { pending doneLast24h notIndexed failing next { arxivId } } } }",
-            json!({}),
-        )
-        .await;
     assert_eq!(
-        q["syncStatus"]["detailQueue"],
+        queue(
+            &app,
+            "pending doneLast24h notIndexed failing next { arxivId }"
+        )
+        .await,
         json!({ "pending": 0, "doneLast24h": 6, "notIndexed": 3, "failing": 0, "next": null })
     );
 
@@ -476,14 +480,8 @@ async fn bad_details_keep_the_paper_drop_only_what_does_not_parse_and_are_retrie
     moved[3]["numComments"] = json!(9);
     up.set_day(date, moved);
     run(&app, config(&up), &[date]).await;
-    let q = app
-        .data(
-            "{ syncStatus { detailQueue { pending failing next { arxivId reason } } } }",
-            json!({}),
-        )
-        .await;
     assert_eq!(
-        q["syncStatus"]["detailQueue"],
+        queue(&app, "pending failing next { arxivId reason }").await,
         json!({ "pending": 1, "failing": 1, "next": { "arxivId": ids[3], "reason": "moved" } }),
         "the truncated one waits for its retry time"
     );
@@ -496,14 +494,8 @@ async fn bad_details_keep_the_paper_drop_only_what_does_not_parse_and_are_retrie
     assert_eq!((r.fetched, r.failed), (0, 1), "{r:?}");
     let after = app.data(NEIGHBOURHOOD, json!({ "id": ids[3] })).await["paper"].clone();
     assert_eq!(after, before, "a failed detail changes nothing stored");
-    let q = app
-        .data(
-            "{ syncStatus { detailQueue { pending failing } } }",
-            json!({}),
-        )
-        .await;
     assert_eq!(
-        q["syncStatus"]["detailQueue"],
+        queue(&app, "pending failing").await,
         json!({ "pending": 0, "failing": 2 })
     );
 }
@@ -552,14 +544,8 @@ async fn the_detail_pass_leaves_the_daily_lists_their_share_of_the_budget() {
     assert!(log[0].starts_with("/api/daily_papers"), "{log:?}");
     assert_eq!(up.logged("/api/papers/"), 5, "{log:?}");
     assert_eq!(up.logged("/api/daily_papers"), 7, "{log:?}");
-    let q = app
-        .data(
-            "{ syncStatus { detailQueue { pending doneLast24h next { reason } } } }",
-            json!({}),
-        )
-        .await;
     assert_eq!(
-        q["syncStatus"]["detailQueue"],
+        queue(&app, "pending doneLast24h next { reason }").await,
         json!({ "pending": 25, "doneLast24h": 5, "next": { "reason": "new" } })
     );
 }
@@ -596,14 +582,8 @@ async fn a_detail_pass_killed_with_sigkill_resumes_with_nothing_lost() {
         "the restart fetched only what was not stored ({total} detail requests)"
     );
     // Every paper's details, once each, and the thread of each as served.
-    let q = app
-        .data(
-            "{ syncStatus { detailQueue { pending failing } } }",
-            json!({}),
-        )
-        .await;
     assert_eq!(
-        q["syncStatus"]["detailQueue"],
+        queue(&app, "pending failing").await,
         json!({ "pending": 0, "failing": 0 })
     );
     let d = app
