@@ -11,6 +11,7 @@ mod m20261126_000006_paper_events;
 mod m20261206_000007_day_rechecks;
 mod m20261206_000008_updated_at_index;
 mod m20261206_000009_paper_details;
+mod m20261206_000010_paper_authors_cover;
 
 /// Applies every migration in order; `papergraph migrate` and `serve` both run it.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_day_rechecks::Migration),
             Box::new(m20261206_000008_updated_at_index::Migration),
             Box::new(m20261206_000009_paper_details::Migration),
+            Box::new(m20261206_000010_paper_authors_cover::Migration),
         ]
     }
 }
