@@ -2,7 +2,7 @@
 use async_graphql::{Context, ID, Object};
 use sea_orm::DatabaseConnection;
 
-use super::connection::{MAX_PAGE, PaperConnection};
+use super::connection::PaperConnection;
 use super::ids::GlobalId;
 use super::inputs::PaperOrder;
 use crate::entities::author;
@@ -80,11 +80,7 @@ impl Author {
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: i32,
     ) -> ApiResult<Vec<Coauthor>> {
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(
-                AppError::bad_input(format!("`first` must be between 0 and {MAX_PAGE}")).into(),
-            );
-        }
+        super::connection::checked_first(first)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let rows = crate::repo::authors::coauthors(db, self.id, first as u64)
             .await

@@ -2,6 +2,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use super::author::Author;
@@ -142,6 +143,65 @@ pub struct PageInfo {
     pub start_cursor: Option<String>,
     /// Cursor of the last item of this page.
     pub end_cursor: Option<String>,
+}
+
+/// A list's `first`, checked: 0..=[`MAX_PAGE`].
+pub fn checked_first(first: i32) -> Result<usize, AppError> {
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(AppError::bad_input(format!(
+            "`first` must be between 0 and {MAX_PAGE}"
+        )));
+    }
+    Ok(first as usize)
+}
+
+/// The cursor of a list held in memory and sorted by `(number, text)`: `TAG:number:text`.
+pub fn keyed_cursor(tag: &str, number: i64, text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{tag}:{number}:{text}"))
+}
+
+/// Reads a [`keyed_cursor`] of `tag`; `list` names the field for the error.
+pub fn parse_keyed_cursor(s: &str, tag: &str, list: &str) -> Result<(i64, String), AppError> {
+    let bad = || {
+        AppError::bad_input(format!(
+            "`{}` is not a cursor of `{list}`; use an `endCursor` it gave, or restart without `after`",
+            s.chars().take(80).collect::<String>()
+        ))
+    };
+    let raw =
+        String::from_utf8(URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (number, text) = raw
+        .strip_prefix(tag)
+        .and_then(|r| r.strip_prefix(':'))
+        .and_then(|r| r.split_once(':'))
+        .ok_or_else(bad)?;
+    Ok((number.parse().map_err(|_| bad())?, text.to_string()))
+}
+
+/// The `first` items of a sorted list from `start`, each with its cursor, and where the page sits.
+pub fn page_of_list<T>(
+    items: Vec<T>,
+    start: usize,
+    first: usize,
+    cursor: impl Fn(&T) -> String,
+) -> (Vec<(T, String)>, PageInfo) {
+    let has_next_page = items.len() > start.saturating_add(first);
+    let page: Vec<(T, String)> = items
+        .into_iter()
+        .skip(start)
+        .take(first)
+        .map(|t| {
+            let c = cursor(&t);
+            (t, c)
+        })
+        .collect();
+    let info = PageInfo {
+        has_next_page,
+        has_previous_page: start > 0,
+        start_cursor: page.first().map(|(_, c)| c.clone()),
+        end_cursor: page.last().map(|(_, c)| c.clone()),
+    };
+    (page, info)
 }
 
 fn page_info<T>(page: &Page<T>, cursors: &[String]) -> PageInfo {

@@ -1,9 +1,8 @@
 //! A paper's neighbourhood on the Hub: the models, datasets and Spaces citing it, and the
 //! comments under it (read per page of papers through its batch).
 use async_graphql::{Object, SimpleObject};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use super::connection::{MAX_PAGE, PageInfo};
+use super::connection::{PageInfo, checked_first, keyed_cursor, page_of_list, parse_keyed_cursor};
 use super::paper::HfUser;
 use super::scalars::DateTime;
 use crate::domain::RepoKind;
@@ -12,13 +11,7 @@ use crate::error::AppError;
 
 /// Checks a linked list's `first` (default 10, 0..=100).
 pub fn linked_first(first: Option<i32>) -> Result<usize, AppError> {
-    let first = first.unwrap_or(10);
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(AppError::bad_input(format!(
-            "`first` must be between 0 and {MAX_PAGE}"
-        )));
-    }
-    Ok(first as usize)
+    checked_first(first.unwrap_or(10))
 }
 
 /// A model on the Hugging Face Hub citing a paper.
@@ -241,27 +234,7 @@ pub struct CommentEdge {
 }
 
 fn cursor(c: &Comment) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "C:{}:{}",
-        c.row.created_at.timestamp_micros(),
-        c.row.hub_id
-    ))
-}
-
-fn parse_cursor(s: &str) -> Result<(i64, String), AppError> {
-    let bad = || {
-        AppError::bad_input(format!(
-            "`{}` is not a cursor of `comments`; use an `endCursor` it gave, or restart without `after`",
-            s.chars().take(80).collect::<String>()
-        ))
-    };
-    let raw =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?).map_err(|_| bad())?;
-    let (at, id) = raw
-        .strip_prefix("C:")
-        .and_then(|r| r.split_once(':'))
-        .ok_or_else(bad)?;
-    Ok((at.parse().map_err(|_| bad())?, id.to_string()))
+    keyed_cursor("C", c.row.created_at.timestamp_micros(), &c.row.hub_id)
 }
 
 /// The page of `threads` after `after`, `first` long (default 20, at most 100).
@@ -270,36 +243,22 @@ pub fn page(
     first: Option<i32>,
     after: Option<&str>,
 ) -> Result<CommentConnection, AppError> {
-    let first = first.unwrap_or(super::connection::DEFAULT_PAGE);
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(AppError::bad_input(format!(
-            "`first` must be between 0 and {MAX_PAGE}"
-        )));
-    }
+    let first = checked_first(first.unwrap_or(super::connection::DEFAULT_PAGE))?;
     let key = |c: &Comment| (c.row.created_at.timestamp_micros(), c.row.hub_id.clone());
-    let start = match after.map(parse_cursor).transpose()? {
+    let start = match after
+        .map(|a| parse_keyed_cursor(a, "C", "comments"))
+        .transpose()?
+    {
         Some(at) => threads.partition_point(|c| key(c) <= at),
         None => 0,
     };
     let total_count = i32::try_from(threads.len()).unwrap_or(i32::MAX);
-    let has_next_page = threads.len() > start + first as usize;
-    let page: Vec<Comment> = threads
-        .into_iter()
-        .skip(start)
-        .take(first as usize)
-        .collect();
-    let cursors: Vec<String> = page.iter().map(cursor).collect();
+    let (page, page_info) = page_of_list(threads, start, first, cursor);
     Ok(CommentConnection {
-        page_info: PageInfo {
-            has_next_page,
-            has_previous_page: start > 0,
-            start_cursor: cursors.first().cloned(),
-            end_cursor: cursors.last().cloned(),
-        },
-        nodes: page.clone(),
+        page_info,
+        nodes: page.iter().map(|(c, _)| c.clone()).collect(),
         edges: page
             .into_iter()
-            .zip(cursors)
             .map(|(node, cursor)| CommentEdge { cursor, node })
             .collect(),
         total_count,

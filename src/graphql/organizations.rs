@@ -1,9 +1,10 @@
 //! Organizations as a list of their own: `organization(name:)` and `organizations(search:)`.
 use async_graphql::{Context, Object, SimpleObject};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::DatabaseConnection;
 
-use super::connection::{DEFAULT_PAGE, MAX_PAGE, PageInfo};
+use super::connection::{
+    DEFAULT_PAGE, PageInfo, checked_first, keyed_cursor, page_of_list, parse_keyed_cursor,
+};
 use super::paper::{Organization, PaperCount};
 use crate::domain::fold_for_search;
 use crate::error::{ApiResult, AppError};
@@ -34,25 +35,6 @@ pub struct OrganizationEdge {
     pub node: Organization,
 }
 
-/// A place in the list: after the organization with this paper count and handle.
-fn cursor(count: i64, name: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("O:{count}:{name}"))
-}
-
-fn parse_cursor(s: &str) -> Result<(i64, String), AppError> {
-    let bad = || {
-        AppError::bad_input(format!(
-            "`{}` is not a cursor of `organizations`; use an `endCursor` it gave, or restart without `after`",
-            s.chars().take(80).collect::<String>()
-        ))
-    };
-    let raw =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?).map_err(|_| bad())?;
-    let rest = raw.strip_prefix("O:").ok_or_else(bad)?;
-    let (count, name) = rest.split_once(':').ok_or_else(bad)?;
-    Ok((count.parse().map_err(|_| bad())?, name.to_string()))
-}
-
 #[Object]
 impl OrganizationQuery {
     /// An organization by its handle (e.g. `google`), case-insensitively; null when no paper in
@@ -80,13 +62,11 @@ impl OrganizationQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<OrganizationConnection> {
-        let first = first.unwrap_or(DEFAULT_PAGE);
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(
-                AppError::bad_input(format!("`first` must be between 0 and {MAX_PAGE}")).into(),
-            );
-        }
-        let after = after.as_deref().map(parse_cursor).transpose()?;
+        let first = checked_first(first.unwrap_or(DEFAULT_PAGE))?;
+        let after = after
+            .as_deref()
+            .map(|c| parse_keyed_cursor(c, "O", "organizations"))
+            .transpose()?;
         let needle = search
             .as_deref()
             .map(|s| fold_for_search(s.trim()))
@@ -115,12 +95,12 @@ impl OrganizationQuery {
             }),
             None => 0,
         };
-        let page: Vec<(Organization, String)> = all
+        let (page, page_info) = page_of_list(all, start, first, |(row, n)| {
+            keyed_cursor("O", *n, &row.name)
+        });
+        let page: Vec<(Organization, String)> = page
             .into_iter()
-            .skip(start)
-            .take(first as usize + 1)
-            .map(|(row, n)| {
-                let c = cursor(n, &row.name);
+            .map(|((row, n), c)| {
                 (
                     Organization {
                         row,
@@ -130,14 +110,6 @@ impl OrganizationQuery {
                 )
             })
             .collect();
-        let has_next_page = page.len() > first as usize;
-        let page: Vec<_> = page.into_iter().take(first as usize).collect();
-        let page_info = PageInfo {
-            has_next_page,
-            has_previous_page: start > 0,
-            start_cursor: page.first().map(|(_, c)| c.clone()),
-            end_cursor: page.last().map(|(_, c)| c.clone()),
-        };
         Ok(OrganizationConnection {
             nodes: page.iter().map(|(o, _)| o.clone()).collect(),
             edges: page

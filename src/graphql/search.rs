@@ -39,11 +39,7 @@ impl SearchQueryRoot {
         by: Option<TrendingBy>,
         #[graphql(default = 20)] first: i32,
     ) -> ApiResult<Vec<TrendingPaper>> {
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(
-                AppError::bad_input(format!("`first` must be between 0 and {MAX_PAGE}")).into(),
-            );
-        }
+        super::connection::checked_first(first)?;
         let span = match window {
             TrendingWindow::Day => chrono::Duration::days(1),
             TrendingWindow::Week => chrono::Duration::days(7),
@@ -145,11 +141,7 @@ impl SearchQueryRoot {
         first: Option<i32>,
     ) -> ApiResult<Vec<RecommendedPaper>> {
         let first = first.unwrap_or(10);
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(
-                AppError::bad_input(format!("`first` must be between 0 and {MAX_PAGE}")).into(),
-            );
-        }
+        super::connection::checked_first(first)?;
         let negative = negative.unwrap_or_default();
         if positive.is_empty() {
             return Err(AppError::bad_input("give at least one `positive` seed paper").into());

@@ -276,6 +276,30 @@ async fn sync_details_stores_each_papers_linked_repos_and_comments_as_served() {
             .contains("A&amp;B <b>literal</b>")
     );
 
+    // Comments page with cursors, oldest first.
+    const PAGE: &str = r#"query($after: String) { paper(arxivId: "2411.09702") {
+        comments(first: 1, after: $after) { totalCount nodes { id }
+          pageInfo { hasNextPage hasPreviousPage endCursor } } } }"#;
+    let one = app.data(PAGE, json!({ "after": null })).await["paper"]["comments"].clone();
+    assert_eq!(one["nodes"], json!([{ "id": many["comments"][0]["id"] }]));
+    assert_eq!(one["pageInfo"]["hasNextPage"], true);
+    let two = app
+        .data(PAGE, json!({ "after": one["pageInfo"]["endCursor"] }))
+        .await["paper"]["comments"]
+        .clone();
+    assert_eq!(two["nodes"], json!([{ "id": many["comments"][1]["id"] }]));
+    assert_eq!(
+        (
+            &two["pageInfo"]["hasNextPage"],
+            &two["pageInfo"]["hasPreviousPage"]
+        ),
+        (&json!(false), &json!(true))
+    );
+    let code = app
+        .error_code(PAGE, json!({ "after": "not-a-cursor" }))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+
     let p = app.data(NEIGHBOURHOOD, json!({ "id": "2601.25962" })).await["paper"].clone();
     assert_eq!(thread_of(&p), expected_thread(&small));
     assert_eq!(p["numLinkedModels"], small["numTotalModels"]);
