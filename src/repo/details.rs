@@ -8,7 +8,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, TransactionTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
 };
 
 use super::import::{CHUNK, change_stamp, relax_commit, rows_per_insert, upsert_user_refs};
@@ -188,6 +188,9 @@ pub async fn queue_status<C: ConnectionTrait>(
     })
 }
 
+/// A paper's id, comment count and linked totals.
+type Counts = (i64, i32, Option<i32>, Option<i32>, Option<i32>);
+
 /// What fetching one paper's detail gave.
 #[derive(Clone, Debug)]
 pub enum DetailOutcome {
@@ -217,24 +220,26 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
     let txn = super::begin_write(db).await?;
     relax_commit(&*txn).await?;
     let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-    let mut papers: HashMap<i64, paper::Model> = HashMap::new();
-    let mut previous: HashMap<i64, paper_detail::Model> = HashMap::new();
+    // The counts the queue compares with later; the rest of the paper is not touched.
+    let mut papers: HashMap<i64, Counts> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        for row in paper::Entity::find()
-            .filter(paper::Column::Id.is_in(chunk.iter().copied()))
+        use paper::Column as P;
+        let rows: Vec<Counts> = paper::Entity::find()
+            .select_only()
+            .columns([
+                P::Id,
+                P::NumComments,
+                P::NumLinkedModels,
+                P::NumLinkedDatasets,
+                P::NumLinkedSpaces,
+            ])
+            .filter(P::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
             .all(&*txn)
-            .await?
-        {
-            papers.insert(row.id, row);
-        }
-        for row in paper_detail::Entity::find()
-            .filter(paper_detail::Column::PaperId.is_in(chunk.iter().copied()))
-            .all(&*txn)
-            .await?
-        {
-            previous.insert(row.paper_id, row);
-        }
+            .await?;
+        papers.extend(rows.into_iter().map(|r| (r.0, r)));
     }
+    let previous = records(&*txn, &ids).await?;
     let fetched: Vec<i64> = batch
         .iter()
         .filter(|(_, o)| matches!(o, DetailOutcome::Fetched(_)))
@@ -285,7 +290,7 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
     let mut records = Vec::new();
     for (paper_id, outcome) in batch {
         // A paper deleted since it was picked has nothing to update.
-        let Some(row) = papers.get(paper_id) else {
+        let Some(&(_, num_comments, models, datasets, spaces)) = papers.get(paper_id) else {
             continue;
         };
         let before = previous.get(paper_id);
@@ -314,11 +319,7 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                 record.error = Set(Some(reason.chars().take(500).collect()));
             }
             DetailOutcome::Fetched(n) => {
-                let old = [
-                    row.num_linked_models,
-                    row.num_linked_datasets,
-                    row.num_linked_spaces,
-                ];
+                let old = [models, datasets, spaces];
                 let totals: Vec<Option<i32>> = n
                     .linked
                     .iter()
@@ -369,7 +370,7 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                 record.synced_at = Set(Some(at));
                 // What the queue compares with later: the counts as of this fetch (an answer
                 // without comments does not keep the paper "moved" forever).
-                record.comments_seen = Set(Some(row.num_comments));
+                record.comments_seen = Set(Some(num_comments));
                 record.models_seen = Set(totals[0]);
                 record.datasets_seen = Set(totals[1]);
                 record.spaces_seen = Set(totals[2]);

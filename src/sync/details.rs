@@ -164,7 +164,7 @@ pub async fn run(
 /// (and the budget allows). The flag: the upstream could not be reached.
 async fn fetch_one(up: &Upstream, due: DueDetail, keep: u64) -> (i64, DetailOutcome, bool) {
     let id = due.arxiv_id.as_str();
-    let body = match up.paper_neighbourhood(id).await {
+    let body = match up.paper_details(id, true).await {
         Ok(Some(body)) => body,
         Ok(None) => return (due.paper_id, DetailOutcome::NotIndexed, false),
         Err(e) => {

@@ -222,20 +222,16 @@ impl Upstream {
         }
     }
 
-    /// The details of one paper (`/api/papers/{id}`); `None` when the Hub does not index it.
-    pub async fn paper_details(&self, arxiv_id: &str) -> Result<Option<Value>, FetchError> {
-        let url = format!("{}/api/papers/{arxiv_id}", self.base_url());
-        match self.get_json(&url).await {
-            Ok(v) => Ok(Some(v)),
-            Err(FetchError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A paper's detail with its comments (`/api/papers/{id}?field=comments`: the detail's
-    /// linked repos and the discussion in one request); `None` when the Hub does not index it.
-    pub async fn paper_neighbourhood(&self, arxiv_id: &str) -> Result<Option<Value>, FetchError> {
-        let url = format!("{}/api/papers/{arxiv_id}?field=comments", self.base_url());
+    /// The details of one paper (`/api/papers/{id}`), with its comments when asked
+    /// (`?field=comments`: the linked repos and the discussion in one request); `None` when the
+    /// Hub does not index it.
+    pub async fn paper_details(
+        &self,
+        arxiv_id: &str,
+        with_comments: bool,
+    ) -> Result<Option<Value>, FetchError> {
+        let field = if with_comments { "?field=comments" } else { "" };
+        let url = format!("{}/api/papers/{arxiv_id}{field}", self.base_url());
         match self.get_json(&url).await {
             Ok(v) => Ok(Some(v)),
             Err(FetchError::Status { status: 404, .. }) => Ok(None),

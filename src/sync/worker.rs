@@ -421,7 +421,7 @@ async fn store_cards(
         if stored.contains(&f.arxiv_id) {
             continue;
         }
-        let details = match up.paper_details(&f.arxiv_id).await {
+        let details = match up.paper_details(&f.arxiv_id, false).await {
             Ok(Some(body)) => parse_paper_details(body),
             Ok(None) => Err("not indexed (404)".to_string()),
             Err(e) => Err(e.to_string()),
@@ -457,7 +457,7 @@ async fn complete_from_details(up: &Upstream, papers: &mut [crate::domain::Daily
         .filter(|p| p.abstract_text.is_empty() || p.authors.is_empty())
         .take(DETAILS_PER_DAY);
     for p in lacking {
-        let details = match up.paper_details(p.arxiv_id.as_str()).await {
+        let details = match up.paper_details(p.arxiv_id.as_str(), false).await {
             Ok(Some(body)) => super::parse::parse_paper_details(body),
             Ok(None) => continue,
             Err(e) => {
