@@ -245,30 +245,8 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
         .filter(|(_, o)| matches!(o, DetailOutcome::Fetched(_)))
         .map(|(id, _)| *id)
         .collect();
-    let mut stored_links: HashMap<(i64, i16), Vec<paper_link::Model>> = HashMap::new();
-    let mut stored_comments: HashMap<i64, Vec<paper_comment::Model>> = HashMap::new();
-    for chunk in fetched.chunks(CHUNK) {
-        use sea_orm::QueryOrder;
-        for row in paper_link::Entity::find()
-            .filter(paper_link::Column::PaperId.is_in(chunk.iter().copied()))
-            .order_by_asc(paper_link::Column::Position)
-            .all(&*txn)
-            .await?
-        {
-            stored_links
-                .entry((row.paper_id, row.kind))
-                .or_default()
-                .push(row);
-        }
-        for row in paper_comment::Entity::find()
-            .filter(paper_comment::Column::PaperId.is_in(chunk.iter().copied()))
-            .order_by_asc(paper_comment::Column::Position)
-            .all(&*txn)
-            .await?
-        {
-            stored_comments.entry(row.paper_id).or_default().push(row);
-        }
-    }
+    let stored_links = link_rows(&*txn, &fetched, None).await?;
+    let stored_comments = comment_rows(&*txn, &fetched).await?;
     // Comment authors are Hub accounts like submitters: one row per username.
     let mut users: BTreeMap<&str, &HfUserRef> = BTreeMap::new();
     for (_, o) in batch {
@@ -329,7 +307,7 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                 let mut changed = totals != old;
                 for (kind, list) in RepoKind::ALL.into_iter().zip(&n.linked) {
                     let Some(repos) = &list.repos else { continue };
-                    let fresh = link_rows(*paper_id, kind, repos);
+                    let fresh = fresh_links(*paper_id, kind, repos);
                     let stored = stored_links.get(&(*paper_id, kind as i16));
                     if stored.map_or(fresh.is_empty(), |s| *s == fresh) {
                         continue;
@@ -341,7 +319,7 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
                     links.extend(fresh.into_iter().map(paper_link::ActiveModel::from));
                 }
                 if let Some(thread) = &n.comments {
-                    let fresh = comment_rows(*paper_id, thread, &user_ids);
+                    let fresh = fresh_comments(*paper_id, thread, &user_ids);
                     let stored = stored_comments.get(paper_id);
                     if !stored.map_or(fresh.is_empty(), |s| *s == fresh) {
                         changed = true;
@@ -428,7 +406,7 @@ pub async fn store<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await
 }
 
-fn link_rows(paper_id: i64, kind: RepoKind, repos: &[HubRepo]) -> Vec<paper_link::Model> {
+fn fresh_links(paper_id: i64, kind: RepoKind, repos: &[HubRepo]) -> Vec<paper_link::Model> {
     repos
         .iter()
         .enumerate()
@@ -449,7 +427,7 @@ fn link_rows(paper_id: i64, kind: RepoKind, repos: &[HubRepo]) -> Vec<paper_link
         .collect()
 }
 
-fn comment_rows(
+fn fresh_comments(
     paper_id: i64,
     thread: &[PaperComment],
     user_ids: &HashMap<String, i64>,
@@ -500,6 +478,48 @@ pub async fn records<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// The stored linked repos of `paper_ids` (of `kind`, or all), per paper and kind, in the
+/// upstream's order.
+async fn link_rows<C: ConnectionTrait>(
+    db: &C,
+    paper_ids: &[i64],
+    kind: Option<RepoKind>,
+) -> Result<HashMap<(i64, i16), Vec<paper_link::Model>>, DbErr> {
+    use sea_orm::QueryOrder;
+    let mut out: HashMap<(i64, i16), Vec<paper_link::Model>> = HashMap::new();
+    for chunk in paper_ids.chunks(CHUNK) {
+        let mut q = paper_link::Entity::find()
+            .filter(paper_link::Column::PaperId.is_in(chunk.iter().copied()));
+        if let Some(kind) = kind {
+            q = q.filter(paper_link::Column::Kind.eq(kind as i16));
+        }
+        for row in q.order_by_asc(paper_link::Column::Position).all(db).await? {
+            out.entry((row.paper_id, row.kind)).or_default().push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// The stored comments of `paper_ids`, per paper, in thread order.
+async fn comment_rows<C: ConnectionTrait>(
+    db: &C,
+    paper_ids: &[i64],
+) -> Result<HashMap<i64, Vec<paper_comment::Model>>, DbErr> {
+    use sea_orm::QueryOrder;
+    let mut out: HashMap<i64, Vec<paper_comment::Model>> = HashMap::new();
+    for chunk in paper_ids.chunks(CHUNK) {
+        for row in paper_comment::Entity::find()
+            .filter(paper_comment::Column::PaperId.is_in(chunk.iter().copied()))
+            .order_by_asc(paper_comment::Column::Position)
+            .all(db)
+            .await?
+        {
+            out.entry(row.paper_id).or_default().push(row);
+        }
+    }
+    Ok(out)
+}
+
 /// The linked repos of `kind` of each of `paper_ids`, most liked first (then the upstream's
 /// order).
 pub async fn links<C: ConnectionTrait>(
@@ -507,17 +527,11 @@ pub async fn links<C: ConnectionTrait>(
     paper_ids: &[i64],
     kind: RepoKind,
 ) -> Result<HashMap<i64, Vec<paper_link::Model>>, DbErr> {
-    let mut out: HashMap<i64, Vec<paper_link::Model>> = HashMap::new();
-    for chunk in paper_ids.chunks(CHUNK) {
-        for row in paper_link::Entity::find()
-            .filter(paper_link::Column::PaperId.is_in(chunk.iter().copied()))
-            .filter(paper_link::Column::Kind.eq(kind as i16))
-            .all(db)
-            .await?
-        {
-            out.entry(row.paper_id).or_default().push(row);
-        }
-    }
+    let mut out: HashMap<i64, Vec<paper_link::Model>> = link_rows(db, paper_ids, Some(kind))
+        .await?
+        .into_iter()
+        .map(|((paper_id, _), list)| (paper_id, list))
+        .collect();
     for list in out.values_mut() {
         list.sort_by_key(|l| (std::cmp::Reverse(l.likes.unwrap_or(-1)), l.position));
     }
@@ -535,31 +549,14 @@ pub async fn comments<C: ConnectionTrait>(
     ),
     DbErr,
 > {
-    use sea_orm::QueryOrder;
-    let mut out: HashMap<i64, Vec<paper_comment::Model>> = HashMap::new();
-    for chunk in paper_ids.chunks(CHUNK) {
-        for row in paper_comment::Entity::find()
-            .filter(paper_comment::Column::PaperId.is_in(chunk.iter().copied()))
-            .order_by_asc(paper_comment::Column::PaperId)
-            .order_by_asc(paper_comment::Column::Position)
-            .all(db)
-            .await?
-        {
-            out.entry(row.paper_id).or_default().push(row);
-        }
-    }
+    let out = comment_rows(db, paper_ids).await?;
     let mut user_ids: Vec<i64> = out.values().flatten().filter_map(|c| c.author_id).collect();
     user_ids.sort_unstable();
     user_ids.dedup();
-    let mut users = HashMap::new();
-    for chunk in user_ids.chunks(CHUNK) {
-        for u in hf_user::Entity::find()
-            .filter(hf_user::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?
-        {
-            users.insert(u.id, u);
-        }
-    }
+    let users = super::papers::hf_users(db, &user_ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
     Ok((out, users))
 }
