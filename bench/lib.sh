@@ -27,3 +27,14 @@ wrk_point() {
   awk '/Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {bad=$NF}
        END {print rps, p50, p99, (bad == "" ? 0 : bad)}' <<<"$out"
 }
+
+# synth_data: the synthetic corpus (PAPERS papers over DAYS days) in $WORK/data, written once by
+# the `synth` example; sets FILES to its daily-list files, oldest first.
+synth_data() {
+  if [ ! -f "$WORK/data/.done-$PAPERS-$DAYS" ]; then
+    rm -rf "$WORK/data"
+    "$CARGO_TARGET_DIR/release/examples/synth" "$WORK/data" "$PAPERS" "$DAYS"
+    touch "$WORK/data/.done-$PAPERS-$DAYS"
+  fi
+  FILES=("$WORK"/data/daily_papers_date-*.json)
+}

@@ -16,12 +16,9 @@ PORT="${BENCH_UPSTREAM_PORT:-18100}"
 BIN="$CARGO_TARGET_DIR/release/papergraph"
 
 cargo build --release --locked --bin papergraph --example synth --example fake_upstream >&2
-if [ ! -f "$WORK/data/.done-$PAPERS-$DAYS" ]; then
-  rm -rf "$WORK/data"
-  "$CARGO_TARGET_DIR/release/examples/synth" "$WORK/data" "$PAPERS" "$DAYS"
-  touch "$WORK/data/.done-$PAPERS-$DAYS"
-fi
-FILES=("$WORK"/data/daily_papers_date-*.json)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+synth_data
 FIRST=$(basename "${FILES[0]}" .json); FIRST=${FIRST#daily_papers_date-}
 LAST=$(basename "${FILES[-1]}" .json); LAST=${LAST#daily_papers_date-}
 "$CARGO_TARGET_DIR/release/examples/fake_upstream" "$WORK/data" "$PORT" &
