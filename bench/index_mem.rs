@@ -26,24 +26,38 @@ fn rss() -> String {
         + " kB"
 }
 
-fn docs_of(file: &std::path::Path, next_id: &mut i64) -> anyhow::Result<Vec<DocText>> {
+/// The papers of one daily-list file, numbered on from `next_id`; each author name gets the id
+/// `author_ids` gave it first (as the database would).
+fn docs_of(
+    file: &std::path::Path,
+    next_id: &mut i64,
+    author_ids: &mut std::collections::HashMap<String, i64>,
+) -> anyhow::Result<Vec<DocText>> {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file)?)?;
     let mut out = Vec::new();
     for e in v.as_array().map(Vec::as_slice).unwrap_or_default() {
         let p = &e["paper"];
         let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
-        let authors = p["authors"]
+        let names: Vec<&str> = p["authors"]
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
             .filter_map(|a| a["name"].as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+            .collect();
+        let ids = names
+            .iter()
+            .map(|n| {
+                let next = author_ids.len() as i64 + 1;
+                *author_ids.entry((*n).to_owned()).or_insert(next)
+            })
+            .collect();
+        let authors = names.join(", ");
         *next_id += 1;
         out.push(DocText {
             paper_id: *next_id,
             fields: [text("title"), text("summary"), authors, String::new()],
+            author_ids: ids,
         });
     }
     Ok(out)
@@ -61,8 +75,10 @@ fn main() -> anyhow::Result<()> {
     // Papers in all, for sizing ahead (the server counts them in the database).
     let mut id = 0;
     let mut papers = 0;
+    // Held from here on, so that the figures after it are the index's own.
+    let mut authors = std::collections::HashMap::new();
     for f in &files {
-        papers += docs_of(f, &mut id)?.len();
+        papers += docs_of(f, &mut id, &mut authors)?.len();
     }
     papergraph::alloc::give_back();
     println!("before: {}", rss());
@@ -73,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     let mut batch = Vec::new();
     for f in &files {
         batch.extend(
-            docs_of(f, &mut id)?
+            docs_of(f, &mut id, &mut authors)?
                 .into_iter()
                 .map(|d| (d.paper_id, Some(d))),
         );

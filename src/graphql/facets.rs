@@ -165,7 +165,27 @@ impl PaperFacets {
         complexity = "super::cost::items(first.unwrap_or(DEFAULT_VALUES)) * child_complexity + 1"
     )]
     async fn authors(&self, ctx: &Context<'_>, first: Option<i32>) -> ApiResult<Vec<FacetCount>> {
-        self.top(ctx, Facet::Authors, first).await
+        let limit = limit(first)?;
+        let scope = self.scope(ctx).await?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let engine = ctx.data::<Arc<crate::search::SearchEngine>>()?;
+        let listed;
+        let ids = match scope {
+            Scope::Ids(ids) => ids,
+            Scope::Criteria(_) => {
+                listed = facets::ids_of(db, scope).await.map_err(AppError::from)?;
+                &listed
+            }
+        };
+        let counts = crate::search::author_counts(engine, ids)
+            .await
+            .map_err(AppError::from)?;
+        Ok(facets::top_authors(db, &counts, limit)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|(value, n)| count(value, n))
+            .collect())
     }
 
     /// Submitters, by Hugging Face username (the `submitter` filter's value).

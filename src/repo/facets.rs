@@ -1,5 +1,6 @@
 //! Facet counts: how many papers of a set fall under each organization, AI keyword, author,
-//! submitter, listing day or code flag. The set is a list's criteria, or the ids a keyword
+//! submitter, listing day or code flag (authors are counted by the keyword index, which keeps
+//! each paper's author ids; here their names are read). The set is a list's criteria, or the ids a keyword
 //! search matched (sent as one JSON array parameter, whatever their number).
 use std::collections::HashMap;
 
@@ -8,7 +9,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectState
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, Iden, QueryFilter, QuerySelect};
 
 use super::papers::PaperCriteria;
-use crate::entities::{author, hf_user, organization, paper, paper_author};
+use crate::entities::{author, hf_user, organization, paper};
 
 /// The papers a facet counts.
 #[derive(Clone, Copy, Debug)]
@@ -25,8 +26,6 @@ pub enum Facet {
     Organizations,
     /// An AI keyword, lowercased (the `aiKeyword` filter ignores case).
     AiKeywords,
-    /// An author's name (as `Author.name`).
-    Authors,
     /// The submitter's username.
     Submitters,
 }
@@ -66,7 +65,7 @@ fn scoped(q: &mut SelectStatement, scope: Scope<'_>, backend: DbBackend) {
 }
 
 /// The ids of the papers in `scope`.
-async fn ids_of<C: ConnectionTrait>(db: &C, scope: Scope<'_>) -> Result<Vec<i64>, DbErr> {
+pub async fn ids_of<C: ConnectionTrait>(db: &C, scope: Scope<'_>) -> Result<Vec<i64>, DbErr> {
     match scope {
         Scope::Ids(ids) => Ok(ids.to_vec()),
         Scope::Criteria(c) => {
@@ -81,35 +80,18 @@ async fn ids_of<C: ConnectionTrait>(db: &C, scope: Scope<'_>) -> Result<Vec<i64>
     }
 }
 
-/// Authors by name, counted over the slots of the set's papers: the slots' author ids are read
-/// by paper (an index scan; PostgreSQL planned a join with the set as a scan of every slot) and
-/// counted here, which is cheaper than the database grouping the names; then the names of the
-/// authors at or above the last place's count are read, so that ties go by name.
-async fn authors<C: ConnectionTrait>(
+/// The `limit` authors with the most papers, by name with their counts, from the counts by
+/// author id (`crate::search::author_counts`): the names of the authors at or above the last
+/// place's count are read, so that ties go by name.
+pub async fn top_authors<C: ConnectionTrait>(
     db: &C,
-    scope: Scope<'_>,
-    limit: u64,
+    counts: &HashMap<i64, u32>,
+    limit: usize,
 ) -> Result<Vec<(String, i64)>, DbErr> {
     let backend = db.get_database_backend();
-    let ids = ids_of(db, scope).await?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if ids.is_empty() || limit == 0 {
-        return Ok(Vec::new());
-    }
-    let column =
-        |c: paper_author::Column| format!("{}.{}", paper_author::Entity.to_string(), c.to_string());
-    let q = Query::select()
-        .from(paper_author::Entity)
-        .column(paper_author::Column::AuthorId)
-        .and_where(among(&column(paper_author::Column::PaperId), &ids, backend))
-        .to_owned();
-    let mut counts: HashMap<i64, i64> = HashMap::new();
-    for r in db.query_all_raw(backend.build(&q)).await? {
-        *counts.entry(r.try_get_by_index::<i64>(0)?).or_default() += 1;
-    }
-    let mut sizes: Vec<i64> = counts.values().copied().collect();
+    let mut sizes: Vec<u32> = counts.values().copied().collect();
     sizes.sort_unstable_by(|a, b| b.cmp(a));
-    let Some(&cut) = sizes.get(limit.min(sizes.len()).saturating_sub(1)) else {
+    let Some(&cut) = sizes.get(limit.min(sizes.len()).wrapping_sub(1)) else {
         return Ok(Vec::new());
     };
     let candidates: Vec<i64> = counts
@@ -130,7 +112,7 @@ async fn authors<C: ConnectionTrait>(
     let mut out: Vec<(String, i64)> = Vec::with_capacity(candidates.len());
     for r in db.query_all_raw(backend.build(&q)).await? {
         let (author_id, name): (i64, String) = (r.try_get_by_index(0)?, r.try_get_by_index(1)?);
-        out.push((name, counts.get(&author_id).copied().unwrap_or(0)));
+        out.push((name, counts.get(&author_id).copied().map_or(0, i64::from)));
     }
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out.truncate(limit);
@@ -165,7 +147,6 @@ pub async fn counts<C: ConnectionTrait>(
             );
             Expr::col((hf_user::Entity, hf_user::Column::Username))
         }
-        Facet::Authors => return authors(db, scope, limit).await,
         Facet::AiKeywords => {
             let each = match backend {
                 DbBackend::Postgres => "json_array_elements_text",

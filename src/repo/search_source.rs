@@ -14,6 +14,8 @@ pub struct DocText {
     pub paper_id: i64,
     /// Title, abstract, author names (", "-separated), AI keywords (", "-separated).
     pub fields: [String; 4],
+    /// The authors' ids, in the order of their names.
+    pub author_ids: Vec<i64>,
 }
 
 /// The number of the last recorded change (0 before any).
@@ -122,7 +124,9 @@ async fn read_texts<C: ConnectionTrait>(db: &C, rest: &str) -> Result<Vec<DocTex
                COALESCE((SELECT string_agg(pa.name, ', ' ORDER BY pa.position)
                    FROM paper_authors pa WHERE pa.paper_id = p.id), ''),
                CASE WHEN json_typeof(p.ai_keywords) = 'array' THEN COALESCE((SELECT string_agg(k, ', ')
-                   FROM json_array_elements_text(p.ai_keywords) AS k), '') ELSE '' END
+                   FROM json_array_elements_text(p.ai_keywords) AS k), '') ELSE '' END,
+               COALESCE((SELECT string_agg(pa.author_id::text, ',' ORDER BY pa.position)
+                   FROM paper_authors pa WHERE pa.paper_id = p.id), '')
              FROM papers p WHERE {rest}"
         ),
         _ => format!(
@@ -130,7 +134,9 @@ async fn read_texts<C: ConnectionTrait>(db: &C, rest: &str) -> Result<Vec<DocTex
                COALESCE((SELECT group_concat(name, ', ') FROM (SELECT pa.name FROM paper_authors pa
                    WHERE pa.paper_id = p.id ORDER BY pa.position)), ''),
                CASE WHEN json_type(p.ai_keywords) = 'array' THEN COALESCE((SELECT group_concat(value, ', ')
-                   FROM json_each(p.ai_keywords)), '') ELSE '' END
+                   FROM json_each(p.ai_keywords)), '') ELSE '' END,
+               COALESCE((SELECT group_concat(author_id, ',') FROM (SELECT pa.author_id
+                   FROM paper_authors pa WHERE pa.paper_id = p.id ORDER BY pa.position)), '')
              FROM papers p WHERE {rest}"
         ),
     };
@@ -148,6 +154,11 @@ async fn read_texts<C: ConnectionTrait>(db: &C, rest: &str) -> Result<Vec<DocTex
                 r.try_get_by_index(3)?,
                 r.try_get_by_index(4)?,
             ],
+            author_ids: r
+                .try_get_by_index::<String>(5)?
+                .split(',')
+                .filter_map(|a| a.parse().ok())
+                .collect(),
         });
     }
     Ok(out)

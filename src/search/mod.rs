@@ -259,6 +259,17 @@ pub async fn matching_ids(
     Ok(ids)
 }
 
+/// How many of the given papers each author wrote, by author id, from the index (which keeps
+/// every paper's author ids): the authors facet counts a search's thousands of matches here
+/// rather than sending them to the database and reading back their author slots.
+pub async fn author_counts(
+    engine: &SearchEngine,
+    paper_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, u32>, DbErr> {
+    engine.current().await?;
+    Ok(engine.read().author_counts(paper_ids))
+}
+
 /// Terms kept in a recommendation query (the heaviest by absolute weight).
 const RECOMMEND_TERMS: usize = 40;
 /// How much the negative seeds count against the positive ones (Rocchio's gamma).

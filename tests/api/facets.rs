@@ -2,7 +2,7 @@
 use papergraph::domain::{HfUserRef, OrganizationRef};
 use serde_json::{Value, json};
 
-use crate::helpers::{paper, spawn_app};
+use crate::helpers::{author, paper, spawn_app};
 
 fn pairs(v: &Value) -> Vec<(String, i64)> {
     v.as_array()
@@ -122,6 +122,27 @@ async fn facets_count_the_whole_filtered_or_searched_set_not_the_page() {
     assert_eq!(pairs(&f["organizations"]), p(&[("alpha", 2), ("beta", 1)]));
     assert_eq!(pairs(&f["days"]), p(&[("2026-02-02", 3)]));
     assert_eq!(pairs(&f["hasCode"]), p(&[("false", 2), ("true", 1)]));
+    assert_eq!(
+        pairs(&f["authors"]),
+        p(&[("Shared Author", 3), ("Author 7", 1)])
+    );
+    // A new author list counts at once, over a search and over a list alike.
+    let mut changed = all[6].clone();
+    changed.authors = vec![author("Zed New"), author("Author 8")];
+    app.import("2026-02-02", &[changed, all[7].clone(), all[8].clone()])
+        .await;
+    for q in [
+        r#"{ searchPapers(query: "retrieval") { facets { authors(first: 3) { value count } } } }"#,
+        r#"{ papers(filter: {dailyDate: "2026-02-02"}) { facets { authors(first: 3) { value count } } } }"#,
+    ] {
+        let d = app.data(q, json!({})).await;
+        let f = d.as_object().unwrap().values().next().unwrap();
+        assert_eq!(
+            pairs(&f["facets"]["authors"]),
+            p(&[("Author 8", 2), ("Shared Author", 2), ("Author 9", 1)]),
+            "{q}"
+        );
+    }
     let d = app
         .data(
             r#"{ searchPapers(query: "retrieval", filter: {submitter: "nobody"}) { totalCount facets { organizations { value } hasCode { value count } } } }"#,

@@ -104,6 +104,11 @@ pub struct Index {
     author_text: String,
     /// Where each slot's names end in `author_text` (they start where the slot before's end).
     author_ends: Vec<u32>,
+    /// Every slot's author ids, one after another (the authors facet counts them over a
+    /// search's matches here, not by sending the matches to the database).
+    author_ids: Vec<i64>,
+    /// Where each slot's ids end in `author_ids`.
+    author_id_ends: Vec<u32>,
     slot_of: HashMap<i64, u32>,
     /// Live slots as a bitset.
     live_bits: Vec<u64>,
@@ -124,6 +129,8 @@ impl Default for Index {
             slots: Vec::new(),
             author_text: String::new(),
             author_ends: Vec::new(),
+            author_ids: Vec::new(),
+            author_id_ends: Vec::new(),
             slot_of: HashMap::new(),
             live_bits: Vec::new(),
             live: 0,
@@ -189,6 +196,10 @@ impl Index {
         v.push((
             "authors",
             self.author_text.capacity() + self.author_ends.capacity() * 4,
+        ));
+        v.push((
+            "author ids",
+            self.author_ids.capacity() * 8 + self.author_id_ends.capacity() * 4,
         ));
         v.push((
             "slots",
@@ -261,7 +272,7 @@ impl Index {
             len,
             live: true,
         });
-        self.push_authors(&doc.fields[2]);
+        self.push_authors(&doc.fields[2], &doc.author_ids);
         self.slot_of.insert(doc.paper_id, slot);
         self.live += 1;
         self.total_len += u64::from(len);
@@ -319,6 +330,11 @@ impl Index {
             .reserve_exact(slots.saturating_sub(self.slots.len()));
         self.author_ends
             .reserve_exact(slots.saturating_sub(self.author_ends.len()));
+        self.author_id_ends
+            .reserve_exact(slots.saturating_sub(self.author_id_ends.len()));
+        let ids = (self.author_ids.len() as f64 * times) as usize;
+        self.author_ids
+            .reserve_exact(ids.saturating_sub(self.author_ids.len()));
         let text = (self.author_text.len() as f64 * times) as usize;
         self.author_text
             .reserve_exact(text.saturating_sub(self.author_text.len()));
@@ -387,6 +403,12 @@ impl Index {
         if loose(self.author_ends.capacity(), self.author_ends.len()) {
             exact(&mut self.author_ends);
         }
+        if loose(self.author_id_ends.capacity(), self.author_id_ends.len()) {
+            exact(&mut self.author_id_ends);
+        }
+        if loose(self.author_ids.capacity(), self.author_ids.len()) {
+            exact(&mut self.author_ids);
+        }
         if loose(self.author_text.capacity(), self.author_text.len()) {
             self.author_text = self.author_text.as_str().into();
         }
@@ -408,8 +430,31 @@ impl Index {
         self.author_text.get(start..end)
     }
 
-    /// Appends the next slot's author names.
-    fn push_authors(&mut self, names: &str) {
+    /// How many of the given papers each author wrote (papers not in the index are left out).
+    pub fn author_counts(&self, paper_ids: &[i64]) -> HashMap<i64, u32> {
+        let mut counts: HashMap<i64, u32> = HashMap::new();
+        for id in paper_ids {
+            let Some(&slot) = self.slot_of.get(id) else {
+                continue;
+            };
+            let slot = slot as usize;
+            let start = match slot {
+                0 => 0,
+                s => self.author_id_ends[s - 1] as usize,
+            };
+            for a in &self.author_ids[start..self.author_id_ends[slot] as usize] {
+                *counts.entry(*a).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    /// Appends the next slot's author names and ids.
+    fn push_authors(&mut self, names: &str, ids: &[i64]) {
+        room(&mut self.author_ids, ids.len());
+        self.author_ids.extend_from_slice(ids);
+        room(&mut self.author_id_ends, 1);
+        self.author_id_ends.push(self.author_ids.len() as u32);
         // Past 4 GiB of names (never in practice) a paper's are left out of its highlights.
         let end = u32::try_from(self.author_text.len() + names.len()).ok();
         if end.is_some() {
@@ -489,6 +534,17 @@ impl Index {
             *end = text.len() as u32;
         }
         self.author_text = text;
+        let mut ids = Vec::with_capacity(self.author_ids.len());
+        let mut start = 0;
+        for (slot, end) in self.author_id_ends.iter_mut().enumerate() {
+            let stop = *end as usize;
+            if self.slots[slot].live {
+                ids.extend_from_slice(&self.author_ids[start..stop]);
+            }
+            start = stop;
+            *end = ids.len() as u32;
+        }
+        self.author_ids = ids;
         self.dead = 0;
         tracing::debug!(papers = self.live, "search index compacted");
     }

@@ -9,6 +9,7 @@ fn doc(id: i64, title: &str, abstract_: &str, authors: &str) -> DocText {
             authors.into(),
             String::new(),
         ],
+        ..Default::default()
     }
 }
 
@@ -214,7 +215,7 @@ fn the_conjunction_path_ranks_exactly_like_the_bitset_path() {
 }
 
 #[test]
-fn sizing_ahead_and_packing_change_no_answer_and_keep_author_names() {
+fn sizing_ahead_and_packing_change_no_answer_and_keep_author_names_and_ids() {
     let vocab: Vec<String> = (0..300).map(|i| format!("v{i}y")).collect();
     let mut rng = Lcg(7);
     let mut text = |n: usize| {
@@ -227,8 +228,9 @@ fn sizing_ahead_and_packing_change_no_answer_and_keep_author_names() {
             .join(" ")
     };
     let docs: Vec<DocText> = (0..3_000)
-        .map(|id| {
-            doc(
+        .map(|id| DocText {
+            author_ids: vec![id, id % 10 + 1_000_000],
+            ..doc(
                 id,
                 &text(5),
                 &text(40),
@@ -274,11 +276,20 @@ fn sizing_ahead_and_packing_change_no_answer_and_keep_author_names() {
         }
         for id in 0..3_000 {
             assert_eq!(a.authors_of(id), b.authors_of(id));
+            assert_eq!(a.author_counts(&[id]), b.author_counts(&[id]));
         }
+        let all: Vec<i64> = (0..3_000).collect();
+        assert_eq!(a.author_counts(&all), b.author_counts(&all));
     };
     same(&plain, &sized);
     same(&plain, &cut);
     assert_eq!(sized.authors_of(42), Some("Author 42, Other 294"));
+    let all: Vec<i64> = (0..3_000).collect();
+    let counts = sized.author_counts(&all);
+    assert_eq!(
+        (counts.len(), counts[&42], counts[&1_000_002]),
+        (3_010, 1, 300)
+    );
     // Enough removals and replacements to compact both (dead slots over a quarter).
     for id in (0..3_000).step_by(2) {
         sized.remove(id);
@@ -286,7 +297,10 @@ fn sizing_ahead_and_packing_change_no_answer_and_keep_author_names() {
         cut.remove(id);
     }
     for id in (1..3_000).step_by(4) {
-        let d = doc(id, "renamed", "text", &format!("New {id}"));
+        let d = DocText {
+            author_ids: vec![2_000_000],
+            ..doc(id, "renamed", "text", &format!("New {id}"))
+        };
         sized.upsert(&d);
         plain.upsert(&d);
         cut.upsert(&d);
@@ -299,6 +313,14 @@ fn sizing_ahead_and_packing_change_no_answer_and_keep_author_names() {
     assert_eq!(sized.authors_of(42), None);
     assert_eq!(sized.authors_of(43), Some("Author 43, Other 301"));
     assert_eq!(sized.authors_of(45), Some("New 45"));
+    // Removed papers count for no one; a replaced paper counts for its new authors only.
+    let counts = sized.author_counts(&all);
+    assert_eq!(counts.get(&42), None);
+    assert_eq!(
+        (counts[&43], counts.get(&45), counts[&2_000_000]),
+        (1, None, 750)
+    );
+    assert_eq!(counts.values().sum::<u32>(), 750 * 2 + 750);
     assert_eq!(ids(&sized, "renamed").len(), 100);
 }
 
