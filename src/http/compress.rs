@@ -115,7 +115,9 @@ impl Encoded {
         if let Some(b) = slot.get() {
             return Ok(b.clone());
         }
-        let b = encoding.encode(body).await?;
+        // Boxed: the encoders' state is kilobytes, which every request's future would otherwise
+        // carry (and copy when it moves), though only a cache entry's first use compresses.
+        let b = Box::pin(encoding.encode(body)).await?;
         Ok(slot.get_or_init(|| b).clone())
     }
 }

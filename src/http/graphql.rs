@@ -100,9 +100,93 @@ async fn execute(
     client: Option<crate::graphql::cost::Client>,
     delivery: Delivery,
 ) -> Response {
+    let request_key = crate::graphql::request_key(&request);
+    let key = state
+        .cache
+        .enabled()
+        .then(|| CacheKey::new(&request_key, media_of(accept)));
+    if state.health.is_up()
+        && let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k))
+    {
+        return answer_hit(state, hit, accept, client.as_ref(), delivery).await;
+    }
+    // Boxed: a hit (above) never builds this future, which is kilobytes.
+    let keys = Keys { request_key, key };
+    Box::pin(execute_queued(
+        state, request, keys, accept, client, delivery,
+    ))
+    .await
+}
+
+/// The request's key (`crate::graphql::request_key`) and its response cache key (`None`: the
+/// cache is off).
+struct Keys {
+    request_key: String,
+    key: Option<CacheKey>,
+}
+
+/// A cached answer, charged one point of a rate-limited client's budget.
+async fn answer_hit(
+    state: &AppState,
+    hit: Cached,
+    accept: Accept,
+    client: Option<&crate::graphql::cost::Client>,
+    delivery: Delivery,
+) -> Response {
+    let Some(client) = client else {
+        return answer(state, hit, "hit", delivery).await;
+    };
+    if let Some(refused) = budget_spent(client, accept) {
+        return refused;
+    }
+    let _ = client.limiter.spend(&client.key, 1);
+    let mut r = answer(state, hit, "hit", delivery).await;
+    rate_headers(&mut r, client, false);
+    r
+}
+
+/// The answer to a client whose budget is spent (before anything runs), if it is.
+fn budget_spent(client: &crate::graphql::cost::Client, accept: Accept) -> Option<Response> {
+    let s = client.limiter.peek(&client.key);
+    if s.remaining > 0 {
+        return None;
+    }
+    let mut r = request_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        accept,
+        &format!(
+            "rate limit: the {} points of this window are spent; retry in {} s",
+            s.limit,
+            s.reset_in.as_secs().max(1)
+        ),
+        Code::RateLimited,
+    );
+    rate_headers(&mut r, client, true);
+    Some(r)
+}
+
+/// Executes in turn with the others (a bounded number at once), within the request timeout.
+async fn execute_queued(
+    state: &AppState,
+    request: async_graphql::Request,
+    keys: Keys,
+    accept: Accept,
+    client: Option<crate::graphql::cost::Client>,
+    delivery: Delivery,
+) -> Response {
     // A bounded number execute at once (a few per pooled connection); the rest wait up to
     // QUEUE_WAIT, then are told to come back, instead of piling up on the pool.
-    let Ok(Ok(_permit)) = tokio::time::timeout(QUEUE_WAIT, state.inflight.acquire()).await else {
+    let permit = match state.inflight.try_acquire() {
+        Ok(p) => Ok(p),
+        // No timer for a request that finds a free turn (most do).
+        Err(_) => {
+            match Box::pin(tokio::time::timeout(QUEUE_WAIT, state.inflight.acquire())).await {
+                Ok(Ok(p)) => Ok(p),
+                _ => Err(()),
+            }
+        }
+    };
+    let Ok(_permit) = permit else {
         let mut r = request_error(
             StatusCode::SERVICE_UNAVAILABLE,
             accept,
@@ -115,7 +199,7 @@ async fn execute(
     };
     match tokio::time::timeout(
         state.request_timeout,
-        execute_limited(state, request, accept, client, delivery),
+        execute_limited(state, request, keys, accept, client, delivery),
     )
     .await
     {
@@ -144,6 +228,7 @@ async fn execute(
 async fn execute_limited(
     state: &AppState,
     request: async_graphql::Request,
+    keys: Keys,
     accept: Accept,
     client: Option<crate::graphql::cost::Client>,
     delivery: Delivery,
@@ -151,34 +236,15 @@ async fn execute_limited(
     let cost = std::sync::Arc::new(crate::graphql::cost::CostCell::default());
     let request = request.data(cost.clone());
     let Some(client) = client else {
-        return execute_unlimited(state, request, accept, &cost, None, delivery).await;
+        return execute_unlimited(state, request, keys, accept, &cost, None, delivery).await;
     };
-    // An empty budget is refused before anything else (a cached answer costs a point).
-    let s = client.limiter.peek(&client.key);
-    if s.remaining == 0 {
-        let mut r = request_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            accept,
-            &format!(
-                "rate limit: the {} points of this window are spent; retry in {} s",
-                s.limit,
-                s.reset_in.as_secs().max(1)
-            ),
-            Code::RateLimited,
-        );
-        rate_headers(&mut r, &client, true);
-        return r;
+    // An empty budget is refused before anything else.
+    if let Some(refused) = budget_spent(&client, accept) {
+        return refused;
     }
     let request = request.data(client.clone());
     let mut response =
-        execute_unlimited(state, request, accept, &cost, Some(&client), delivery).await;
-    if response
-        .headers()
-        .get("x-papergraph-cache")
-        .is_some_and(|v| v == "hit")
-    {
-        let _ = client.limiter.spend(&client.key, 1);
-    }
+        execute_unlimited(state, request, keys, accept, &cost, Some(&client), delivery).await;
     let refused = response.status() == StatusCode::TOO_MANY_REQUESTS;
     rate_headers(&mut response, &client, refused);
     response
@@ -187,16 +253,13 @@ async fn execute_limited(
 async fn execute_unlimited(
     state: &AppState,
     request: async_graphql::Request,
+    keys: Keys,
     accept: Accept,
     cost: &crate::graphql::cost::CostCell,
     client: Option<&crate::graphql::cost::Client>,
     delivery: Delivery,
 ) -> Response {
-    let request_key = crate::graphql::request_key(&request);
-    let key = state
-        .cache
-        .enabled()
-        .then(|| CacheKey::new(&request_key, media_of(accept)));
+    let Keys { request_key, key } = keys;
     // While the database cannot be reached: what was cached before (stale: other replicas may
     // have written since), else a quick 503.
     let unavailable = || match key.as_ref().and_then(|k| state.cache.get_stale(k)) {
@@ -206,9 +269,6 @@ async fn execute_unlimited(
     if !state.health.is_up() {
         return unavailable();
     }
-    if let Some(hit) = key.as_ref().and_then(|k| state.cache.get(k)) {
-        return answer(state, hit, "hit", delivery).await;
-    }
     let generation = events::generation();
     tracing::Span::current().record(
         "operation",
@@ -216,7 +276,9 @@ async fn execute_unlimited(
     );
     let mut health = state.health.subscribe();
     let executed = tokio::select! {
-        executed = state.schema.execute(request, &request_key, cost, client) => executed,
+        // Boxed: this future is most of a handler's size, and a cache hit (which never runs it)
+        // would otherwise copy it with the handler's future at every move.
+        executed = Box::pin(state.schema.execute(request, &request_key, cost, client)) => executed,
         // The database went away while this request waited on it: answer now, not at the
         // pool's acquire timeout.
         _ = health.wait_for(|up| !*up) => return unavailable(),
@@ -575,7 +637,9 @@ pub async fn graphql_post(
         }
     };
     let mut request = request;
-    let extensions = serde_json::to_value(&request.extensions).ok();
+    let extensions = (!request.extensions.is_empty())
+        .then(|| serde_json::to_value(&request.extensions).ok())
+        .flatten();
     match document(
         &state,
         Some(std::mem::take(&mut request.query)),

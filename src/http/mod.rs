@@ -46,12 +46,17 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(observe::metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(compress::layer())
-        .layer(observe::cors(&state.cors_origins))
-        .layer(axum::middleware::from_fn(observe::observe))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(observe::NewRequestId))
+        // One stack, outermost first: axum boxes what each `layer` call adds, so six calls would
+        // clone and box six services and futures on every request.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(observe::NewRequestId))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn(observe::observe))
+                .layer(observe::cors(&state.cors_origins))
+                .layer(compress::layer())
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
         .with_state(state)
 }
 

@@ -42,23 +42,46 @@ fn usable(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
 }
 
-/// New request ids: 16 random hex digits.
+/// New request ids: 16 hex digits, unique within the process and unpredictable without its key.
 #[derive(Clone, Copy, Default)]
 pub struct NewRequestId;
 
 impl MakeRequestId for NewRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Some(RequestId::new(new_id()))
+    }
+}
+
+/// A counter mixed with a random key drawn once per process (splitmix64's finaliser, a
+/// bijection: no repeats), instead of a system call for fresh randomness on every request.
+fn new_id() -> HeaderValue {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let key = *KEY.get_or_init(|| {
         let mut bytes = [0u8; 8];
         if getrandom::fill(&mut bytes).is_err() {
-            // No randomness: still unique within the process.
-            bytes = FALLBACK
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                .to_be_bytes();
+            // No randomness: the start time still tells processes apart.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            bytes = (t.as_nanos() as u64).to_be_bytes();
         }
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        HeaderValue::from_str(&hex).ok().map(RequestId::new)
+        u64::from_be_bytes(bytes)
+    });
+    let mut z = NEXT
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(key);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = HEX[((z >> (60 - 4 * i)) & 0xf) as usize];
     }
+    HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// CORS for `origins`: `*` allows any origin (without credentials), otherwise the origins
@@ -114,10 +137,7 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     {
         Some(id) if usable(id) => id.to_string(),
         _ => {
-            let new = NewRequestId
-                .make_request_id(&request)
-                .map(|r| r.header_value().clone())
-                .unwrap_or_else(|| HeaderValue::from_static("0"));
+            let new = new_id();
             request.headers_mut().insert(REQUEST_ID, new.clone());
             let id = new.to_str().unwrap_or("0").to_string();
             replaced = Some(new);
@@ -179,5 +199,22 @@ fn pool(db: &sea_orm::DatabaseConnection) -> (u32, u32) {
             let p = db.get_sqlite_connection_pool();
             (p.size(), p.num_idle() as u32)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn new_request_ids_are_sixteen_hex_digits_and_do_not_repeat() {
+        let ids: std::collections::HashSet<String> = (0..10_000)
+            .map(|_| super::new_id().to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.iter().all(|id| {
+            id.len() == 16
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        }));
     }
 }
