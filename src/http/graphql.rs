@@ -26,22 +26,18 @@ fn negotiate(headers: &HeaderMap) -> Option<Accept> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Some(Accept::Json);
     };
-    let types: Vec<String> = accept
-        .split(',')
-        .map(|t| {
-            t.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .collect();
-    if types.iter().any(|t| t == GRAPHQL_RESPONSE_JSON) {
+    let types = || {
+        accept
+            .split(',')
+            .map(|t| t.split(';').next().unwrap_or("").trim())
+    };
+    if types().any(|t| t.eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON)) {
         Some(Accept::GraphqlResponseJson)
-    } else if types
-        .iter()
-        .any(|t| t == JSON || t == "*/*" || t == "application/*" || t.is_empty())
-    {
+    } else if types().any(|t| {
+        [JSON, "*/*", "application/*", ""]
+            .iter()
+            .any(|m| t.eq_ignore_ascii_case(m))
+    }) {
         Some(Accept::Json)
     } else {
         None
@@ -609,13 +605,8 @@ pub async fn graphql_post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if media != JSON && media != GRAPHQL_RESPONSE_JSON {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case(JSON) && !media.eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON) {
         return request_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             accept,
