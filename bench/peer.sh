@@ -21,6 +21,9 @@
 #    one RATIO line per concurrency; then the pgbench floor of the statements papergraph sends for the
 #    daily list, and the servers' RSS.
 #
+# BENCH_BIN (and BENCH_STATIC_BIN): binaries to measure instead of building this checkout's, e.g.
+# an older build, on databases of its own (BENCH_DIR, BENCH_PG_URL).
+#
 # Needs wrk, pgbench, psql, node/npm (PostGraphile's packages come from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +34,7 @@ KEYWORD="${BENCH_KEYWORD:-retrieval augmented}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/papergraph-target}"
 WORK="${BENCH_DIR:-/var/tmp/papergraph-bench}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer}"
-BIN="$CARGO_TARGET_DIR/release/papergraph"
+BIN="${BENCH_BIN:-$CARGO_TARGET_DIR/release/papergraph}"
 P_OFF=18020 P_ON=18021 S_OFF=18022 S_ON=18023 PGL=18024 STATIC=18025
 DATA="$WORK/harness-$PAPERS"
 SRC_URL="${BENCH_SRC_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer_src}"
@@ -39,7 +42,8 @@ SRC_URL="${BENCH_SRC_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer_src
 for tool in wrk pgbench psql npm python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (wrk: apt-get install wrk)" >&2; exit 1; }
 done
-cargo build --release --locked --bin papergraph --example static_bytes >&2
+STATIC_BIN="${BENCH_STATIC_BIN:-$CARGO_TARGET_DIR/release/examples/static_bytes}"
+[ -z "${BENCH_BIN:-}" ] && cargo build --release --locked --bin papergraph --example static_bytes >&2
 mkdir -p "$WORK"
 bench/harness-data.sh "$DATA" "$PAPERS" "$SRC_URL"
 
@@ -97,7 +101,7 @@ for port in $P_ON $S_OFF $S_ON; do
   curl -fs -o /dev/null -H 'Content-Type: application/json' \
     -d '{"query":"{ searchPapers(query: \"warm\", first: 1) { totalCount } }"}' "http://127.0.0.1:$port/graphql"
 done
-"$CARGO_TARGET_DIR/release/examples/static_bytes" "$WORK/peer-daily.json" "127.0.0.1:$STATIC" &
+"$STATIC_BIN" "$WORK/peer-daily.json" "127.0.0.1:$STATIC" &
 PIDS+=($!)
 wait_up "http://127.0.0.1:$STATIC/graphql"
 
