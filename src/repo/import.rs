@@ -350,8 +350,10 @@ async fn write_papers<C: ConnectionTrait>(
     let mut rows = Vec::with_capacity(papers.len());
     // Papers whose searchable text (title, abstract, AI keywords) is new or changed.
     let mut text_changed: BTreeSet<&str> = BTreeSet::new();
-    // Papers the insert below stamps (new, or with a stored field changed).
+    // Papers the insert below writes and stamps (new, or with a stored field changed), and
+    // roughly how many bytes each adds to a statement.
     let mut stamped: BTreeSet<&str> = BTreeSet::new();
+    let mut sizes = Vec::with_capacity(papers.len());
     for p in papers {
         let id = p.arxiv_id.to_string();
         let old = existing.get(&id);
@@ -378,7 +380,7 @@ async fn write_papers<C: ConnectionTrait>(
             }
             Some(_) => {}
         }
-        let mut row = paper::ActiveModel {
+        let row = paper::ActiveModel {
             id: NotSet,
             arxiv_id: Set(id),
             title: Set(p.title.clone()),
@@ -436,12 +438,13 @@ async fn write_papers<C: ConnectionTrait>(
             probe.id = Set(o.id);
             probe.updated_at = Set(o.updated_at);
             if probe.try_into_model().is_ok_and(|m| m == *o) {
-                row.updated_at = Set(o.updated_at);
+                // Stored exactly so: not written again (on PostgreSQL every rewrite leaves a dead
+                // row version, and a day's list is fetched again and again).
+                continue;
             }
         }
-        if matches!(&row.updated_at, sea_orm::ActiveValue::Set(t) if *t == stamp) {
-            stamped.insert(p.arxiv_id.as_str());
-        }
+        stamped.insert(p.arxiv_id.as_str());
+        sizes.push(insert_bytes(p));
         rows.push(row);
     }
     use paper::Column as P;
@@ -450,7 +453,7 @@ async fn write_papers<C: ConnectionTrait>(
         sea_orm::DbBackend::Postgres => 6_000,
         _ => usize::MAX,
     };
-    for chunk in chunks_by_size(&rows, papers, rows_per_insert(31), max_bytes) {
+    for chunk in chunks_by_size(&rows, &sizes, rows_per_insert(31), max_bytes) {
         paper::Entity::insert_many(chunk.to_vec())
             .on_conflict(
                 OnConflict::column(P::ArxivId)
@@ -573,21 +576,17 @@ async fn write_papers<C: ConnectionTrait>(
     Ok(outcome)
 }
 
-/// Splits `rows` (parallel to `papers`) into runs of at most `max_rows` rows and about
+/// Splits `rows` (`sizes` gives each one's bytes) into runs of at most `max_rows` rows and about
 /// `max_bytes` of text.
 fn chunks_by_size<'a, T>(
     rows: &'a [T],
-    papers: &[DailyPaper],
+    sizes: &[usize],
     max_rows: usize,
     max_bytes: usize,
 ) -> Vec<&'a [T]> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
-    for (i, p) in papers.iter().enumerate().take(rows.len()) {
-        let size = 400
-            + p.title.len()
-            + p.abstract_text.len()
-            + p.ai_summary.as_ref().map_or(0, String::len);
+    for (i, size) in sizes.iter().enumerate().take(rows.len()) {
         if i > start && (i - start >= max_rows || bytes + size > max_bytes) {
             out.push(&rows[start..i]);
             start = i;
@@ -599,6 +598,11 @@ fn chunks_by_size<'a, T>(
         out.push(&rows[start..]);
     }
     out
+}
+
+/// About how many bytes a paper's row adds to an insert statement.
+fn insert_bytes(p: &DailyPaper) -> usize {
+    400 + p.title.len() + p.abstract_text.len() + p.ai_summary.as_ref().map_or(0, String::len)
 }
 
 /// Inserts or replaces the state row of one day (both the stored and the failed outcome).
