@@ -40,6 +40,7 @@ mod analysis;
 mod cursor;
 mod evaluate;
 mod postings;
+mod ragged;
 mod segment;
 mod similar;
 #[cfg(test)]
@@ -49,6 +50,7 @@ mod topk;
 pub use analysis::{Word, fold, stem, words};
 use cursor::*;
 use postings::*;
+use ragged::Ragged;
 use segment::*;
 pub use topk::TopK;
 
@@ -98,17 +100,12 @@ pub struct Index {
     /// Papers per segment ([`SEGMENT_PAPERS`]; fewer in tests).
     segment_papers: usize,
     slots: Vec<Slot>,
-    /// Every slot's author names as indexed, one after another (for highlights, which would
-    /// otherwise read them back from the database on every search): one block rather than one
-    /// small allocation a paper, which would stay scattered between the lists as they grow.
-    author_text: String,
-    /// Where each slot's names end in `author_text` (they start where the slot before's end).
-    author_ends: Vec<u32>,
-    /// Every slot's author ids, one after another (the authors facet counts them over a
-    /// search's matches here, not by sending the matches to the database).
-    author_ids: Vec<i64>,
-    /// Where each slot's ids end in `author_ids`.
-    author_id_ends: Vec<u32>,
+    /// Every slot's author names as indexed (for highlights, which would otherwise read them
+    /// back from the database on every search).
+    author_names: Ragged<u8>,
+    /// Every slot's author ids (the authors facet counts them over a search's matches here, not
+    /// by sending the matches to the database).
+    author_ids: Ragged<i64>,
     slot_of: HashMap<i64, u32>,
     /// Live slots as a bitset.
     live_bits: Vec<u64>,
@@ -127,10 +124,8 @@ impl Default for Index {
             open_lo: 0,
             segment_papers: SEGMENT_PAPERS,
             slots: Vec::new(),
-            author_text: String::new(),
-            author_ends: Vec::new(),
-            author_ids: Vec::new(),
-            author_id_ends: Vec::new(),
+            author_names: Ragged::default(),
+            author_ids: Ragged::default(),
             slot_of: HashMap::new(),
             live_bits: Vec::new(),
             live: 0,
@@ -193,14 +188,8 @@ impl Index {
             .sum::<usize>()
             + self.open.capacity() * (8 + std::mem::size_of::<Postings>());
         v.push(("term directories", directories));
-        v.push((
-            "authors",
-            self.author_text.capacity() + self.author_ends.capacity() * 4,
-        ));
-        v.push((
-            "author ids",
-            self.author_ids.capacity() * 8 + self.author_id_ends.capacity() * 4,
-        ));
+        v.push(("authors", self.author_names.heap_bytes()));
+        v.push(("author ids", self.author_ids.heap_bytes()));
         v.push((
             "slots",
             self.slots.capacity() * std::mem::size_of::<Slot>()
@@ -272,7 +261,8 @@ impl Index {
             len,
             live: true,
         });
-        self.push_authors(&doc.fields[2], &doc.author_ids);
+        self.author_names.push(doc.fields[2].as_bytes());
+        self.author_ids.push(&doc.author_ids);
         self.slot_of.insert(doc.paper_id, slot);
         self.live += 1;
         self.total_len += u64::from(len);
@@ -328,16 +318,8 @@ impl Index {
         let slots = (papers as f64 * 1.05) as usize;
         self.slots
             .reserve_exact(slots.saturating_sub(self.slots.len()));
-        self.author_ends
-            .reserve_exact(slots.saturating_sub(self.author_ends.len()));
-        self.author_id_ends
-            .reserve_exact(slots.saturating_sub(self.author_id_ends.len()));
-        let ids = (self.author_ids.len() as f64 * times) as usize;
-        self.author_ids
-            .reserve_exact(ids.saturating_sub(self.author_ids.len()));
-        let text = (self.author_text.len() as f64 * times) as usize;
-        self.author_text
-            .reserve_exact(text.saturating_sub(self.author_text.len()));
+        self.author_names.presize(slots, times);
+        self.author_ids.presize(slots, times);
         self.live_bits
             .reserve_exact((slots / 64 + 1).saturating_sub(self.live_bits.len()));
         self.slot_of
@@ -400,18 +382,8 @@ impl Index {
         if loose(self.slots.capacity(), self.slots.len()) {
             exact(&mut self.slots);
         }
-        if loose(self.author_ends.capacity(), self.author_ends.len()) {
-            exact(&mut self.author_ends);
-        }
-        if loose(self.author_id_ends.capacity(), self.author_id_ends.len()) {
-            exact(&mut self.author_id_ends);
-        }
-        if loose(self.author_ids.capacity(), self.author_ids.len()) {
-            exact(&mut self.author_ids);
-        }
-        if loose(self.author_text.capacity(), self.author_text.len()) {
-            self.author_text = self.author_text.as_str().into();
-        }
+        self.author_names.shrink();
+        self.author_ids.shrink();
         if loose(self.live_bits.capacity(), self.live_bits.len()) {
             exact(&mut self.live_bits);
         }
@@ -422,52 +394,25 @@ impl Index {
     /// The author names of an indexed paper, as indexed.
     pub fn authors_of(&self, paper_id: i64) -> Option<&str> {
         let slot = *self.slot_of.get(&paper_id)? as usize;
-        let start = match slot {
-            0 => 0,
-            s => *self.author_ends.get(s - 1)? as usize,
-        };
-        let end = *self.author_ends.get(slot)? as usize;
-        self.author_text.get(start..end)
+        std::str::from_utf8(self.author_names.get(slot)?).ok()
     }
 
     /// How many of the given papers each author wrote (papers not in the index are left out).
     pub fn author_counts(&self, paper_ids: &[i64]) -> HashMap<i64, u32> {
         let mut counts: HashMap<i64, u32> = HashMap::new();
         for id in paper_ids {
-            let Some(&slot) = self.slot_of.get(id) else {
+            let Some(run) = self
+                .slot_of
+                .get(id)
+                .and_then(|slot| self.author_ids.get(*slot as usize))
+            else {
                 continue;
             };
-            let slot = slot as usize;
-            let start = match slot {
-                0 => 0,
-                s => self.author_id_ends[s - 1] as usize,
-            };
-            for a in &self.author_ids[start..self.author_id_ends[slot] as usize] {
+            for a in run {
                 *counts.entry(*a).or_default() += 1;
             }
         }
         counts
-    }
-
-    /// Appends the next slot's author names and ids.
-    fn push_authors(&mut self, names: &str, ids: &[i64]) {
-        room(&mut self.author_ids, ids.len());
-        self.author_ids.extend_from_slice(ids);
-        room(&mut self.author_id_ends, 1);
-        self.author_id_ends.push(self.author_ids.len() as u32);
-        // Past 4 GiB of names (never in practice) a paper's are left out of its highlights.
-        let end = u32::try_from(self.author_text.len() + names.len()).ok();
-        if end.is_some() {
-            let free = self.author_text.capacity() - self.author_text.len();
-            if free < names.len() {
-                self.author_text
-                    .reserve_exact(names.len().max(self.author_text.len() / 4));
-            }
-            self.author_text.push_str(names);
-        }
-        let end = end.unwrap_or_else(|| self.author_ends.last().copied().unwrap_or(0));
-        room(&mut self.author_ends, 1);
-        self.author_ends.push(end);
     }
 
     /// Takes a paper out of the index (no-op when absent).
@@ -522,29 +467,10 @@ impl Index {
             p.repack();
         }
         self.open.retain(|_, p| p.n > 0);
-        // The names of live slots only (a dead slot's range becomes empty).
-        let mut text = String::with_capacity(self.author_text.len());
-        let mut start = 0;
-        for (slot, end) in self.author_ends.iter_mut().enumerate() {
-            let stop = *end as usize;
-            if self.slots[slot].live {
-                text.push_str(&self.author_text[start..stop]);
-            }
-            start = stop;
-            *end = text.len() as u32;
-        }
-        self.author_text = text;
-        let mut ids = Vec::with_capacity(self.author_ids.len());
-        let mut start = 0;
-        for (slot, end) in self.author_id_ends.iter_mut().enumerate() {
-            let stop = *end as usize;
-            if self.slots[slot].live {
-                ids.extend_from_slice(&self.author_ids[start..stop]);
-            }
-            start = stop;
-            *end = ids.len() as u32;
-        }
-        self.author_ids = ids;
+        // The authors of live slots only (a dead slot's runs become empty).
+        let slots = &self.slots;
+        self.author_names.squeeze(|s| slots[s].live);
+        self.author_ids.squeeze(|s| slots[s].live);
         self.dead = 0;
         tracing::debug!(papers = self.live, "search index compacted");
     }
