@@ -183,15 +183,12 @@ async fn execute_queued(
         }
     };
     let Ok(_permit) = permit else {
-        let mut r = request_error(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return unavailable_for(
             accept,
             "the server is busy; retry in a second",
             Code::ServerBusy,
+            1,
         );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return r;
     };
     match tokio::time::timeout(
         state.request_timeout,
@@ -205,18 +202,15 @@ async fn execute_queued(
                 timeout_secs = state.request_timeout.as_secs(),
                 "a GraphQL request ran out of time"
             );
-            let mut r = request_error(
-                StatusCode::SERVICE_UNAVAILABLE,
+            unavailable_for(
                 accept,
                 &format!(
                     "the request took longer than {} s and was stopped; ask for less, or retry",
                     state.request_timeout.as_secs()
                 ),
                 Code::RequestTimeout,
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            r
+                1,
+            )
         }
     }
 }
@@ -391,15 +385,19 @@ fn not_modified(headers: &HeaderMap, r: Response) -> Response {
 
 /// The answer while the database cannot be reached: 503 with `Retry-After`.
 fn database_unavailable(accept: Accept) -> Response {
-    let mut r = request_error(
-        StatusCode::SERVICE_UNAVAILABLE,
+    unavailable_for(
         accept,
         &crate::error::unavailable_message(),
         Code::DatabaseUnavailable,
-    );
-    let wait = crate::repo::health::RETRY_AFTER_SECS;
+        crate::repo::health::RETRY_AFTER_SECS,
+    )
+}
+
+/// 503 with `Retry-After: secs`: nothing was executed, and a retry then may succeed.
+fn unavailable_for(accept: Accept, message: &str, code: Code, secs: u64) -> Response {
+    let mut r = request_error(StatusCode::SERVICE_UNAVAILABLE, accept, message, code);
     r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     r
 }
 
