@@ -350,9 +350,9 @@ async fn write_papers<C: ConnectionTrait>(
     let mut rows = Vec::with_capacity(papers.len());
     // Papers whose searchable text (title, abstract, AI keywords) is new or changed.
     let mut text_changed: BTreeSet<&str> = BTreeSet::new();
-    // Papers the insert below writes and stamps (new, or with a stored field changed), and
+    // Papers the insert below writes, and so stamps (new, or with a stored field changed), and
     // roughly how many bytes each adds to a statement.
-    let mut stamped: BTreeSet<&str> = BTreeSet::new();
+    let mut written: BTreeSet<&str> = BTreeSet::new();
     let mut sizes = Vec::with_capacity(papers.len());
     for p in papers {
         let id = p.arxiv_id.to_string();
@@ -443,7 +443,7 @@ async fn write_papers<C: ConnectionTrait>(
                 continue;
             }
         }
-        stamped.insert(p.arxiv_id.as_str());
+        written.insert(p.arxiv_id.as_str());
         sizes.push(insert_bytes(p));
         rows.push(row);
     }
@@ -527,10 +527,9 @@ async fn write_papers<C: ConnectionTrait>(
     crate::repo::paper_events::record(txn, &changes, Utc::now()).await?;
 
     let mut reindex = replace_authors(txn, papers, &paper_ids, &user_ids).await?;
-    // A changed author list is a change of the paper. Papers the insert stamped already carry
-    // the stamp: writing it again would leave a dead row version each on PostgreSQL (the 100k
-    // harness's import doubled the papers table until a vacuum).
-    let already: BTreeSet<i64> = stamped
+    // A changed author list is a change of the paper. Papers the insert wrote already carry the
+    // stamp, and writing it again would leave a dead row version each on PostgreSQL.
+    let already: BTreeSet<i64> = written
         .iter()
         .filter_map(|a| paper_ids.get(*a).copied())
         .collect();
