@@ -12,7 +12,8 @@
 #    keyword search (bench/peer/search.sql) beside papergraph's tables.
 # 2. Starts papergraph (response cache off, and on), PostGraphile 5.1.5 (bench/postgraphile, npm
 #    ci on first run, Node 22 from npm) on those tables, papergraph on SQLite (off/on), and
-#    bench/static_bytes.rs serving papergraph's daily-list response as fixed bytes.
+#    bench/static_bytes.rs serving papergraph's daily-list response as fixed bytes (twice: as it is,
+#    and reading each request's body first, STATIC_READ_BODY=1).
 # 3. Checks that papergraph and PostGraphile answer the same 20 papers with the same fields and
 #    author lists (the script stops if not).
 # 4. For the daily list and for keyword search, at concurrency 1, 8 and 64, alternates the servers
@@ -35,7 +36,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/papergraph-target}"
 WORK="${BENCH_DIR:-/var/tmp/papergraph-bench}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer}"
 BIN="${BENCH_BIN:-$CARGO_TARGET_DIR/release/papergraph}"
-P_OFF=18020 P_ON=18021 S_OFF=18022 S_ON=18023 PGL=18024 STATIC=18025
+P_OFF=18020 P_ON=18021 S_OFF=18022 S_ON=18023 PGL=18024 STATIC=18025 STATIC_READ=18026
 DATA="$WORK/harness-$PAPERS"
 SRC_URL="${BENCH_SRC_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer_src}"
 
@@ -104,6 +105,10 @@ done
 "$STATIC_BIN" "$WORK/peer-daily.json" "127.0.0.1:$STATIC" &
 PIDS+=($!)
 wait_up "http://127.0.0.1:$STATIC/graphql"
+# The same, reading each request's body first (as any server answering a POST must).
+STATIC_READ_BODY=1 "$STATIC_BIN" "$WORK/peer-daily.json" "127.0.0.1:$STATIC_READ" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$STATIC_READ/graphql"
 
 point() { # NAME PORT QUERY_FILE VAR VALUES_FILE C -> "rps p50_ms p99_ms non2xx"
   METHOD=POST wrk_point "$2" "$6" "$DURATION" "$3" "$4" "$5" | python3 -c '
@@ -139,14 +144,17 @@ for c in 1 8 64; do
   measure daily-list $c papergraph-sqlite-off $S_OFF $DQ d "$WORK/peer-date.txt"
   measure daily-list $c papergraph-sqlite-cached $S_ON $DQ d "$WORK/peer-date.txt"
   measure daily-list $c static-bytes $STATIC $DQ d "$WORK/peer-date.txt"
+  measure daily-list $c static-bytes-read $STATIC_READ $DQ d "$WORK/peer-date.txt"
   k="daily-list/$c"
-  printf 'RATIO query=daily-list c=%s pg_off/postgraphile=%s pg_cached/postgraphile=%s sqlite_off/pg_off=%s sqlite_off/postgraphile=%s pg_cached/static=%s sqlite_cached/static=%s\n' "$c" \
+  printf 'RATIO query=daily-list c=%s pg_off/postgraphile=%s pg_cached/postgraphile=%s sqlite_off/pg_off=%s sqlite_off/postgraphile=%s pg_cached/static=%s sqlite_cached/static=%s pg_cached/static_read=%s sqlite_cached/static_read=%s\n' "$c" \
     "$(ratio "${R[$k/papergraph-pg-off]}" "${R[$k/postgraphile]}")" \
     "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/postgraphile]}")" \
     "$(ratio "${R[$k/papergraph-sqlite-off]}" "${R[$k/papergraph-pg-off]}")" \
     "$(ratio "${R[$k/papergraph-sqlite-off]}" "${R[$k/postgraphile]}")" \
     "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/static-bytes]}")" \
-    "$(ratio "${R[$k/papergraph-sqlite-cached]}" "${R[$k/static-bytes]}")"
+    "$(ratio "${R[$k/papergraph-sqlite-cached]}" "${R[$k/static-bytes]}")" \
+    "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/static-bytes-read]}")" \
+    "$(ratio "${R[$k/papergraph-sqlite-cached]}" "${R[$k/static-bytes-read]}")"
 done
 for c in 1 8 64; do
   measure search $c postgraphile $PGL bench/peer/search.postgraphile.graphql keyword "$WORK/peer-keyword.txt"

@@ -3,6 +3,9 @@
 //! content type. Nothing is parsed, looked up or serialised, so wrk against it measures HTTP on
 //! this machine and nothing else.
 //!
+//! With `STATIC_READ_BODY=1` it also reads each request's body before answering, as a server
+//! answering a POST must: hyper's body channel then wakes the connection's task once more.
+//!
 //! `cargo run --release --example static_bytes -- BODY_FILE [BIND=127.0.0.1:18090]`
 use axum::body::Bytes;
 use axum::http::header::CONTENT_TYPE;
@@ -21,7 +24,18 @@ async fn main() -> std::io::Result<()> {
         let body = body.clone();
         async move { ([(CONTENT_TYPE, "application/json")], body) }
     };
-    let app = axum::Router::new().route("/graphql", get(answer.clone()).post(answer));
+    let app = if std::env::var_os("STATIC_READ_BODY").is_some_and(|v| v == "1") {
+        let read = move |request: Bytes| {
+            let answer = answer.clone();
+            async move {
+                drop(request);
+                answer().await
+            }
+        };
+        axum::Router::new().route("/graphql", get(read.clone()).post(read))
+    } else {
+        axum::Router::new().route("/graphql", get(answer.clone()).post(answer))
+    };
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     eprintln!("serving {file} on http://{bind}/graphql");
     axum::serve(listener, app).await
