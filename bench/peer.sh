@@ -13,14 +13,16 @@
 # 2. Starts papergraph (response cache off, and on), PostGraphile 5.1.5 (bench/postgraphile, npm
 #    ci on first run, Node 22 from npm) on those tables, papergraph on SQLite (off/on), and
 #    bench/static_bytes.rs serving papergraph's daily-list response as fixed bytes (twice: as it is,
-#    and reading each request's body first, STATIC_READ_BODY=1).
+#    and reading each request's body first, STATIC_READ_BODY=1), and both again serving the
+#    zstd bytes papergraph sends a client that accepts compression.
 # 3. Checks that papergraph and PostGraphile answer the same 20 papers with the same fields and
 #    author lists (the script stops if not).
-# 4. For the daily list and for keyword search, at concurrency 1, 8 and 64, alternates the servers
-#    (wrk, POST, DURATION_S each after a 2 s warm-up, PostGraphile first) and prints one POINT
-#    line per server and point (req/s, p50, p99, and the ratio to PostGraphile at that point) and
-#    one RATIO line per concurrency; then the pgbench floor of the statements papergraph sends for the
-#    daily list, and the servers' RSS.
+# 4. For the daily list (also compressed on both sides: `daily-list-zstd`, the cached servers
+#    against the static zstd bytes) and for keyword search, at concurrency 1, 8 and 64,
+#    alternates the servers (wrk, POST, DURATION_S each after a 2 s warm-up, PostGraphile
+#    first) and prints one POINT line per server and point (req/s, p50, p99, and the ratio to
+#    PostGraphile at that point) and one RATIO line per concurrency; then the pgbench floor of
+#    the statements papergraph sends for the daily list, and the servers' RSS.
 #
 # BENCH_BIN (and BENCH_STATIC_BIN): binaries to measure instead of building this checkout's, e.g.
 # an older build, on databases of its own (BENCH_DIR, BENCH_PG_URL).
@@ -36,7 +38,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/papergraph-target}"
 WORK="${BENCH_DIR:-/var/tmp/papergraph-bench}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer}"
 BIN="${BENCH_BIN:-$CARGO_TARGET_DIR/release/papergraph}"
-P_OFF=18020 P_ON=18021 S_OFF=18022 S_ON=18023 PGL=18024 STATIC=18025 STATIC_READ=18026
+P_OFF=18020 P_ON=18021 S_OFF=18022 S_ON=18023 PGL=18024 STATIC=18025 STATIC_READ=18026 STATIC_ZSTD=18027 STATIC_READ_ZSTD=18028
 DATA="$WORK/harness-$PAPERS"
 SRC_URL="${BENCH_SRC_URL:-postgres://postgres@127.0.0.1:5432/papergraph_peer_src}"
 
@@ -109,6 +111,19 @@ wait_up "http://127.0.0.1:$STATIC/graphql"
 STATIC_READ_BODY=1 "$STATIC_BIN" "$WORK/peer-daily.json" "127.0.0.1:$STATIC_READ" &
 PIDS+=($!)
 wait_up "http://127.0.0.1:$STATIC_READ/graphql"
+# Both again with the answer as papergraph sends it to a browser (`Accept-Encoding: gzip, deflate,
+# br, zstd` picks zstd): the cached entry's kept compressed bytes.
+ENCODINGS="gzip, deflate, br, zstd"
+curl -fs -H 'Content-Type: application/json' -H "Accept-Encoding: $ENCODINGS" -D "$WORK/peer-daily.zst.headers" \
+  -o "$WORK/peer-daily.json.zst" "http://127.0.0.1:$P_ON/graphql" \
+  -d "$(python3 -c 'import json, sys; print(json.dumps({"query": open(sys.argv[1]).read(), "variables": {"d": sys.argv[2]}}))' bench/daily-list.graphql "$DATE")"
+grep -qi '^content-encoding: zstd' "$WORK/peer-daily.zst.headers" || { echo "papergraph did not answer zstd" >&2; exit 1; }
+STATIC_CONTENT_ENCODING=zstd "$STATIC_BIN" "$WORK/peer-daily.json.zst" "127.0.0.1:$STATIC_ZSTD" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$STATIC_ZSTD/graphql"
+STATIC_CONTENT_ENCODING=zstd STATIC_READ_BODY=1 "$STATIC_BIN" "$WORK/peer-daily.json.zst" "127.0.0.1:$STATIC_READ_ZSTD" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$STATIC_READ_ZSTD/graphql"
 
 point() { # NAME PORT QUERY_FILE VAR VALUES_FILE C -> "rps p50_ms p99_ms non2xx"
   METHOD=POST wrk_point "$2" "$6" "$DURATION" "$3" "$4" "$5" | python3 -c '
@@ -151,6 +166,21 @@ for c in 1 8 64; do
     "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/postgraphile]}")" \
     "$(ratio "${R[$k/papergraph-sqlite-off]}" "${R[$k/papergraph-pg-off]}")" \
     "$(ratio "${R[$k/papergraph-sqlite-off]}" "${R[$k/postgraphile]}")" \
+    "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/static-bytes]}")" \
+    "$(ratio "${R[$k/papergraph-sqlite-cached]}" "${R[$k/static-bytes]}")" \
+    "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/static-bytes-read]}")" \
+    "$(ratio "${R[$k/papergraph-sqlite-cached]}" "${R[$k/static-bytes-read]}")"
+done
+# The cached answer compressed on both sides (the kept zstd bytes against static zstd bytes).
+for c in 1 8 64; do
+  export ACCEPT_ENCODING="$ENCODINGS"
+  measure daily-list-zstd $c papergraph-pg-cached $P_ON $DQ d "$WORK/peer-date.txt"
+  measure daily-list-zstd $c papergraph-sqlite-cached $S_ON $DQ d "$WORK/peer-date.txt"
+  measure daily-list-zstd $c static-bytes $STATIC_ZSTD $DQ d "$WORK/peer-date.txt"
+  measure daily-list-zstd $c static-bytes-read $STATIC_READ_ZSTD $DQ d "$WORK/peer-date.txt"
+  unset ACCEPT_ENCODING
+  k="daily-list-zstd/$c"
+  printf 'RATIO query=daily-list-zstd c=%s pg_cached/static=%s sqlite_cached/static=%s pg_cached/static_read=%s sqlite_cached/static_read=%s\n' "$c" \
     "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/static-bytes]}")" \
     "$(ratio "${R[$k/papergraph-sqlite-cached]}" "${R[$k/static-bytes]}")" \
     "$(ratio "${R[$k/papergraph-pg-cached]}" "${R[$k/static-bytes-read]}")" \

@@ -34,6 +34,9 @@ for line in io.lines(os.getenv("VALUES_FILE")) do
 end
 local n = 0
 wrk.headers["Accept"] = "application/json"
+-- ACCEPT_ENCODING: the Accept-Encoding header to send (none by default).
+local encoding = os.getenv("ACCEPT_ENCODING")
+if encoding and #encoding > 0 then wrk.headers["Accept-Encoding"] = encoding end
 if post then wrk.headers["Content-Type"] = "application/json" end
 function setup(thread)
   thread:set("offset", math.random(#requests))
