@@ -89,11 +89,13 @@ pub async fn top_authors<C: ConnectionTrait>(
     limit: usize,
 ) -> Result<Vec<(String, i64)>, DbErr> {
     let backend = db.get_database_backend();
+    if limit == 0 || counts.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut sizes: Vec<u32> = counts.values().copied().collect();
     sizes.sort_unstable_by(|a, b| b.cmp(a));
-    let Some(&cut) = sizes.get(limit.min(sizes.len()).wrapping_sub(1)) else {
-        return Ok(Vec::new());
-    };
+    // The count at the last place: every author at or above it is a candidate.
+    let cut = sizes[limit.min(sizes.len()) - 1];
     let candidates: Vec<i64> = counts
         .iter()
         .filter(|(_, n)| **n >= cut)
