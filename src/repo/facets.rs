@@ -1,7 +1,7 @@
 //! Facet counts: how many papers of a set fall under each organization, AI keyword, author,
 //! submitter, listing day or code flag (authors are counted by the keyword index, which keeps
-//! each paper's author ids; here their names are read). The set is a list's criteria, or the ids a keyword
-//! search matched (sent as one JSON array parameter, whatever their number).
+//! each paper's author ids; here their names are read). The set is a list's criteria, or the
+//! ids a keyword search matched (sent as one JSON array parameter, whatever their number).
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
