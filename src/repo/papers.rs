@@ -448,6 +448,10 @@ pub enum SlotRead {
 /// SQLite: what follows `SELECT` for the slots of `paper_authors pa` (joined with `authors a`
 /// for [`SlotRead::Full`]) as one JSON array in author order, each slot as [`parse_slots`]
 /// reads it; a `WHERE` on `pa` completes it.
+///
+/// The slots are read through the primary key's index (`paper_id, position`): in author order,
+/// each slot's row beside the last. Given the choice, the planner takes the facet's `(paper_id,
+/// author_id)` index (migration 10), whose order jumps between them: 0.94x the daily list.
 fn sqlite_slots_from(read: SlotRead) -> String {
     let (author, join) = match read {
         SlotRead::Full => (
@@ -458,7 +462,8 @@ fn sqlite_slots_from(read: SlotRead) -> String {
     };
     format!(
         "json_group_array(json_array(pa.position, pa.author_id, pa.name, pa.hidden, \
-         pa.hf_user_id, pa.claim_status{author}) ORDER BY pa.position) FROM paper_authors pa{join}"
+         pa.hf_user_id, pa.claim_status{author}) ORDER BY pa.position) \
+         FROM paper_authors pa INDEXED BY sqlite_autoindex_paper_authors_1{join}"
     )
 }
 
