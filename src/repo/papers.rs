@@ -451,7 +451,8 @@ pub enum SlotRead {
 ///
 /// The slots are read through the primary key's index (`paper_id, position`): in author order,
 /// each slot's row beside the last. Given the choice, the planner takes the facet's `(paper_id,
-/// author_id)` index (migration 10), whose order jumps between them: 0.94x the daily list.
+/// author_id)` index (migration 10), whose order jumps between them, and the uncached daily
+/// list is slower for it (`docs/performance.md`, "The author slots' index on SQLite").
 fn sqlite_slots_from(read: SlotRead) -> String {
     let (author, join) = match read {
         SlotRead::Full => (
