@@ -2,8 +2,8 @@
 //! seek condition, an order and a limit, and the fetched rows become a page.
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select,
 };
 
 use super::cursor::Cursor;
@@ -56,13 +56,17 @@ where
         );
     }
     let order = if descending { Order::Desc } else { Order::Asc };
-    let mut rows = query
-        .order_by(key, order.clone())
-        .order_by(id, order)
-        .limit(limit + 1)
-        .into_model::<M>()
-        .all(db)
-        .await?;
+    let query = query.order_by(key, order.clone()).order_by(id, order);
+    let backend = db.get_database_backend();
+    let mut rows = if backend == DbBackend::Sqlite {
+        // SQLite plans a bound LIMIT for its value, so it compiles the statement again at every
+        // run; written into the SQL, the limit lets the cached statement be reused.
+        let mut statement = backend.build(&query.into_query());
+        statement.sql.push_str(&format!(" LIMIT {}", limit + 1));
+        M::find_by_statement(statement).all(db).await?
+    } else {
+        query.limit(limit + 1).into_model::<M>().all(db).await?
+    };
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let (has_next_page, has_previous_page) = if backward {
